@@ -1,0 +1,41 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class TimeStampedModel(models.Model):
+    """Base model: creation and last-change times, stored in UTC."""
+
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class IdempotencyRecord(models.Model):
+    """One state-changing API request, keyed by (scope, key).
+
+    The row is inserted in the same transaction as the request's effects and holds the exact
+    response, so a retry returns it byte for byte and a crash leaves neither behind. The scope
+    names the caller (e.g. `terminal:42`) without a foreign key, so this bottom layer does not
+    depend on the apps above it."""
+
+    scope = models.CharField(_("scope"), max_length=64)
+    key = models.CharField(_("idempotency key"), max_length=255)
+    request_hash = models.CharField(_("request hash"), max_length=64)
+    method = models.CharField(_("method"), max_length=10)
+    path = models.CharField(_("path"), max_length=500)
+    response_status = models.PositiveSmallIntegerField(_("response status"))
+    response_body = models.BinaryField(_("response body"))
+    response_content_type = models.CharField(_("response content type"), max_length=100)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("idempotency record")
+        verbose_name_plural = _("idempotency records")
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key"], name="core_idempotency_scope_key_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}"

@@ -1,0 +1,22 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from loyalty_site.core.views import healthz
+
+admin.site.site_header = settings.LOYALTY_PROGRAMME_NAME or _("Loyalty programme back office")
+admin.site.site_title = _("Loyalty back office")
+admin.site.index_title = _("Programme administration")
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/pos/v1/", include("pos.urls")),
+]
+
+handler404 = "loyalty_site.core.views.api_not_found"

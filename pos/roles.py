@@ -1,0 +1,61 @@
+"""Staff roles, as Django groups. Defined here, on the top layer, because a role spans every
+app below. `roles_sync` is run by a data migration and again after every `migrate`, so models
+added later get their permissions without anyone editing the groups by hand."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_noop
+
+MARKETING = gettext_noop("Marketing")
+STORE_MANAGER = gettext_noop("Store manager")
+
+_CRUD = ("add", "change", "delete", "view")
+_VIEW = ("view",)
+
+# Per role: app label -> the default actions on every model of the app, and per-model
+# overrides "app.model" -> actions (including custom permission codenames).
+ROLES: dict[str, dict[str, tuple[str, ...]]] = {
+    MARKETING: {
+        "tiers": _CRUD,
+        "vouchers": _CRUD,
+        "campaigns": _CRUD,
+        "notifications": _CRUD,
+        "notifications.message": _VIEW,  # the outbox is a record, not configuration
+        "members": _VIEW,
+        "stores": _VIEW,
+        "stores.terminal": (),
+    },
+    STORE_MANAGER: {
+        "members": _VIEW,
+        "members.member": ("view", "add", "change", "import_members", "export_members", "adjust_points"),
+        "tiers": _VIEW,
+        "vouchers": _VIEW,
+        "campaigns": _VIEW,
+        "notifications": _VIEW,
+        "stores": _VIEW,
+        "stores.terminal": (),
+        "pos": _VIEW,
+    },
+}
+# Ledgers and audit trails are never edited by anyone, whatever the app default says.
+READ_ONLY_MODELS = {"members.ledgerentry", "members.pointlot", "tiers.tierchange", "core.idempotencyrecord"}
+
+
+def _wanted_codenames(spec: dict[str, tuple[str, ...]], app_label: str, model: str) -> set[str]:
+    actions = spec.get(f"{app_label}.{model}", spec.get(app_label, ()))
+    if f"{app_label}.{model}" in READ_ONLY_MODELS:
+        actions = tuple(a for a in actions if a == "view")
+    return {a if "_" in a else f"{a}_{model}" for a in actions}
+
+
+def roles_sync(group_model, permission_model) -> None:
+    """Create the role groups and set their permissions to exactly what ROLES says."""
+    permissions = list(permission_model.objects.select_related("content_type"))
+    for name, spec in ROLES.items():
+        group, _ = group_model.objects.get_or_create(name=name)
+        wanted = [
+            p
+            for p in permissions
+            if p.codename in _wanted_codenames(spec, p.content_type.app_label, p.content_type.model)
+        ]
+        group.permissions.set(wanted)
