@@ -44,8 +44,7 @@ bench: install-dev
 
 ## Recompile the translation catalogues after editing locale/*/LC_MESSAGES/django.po.
 messages: install-dev
-	$(BIN)/python manage.py makemessages -l vi --no-obsolete --ignore=.venv --ignore=bench
-	$(BIN)/python manage.py compilemessages --ignore=.venv
+	$(BIN)/python locale/translate.py
 
 ci:
 	bash .ci/run
