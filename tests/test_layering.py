@@ -19,7 +19,11 @@ def _copy_project(tmp_path: Path) -> Path:
 
 def _lint(path: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(LINT_IMPORTS), "--no-cache"], cwd=path, capture_output=True, text=True, check=False,
+        [str(LINT_IMPORTS), "--no-cache"],
+        cwd=path,
+        capture_output=True,
+        text=True,
+        check=False,
         env={"PYTHONPATH": str(path), "PATH": "/usr/bin:/bin"},
     )
 

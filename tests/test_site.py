@@ -36,8 +36,16 @@ def _import_settings(module: str, **env: str) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "DATABASE_URL"}}
     clean.update(env, DJANGO_SETTINGS_MODULE=module)
     return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"],
-        cwd=ROOT, env=clean, capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)",
+        ],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 
@@ -51,10 +59,16 @@ def test_production_settings_refuse_to_start_without_a_secret_key():
 
 def test_unset_broker_runs_tasks_eagerly():
     result = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; "
-         "print(settings.CELERY_TASK_ALWAYS_EAGER)"],
-        cwd=ROOT, env={**os.environ, "DJANGO_SETTINGS_MODULE": "loyalty_site.settings.local", "CELERY_BROKER_URL": ""},
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; print(settings.CELERY_TASK_ALWAYS_EAGER)",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "loyalty_site.settings.local", "CELERY_BROKER_URL": ""},
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert result.stdout.strip() == "True"
 

@@ -62,7 +62,7 @@ def test_missing_or_bad_key_is_401(store, header):
 
 @pytest.mark.django_db
 def test_right_prefix_with_wrong_secret_is_401(terminal_and_key):
-    terminal, key = terminal_and_key
+    terminal, _key = terminal_and_key
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {terminal.key_prefix}.{'x' * 43}")
     assert client.get(WHOAMI).status_code == 401
@@ -161,10 +161,12 @@ def test_replay_returns_the_same_bytes_and_status_and_changes_nothing(pos_client
 
 @pytest.mark.django_db
 def test_key_order_and_whitespace_do_not_make_another_body(pos_client):
-    first = pos_client.post(URL, data='{"name": "A", "hold_seconds": 0}', content_type="application/json",
-                            HTTP_IDEMPOTENCY_KEY="k")
-    again = pos_client.post(URL, data='{"hold_seconds":0,"name":"A"}', content_type="application/json",
-                            HTTP_IDEMPOTENCY_KEY="k")
+    first = pos_client.post(
+        URL, data='{"name": "A", "hold_seconds": 0}', content_type="application/json", HTTP_IDEMPOTENCY_KEY="k"
+    )
+    again = pos_client.post(
+        URL, data='{"hold_seconds":0,"name":"A"}', content_type="application/json", HTTP_IDEMPOTENCY_KEY="k"
+    )
     assert again.content == first.content and again["Idempotent-Replayed"] == "true"
 
 

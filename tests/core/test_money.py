@@ -57,7 +57,9 @@ def test_huge_amounts_keep_every_digit():
     ],
 )
 def test_points_for_amount(amount, rate, multiplier, mode, expected):
-    assert points_for_amount(amount, rate_percent=rate, point_value=D(1000), multiplier=multiplier, mode=mode) == expected
+    assert (
+        points_for_amount(amount, rate_percent=rate, point_value=D(1000), multiplier=multiplier, mode=mode) == expected
+    )
 
 
 def test_ten_points_per_100k_is_one_point_per_10k_with_floor():

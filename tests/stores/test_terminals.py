@@ -44,9 +44,7 @@ def test_admin_creates_a_terminal_shows_its_key_once_and_revokes_it(client):
     admin_user = get_user_model().objects.create_superuser("boss", password="pw-for-tests-only")
     client.force_login(admin_user)
     store = StoreFactory()
-    response = client.post(
-        "/admin/stores/terminal/add/", {"store": store.pk, "name": "Quầy 9"}, follow=True
-    )
+    response = client.post("/admin/stores/terminal/add/", {"store": store.pk, "name": "Quầy 9"}, follow=True)
     assert response.status_code == 200
     terminal = Terminal.objects.get(name="Quầy 9")
     shown = [str(m) for m in response.context["messages"]]
