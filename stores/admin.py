@@ -68,6 +68,10 @@ class TerminalAdmin(admin.ModelAdmin):
     readonly_fields = ["key_prefix", "created_by", "created_at", "last_used_at", "revoked_at", "revoked_by"]
     actions = ["revoke"]
 
+    def get_fields(self, request, obj=None):
+        # Adding asks only what a person decides; the key and the audit fields come after.
+        return ["store", "name"] if obj is None else super().get_fields(request, obj)
+
     def get_readonly_fields(self, request, obj=None):
         # The store of an existing terminal never changes: its history belongs to that store.
         return [*self.readonly_fields, "store"] if obj else self.readonly_fields

@@ -25,10 +25,18 @@ def test_the_compiled_catalogue_matches_the_source():
 
 
 @pytest.mark.django_db
-def test_admin_login_is_vietnamese_by_default_and_english_on_request(client):
-    vi = client.get("/admin/login/").content.decode()
+def test_admin_is_vietnamese_whatever_the_browser_says_until_the_user_switches(client):
+    vi = client.get("/admin/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
     assert "Quản trị chương trình khách hàng thân thiết" in vi
     assert "Tên đăng nhập" in vi
-    en = client.get("/admin/login/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    switched = client.post("/i18n/setlang/", {"language": "en", "next": "/admin/login/"}, follow=True)
+    en = switched.content.decode()
     assert "Loyalty programme back office" in en
     assert "Username" in en
+
+
+@pytest.mark.django_db
+def test_the_api_follows_accept_language(client):
+    vi = client.get("/api/pos/v1/nothing-here").json()
+    en = client.get("/api/pos/v1/nothing-here", HTTP_ACCEPT_LANGUAGE="en").json()
+    assert (vi["title"], en["title"]) == ("Không tìm thấy.", "Not found.")

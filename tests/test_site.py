@@ -29,7 +29,7 @@ def test_defaults_vietnamese_and_ho_chi_minh_time():
     assert settings.LANGUAGE_CODE == "vi"
     assert settings.TIME_ZONE == "Asia/Ho_Chi_Minh"
     assert settings.USE_TZ
-    assert "django.middleware.locale.LocaleMiddleware" in settings.MIDDLEWARE
+    assert "loyalty_site.core.middleware.ProgrammeLocaleMiddleware" in settings.MIDDLEWARE
 
 
 def _import_settings(module: str, **env: str) -> subprocess.CompletedProcess:
