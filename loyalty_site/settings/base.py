@@ -182,3 +182,73 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# --- Notifications ---
+# Channel backends (dotted paths) and their options. Without a gateway URL / token, SMS, Zalo
+# and push go to the console backend (the log, or JSON lines appended to
+# NOTIFICATIONS_CONSOLE_PATH), so a development machine never texts anyone. Email goes through
+# Django's email backend (EMAIL_URL above). Request shapes and response codes:
+# notifications/channels/*.py.
+NOTIFICATIONS_CONSOLE_PATH = env.str("NOTIFICATIONS_CONSOLE_PATH", default="")
+_NOTIFICATIONS_CONSOLE = "notifications.channels.console.ConsoleBackend"
+_NOTIFICATIONS_SMS_URL = env.str("NOTIFICATIONS_SMS_URL", default="")
+_NOTIFICATIONS_ZALO_TOKEN = env.str("NOTIFICATIONS_ZALO_ACCESS_TOKEN", default="")
+_NOTIFICATIONS_PUSH_URL = env.str("NOTIFICATIONS_PUSH_URL", default="")
+NOTIFICATIONS_CHANNELS = {
+    "email": {
+        "BACKEND": env.str("NOTIFICATIONS_EMAIL_BACKEND", default="")
+        or "notifications.channels.email.EmailBackend",
+        "OPTIONS": {
+            "from_email": env.str("NOTIFICATIONS_EMAIL_FROM", default="") or DEFAULT_FROM_EMAIL,
+            "timeout": env.float("NOTIFICATIONS_EMAIL_TIMEOUT", default=10.0),
+        },
+    },
+    "sms": {
+        "BACKEND": env.str("NOTIFICATIONS_SMS_BACKEND", default="")
+        or ("notifications.channels.sms.BrandnameSmsBackend" if _NOTIFICATIONS_SMS_URL else _NOTIFICATIONS_CONSOLE),
+        "OPTIONS": {
+            "url": _NOTIFICATIONS_SMS_URL,
+            "api_key": env.str("NOTIFICATIONS_SMS_API_KEY", default=""),
+            "secret_key": env.str("NOTIFICATIONS_SMS_SECRET_KEY", default=""),
+            "brandname": env.str("NOTIFICATIONS_SMS_BRANDNAME", default=""),
+            "sms_type": env.str("NOTIFICATIONS_SMS_TYPE", default="2"),
+            "unicode": env.bool("NOTIFICATIONS_SMS_UNICODE", default=True),
+            "sandbox": env.bool("NOTIFICATIONS_SMS_SANDBOX", default=False),
+            "timeout": env.float("NOTIFICATIONS_SMS_TIMEOUT", default=10.0),
+        },
+    },
+    "zalo": {
+        "BACKEND": env.str("NOTIFICATIONS_ZALO_BACKEND", default="")
+        or ("notifications.channels.zalo.ZaloZnsBackend" if _NOTIFICATIONS_ZALO_TOKEN else _NOTIFICATIONS_CONSOLE),
+        "OPTIONS": {
+            "url": env.str("NOTIFICATIONS_ZALO_URL", default="")
+            or "https://business.openapi.zalo.me/message/template",
+            "access_token": _NOTIFICATIONS_ZALO_TOKEN,
+            "mode": env.str("NOTIFICATIONS_ZALO_MODE", default=""),
+            "timeout": env.float("NOTIFICATIONS_ZALO_TIMEOUT", default=10.0),
+        },
+    },
+    "push": {
+        "BACKEND": env.str("NOTIFICATIONS_PUSH_BACKEND", default="")
+        or ("notifications.channels.push.HttpPushBackend" if _NOTIFICATIONS_PUSH_URL else _NOTIFICATIONS_CONSOLE),
+        "OPTIONS": {
+            "url": _NOTIFICATIONS_PUSH_URL,
+            "token": env.str("NOTIFICATIONS_PUSH_TOKEN", default=""),
+            "timeout": env.float("NOTIFICATIONS_PUSH_TIMEOUT", default=10.0),
+        },
+    },
+}
+NOTIFICATIONS_DEFAULT_LANGUAGE = env.str("NOTIFICATIONS_DEFAULT_LANGUAGE", default="vi")
+NOTIFICATIONS_TRANSACTIONAL_REQUIRES_CONSENT = env.bool("NOTIFICATIONS_TRANSACTIONAL_REQUIRES_CONSENT", default=False)
+NOTIFICATIONS_QUIET_HOURS_START = env.str("NOTIFICATIONS_QUIET_HOURS_START", default="21:00")
+NOTIFICATIONS_QUIET_HOURS_END = env.str("NOTIFICATIONS_QUIET_HOURS_END", default="08:00")
+NOTIFICATIONS_QUIET_HOURS_CHANNELS = env.list("NOTIFICATIONS_QUIET_HOURS_CHANNELS", default=["sms", "zalo"])
+NOTIFICATIONS_MARKETING_DAILY_CAP = env.int("NOTIFICATIONS_MARKETING_DAILY_CAP", default=2)
+NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=5)
+NOTIFICATIONS_RETRY_BASE_SECONDS = env.int("NOTIFICATIONS_RETRY_BASE_SECONDS", default=60)
+NOTIFICATIONS_RETRY_MAX_SECONDS = env.int("NOTIFICATIONS_RETRY_MAX_SECONDS", default=3600)
+NOTIFICATIONS_CLAIM_TIMEOUT_SECONDS = env.int("NOTIFICATIONS_CLAIM_TIMEOUT_SECONDS", default=300)
+NOTIFICATIONS_REDISPATCH_AFTER_SECONDS = env.int("NOTIFICATIONS_REDISPATCH_AFTER_SECONDS", default=300)
+NOTIFICATIONS_ETA_HORIZON_SECONDS = env.int("NOTIFICATIONS_ETA_HORIZON_SECONDS", default=3600)
+NOTIFICATIONS_SWEEP_BATCH = env.int("NOTIFICATIONS_SWEEP_BATCH", default=1000)
+NOTIFICATIONS_EXPIRY_REMINDER_DAYS = env.int("NOTIFICATIONS_EXPIRY_REMINDER_DAYS", default=30)

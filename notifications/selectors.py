@@ -1,0 +1,180 @@
+"""Reads of the notifications app. Nothing here writes."""
+
+from __future__ import annotations
+
+import datetime
+import zoneinfo
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db.models import Count, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from members.models import Member
+from notifications.conf import notifications_setting
+from notifications.models import Channel, Language, MemberPreference, Message, MessageTemplate
+from notifications.rendering import PlaceholderError, format_value, placeholders_in, render
+
+# --- Members ------------------------------------------------------------------------------------
+
+
+def member_zone(member: Member) -> zoneinfo.ZoneInfo:
+    """The zone of the member's clock rules: the home store's, else the programme's."""
+    if member.home_store_id and member.home_store is not None:
+        return member.home_store.zone
+    return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+
+def member_preference(member: Member) -> MemberPreference | None:
+    return MemberPreference.objects.filter(member_id=member.pk).first()
+
+
+def member_language(member: Member, preference: MemberPreference | None = None) -> str:
+    preference = preference or member_preference(member)
+    return preference.language if preference is not None else notifications_setting("DEFAULT_LANGUAGE")
+
+
+def member_address(member: Member, channel: str, preference: MemberPreference | None = None) -> str:
+    """Where a message on `channel` goes: the email, the phone (E.164) or the push token; ""
+    when the member has none."""
+    if channel == Channel.EMAIL:
+        return member.email or ""
+    if channel in (Channel.SMS, Channel.ZALO):
+        return member.phone or ""
+    if channel == Channel.PUSH:
+        return preference.push_token if preference is not None else ""
+    raise ValueError(f"unknown channel {channel!r}")
+
+
+def member_values(member: Member) -> dict[str, object]:
+    """The placeholder values that come from the member."""
+    return {
+        "member_name": member.name,
+        "points_balance": member.points_balance,
+        "store_name": member.home_store.name if member.home_store_id and member.home_store else None,
+    }
+
+
+# --- Templates ----------------------------------------------------------------------------------
+
+
+def templates_active(*, event: str, variant: str = "") -> dict[tuple[str, str], MessageTemplate]:
+    """The active templates of an event's variant by (channel, language); a variant without its
+    own template for a channel falls back to the event's default text (blank variant)."""
+    found: dict[tuple[str, str], MessageTemplate] = {}
+    variants = [variant, ""] if variant else [""]
+    for template in MessageTemplate.objects.filter(event=event, variant__in=variants, is_active=True):
+        key = (template.channel, template.language)
+        if key not in found or template.variant == variant:
+            found[key] = template
+    return found
+
+
+def template_pick(
+    templates: dict[tuple[str, str], MessageTemplate], *, channel: str, language: str
+) -> MessageTemplate | None:
+    """The template in the member's language, else in the default language, else in any."""
+    for wanted in (language, notifications_setting("DEFAULT_LANGUAGE"), *Language.values):
+        if (channel, wanted) in templates:
+            return templates[(channel, wanted)]
+    return None
+
+
+@dataclass
+class Rendered:
+    subject: str = ""
+    body: str = ""
+    zns_template_id: str = ""
+    zns_params: dict[str, str] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)
+    error: str = ""
+
+
+def template_render(
+    *, template: MessageTemplate, values: dict[str, object], zone: zoneinfo.ZoneInfo
+) -> Rendered:
+    """The template's text with `values`, formatted in the template's language. Placeholders
+    without a value (None or "") are listed in `missing` and rendered empty."""
+    params = template.zalo_params if template.channel == Channel.ZALO and isinstance(template.zalo_params, dict) else {}
+    try:
+        used = placeholders_in(template.subject) + placeholders_in(template.body)
+        for value in params.values():
+            used += placeholders_in(value)
+    except PlaceholderError as exc:
+        return Rendered(error=str(exc))
+    used = list(dict.fromkeys(used))
+    missing = [name for name in used if values.get(name) is None or values.get(name) == ""]
+    formatted = {name: format_value(values.get(name), language=template.language, zone=zone) for name in used}
+    return Rendered(
+        subject=render(template.subject, formatted)[:200],
+        body=render(template.body, formatted),
+        zns_template_id=template.zalo_template_id if template.channel == Channel.ZALO else "",
+        zns_params={name: render(value, formatted) for name, value in params.items()},
+        missing=missing,
+    )
+
+
+def sample_values(*, member: Member | None, now: datetime.datetime | None = None) -> dict[str, object]:
+    """Values for a preview: the member's own where there is a member, examples for the rest."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    values: dict[str, object] = {
+        "member_name": "Nguyễn Thị Minh Anh",
+        "points_balance": 1250,
+        "store_name": "Phở Hà Thành Hoàn Kiếm",
+        "points_earned": 85,
+        "tier_name": "VIP",
+        "voucher_code": "BDAY20-7QK2M",
+        "voucher_name": "Quà sinh nhật -20 %",
+        "voucher_expires_at": today + datetime.timedelta(days=30),
+        "expiring_points": 320,
+        "expiry_date": today + datetime.timedelta(days=30),
+        "campaign_name": _("Sample campaign"),
+    }
+    if member is not None:
+        values.update({k: v for k, v in member_values(member).items() if v not in (None, "")})
+    return values
+
+
+# --- The outbox ---------------------------------------------------------------------------------
+
+
+def marketing_messages_on_day(*, member: Member, start: datetime.datetime, end: datetime.datetime) -> int:
+    """Marketing messages going to the member between `start` and `end` (skipped and failed
+    ones do not count: they never reached the member)."""
+    return Message.objects.filter(
+        member_id=member.pk,
+        marketing=True,
+        status__in=[Message.Status.PENDING, Message.Status.SENDING, Message.Status.SENT],
+        scheduled_at__gte=start,
+        scheduled_at__lt=end,
+    ).count()
+
+
+@dataclass(frozen=True)
+class ChannelCounts:
+    channel: str
+    label: str
+    counts: dict[str, int]
+    total: int
+
+
+def message_delivery_counts(queryset: QuerySet[Message]) -> list[ChannelCounts]:
+    """Messages per channel and status, for the outbox's summary (one grouped query)."""
+    grouped = queryset.order_by().values("channel", "status").annotate(n=Count("pk"))
+    table: dict[str, dict[str, int]] = {}
+    for row in grouped:
+        table.setdefault(row["channel"], {})[row["status"]] = row["n"]
+    labels = dict(Channel.choices)
+    return [
+        ChannelCounts(
+            channel=channel,
+            label=str(labels.get(channel, channel)),
+            counts={status: table[channel].get(status, 0) for status in Message.Status.values},
+            total=sum(table[channel].values()),
+        )
+        for channel in Channel.values
+        if channel in table
+    ]
+

@@ -1,0 +1,435 @@
+"""The outbox: enqueueing, sending, retrying, sweeping and resending messages.
+
+Life of a message: `message_enqueue` writes it (pending, or skipped with the reason) in the
+caller's transaction and, after commit, queues the `notifications.send_message` task;
+`message_send` claims it with one atomic UPDATE (pending -> sending, attempts + 1), sends it
+through the channel's backend outside any transaction, and records the outcome only if its
+claim still holds (`attempts` is the claim token). A transient failure puts it back to pending
+with an exponential backoff; a permanent one, or the last attempt, fails it. `outbox_sweep`
+(every minute) queues due messages whose task was lost and takes back claims of workers that
+died."""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from members.models import Member
+from members.selectors import member_resolve
+from members.services.ledger import members_lock
+from notifications.channels import (
+    OutgoingMessage,
+    PermanentSendError,
+    TransientSendError,
+    channel_backend,
+)
+from notifications.conf import notifications_setting
+from notifications.errors import MessageNotResendable
+from notifications.models import MARKETING_EVENTS, Channel, Event, Message, MessageTemplate
+from notifications.rendering import PLACEHOLDERS
+from notifications.selectors import (
+    marketing_messages_on_day,
+    member_address,
+    member_language,
+    member_preference,
+    member_values,
+    member_zone,
+    template_pick,
+    template_render,
+    templates_active,
+)
+from notifications.timing import local_day_bounds, quiet_hours_release, retry_delay
+
+logger = logging.getLogger("notifications.outbox")
+
+Status = Message.Status
+SkipReason = Message.SkipReason
+
+
+# --- Dispatching --------------------------------------------------------------------------------
+
+
+def _queued_for(due: datetime.datetime, now: datetime.datetime) -> datetime.datetime | None:
+    """When the task queued for a message due at `due` will run, or None when it is too far
+    ahead for a Celery ETA and the sweeper will queue it once due."""
+    horizon = datetime.timedelta(seconds=notifications_setting("ETA_HORIZON_SECONDS"))
+    return max(due, now) if due - now <= horizon else None
+
+
+def _dispatch(message_id: int, due: datetime.datetime) -> None:
+    from notifications.tasks import send_message
+
+    if due <= timezone.now():
+        send_message.delay(message_id)
+    else:
+        send_message.apply_async((message_id,), eta=due)
+
+
+def _dispatch_after_commit(message_id: int, due: datetime.datetime) -> None:
+    # robust: a broker that is down must not fail the caller's committed work; the sweeper
+    # queues the message again later.
+    transaction.on_commit(functools.partial(_dispatch, message_id, due), robust=True)
+
+
+# --- Enqueueing ---------------------------------------------------------------------------------
+
+
+def _checked_event(event: str) -> str:
+    if event not in Event.values:
+        raise ValueError(f"unknown notification event {event!r}; one of {Event.values}")
+    return str(event)
+
+
+def _checked_context(context: dict | None) -> dict:
+    context = dict(context or {})
+    unknown = sorted(set(context) - set(PLACEHOLDERS))
+    if unknown:
+        raise ValueError(f"unknown placeholder values {unknown}; the placeholders are {sorted(PLACEHOLDERS)}")
+    return context
+
+
+def _checked_channels(channels: Iterable[str] | None) -> list[str] | None:
+    if channels is None:
+        return None
+    channels = list(dict.fromkeys(channels))
+    unknown = [c for c in channels if c not in Channel.values]
+    if unknown:
+        raise ValueError(f"unknown channels {unknown}; one of {Channel.values}")
+    return channels
+
+
+def _consent_required(marketing: bool) -> bool:
+    return marketing or notifications_setting("TRANSACTIONAL_REQUIRES_CONSENT")
+
+
+def _message_build(
+    *,
+    member: Member,
+    event: str,
+    channel: str,
+    template: MessageTemplate | None,
+    language: str,
+    values: dict,
+    marketing: bool,
+    requested_at: datetime.datetime,
+    dedupe_key: str,
+    preference,
+    now: datetime.datetime,
+) -> Message:
+    """The outbox row for one channel, with every rule applied: pending with its send time, or
+    skipped with the reason."""
+    zone = member_zone(member)
+    message = Message(
+        member=member,
+        event=event,
+        channel=channel,
+        language=template.language if template else language,
+        template=template,
+        marketing=marketing,
+        dedupe_key=dedupe_key,
+        scheduled_at=requested_at,
+        recipient=member_address(member, channel, preference),
+    )
+
+    def skip(reason: str, detail: str = "") -> Message:
+        message.status, message.skip_reason, message.skip_detail = Status.SKIPPED, reason, detail[:300]
+        message.queued_at = None
+        return message
+
+    if template is None:
+        return skip(SkipReason.NO_TEMPLATE)
+    rendered = template_render(template=template, values=values, zone=zone)
+    message.subject, message.body = rendered.subject, rendered.body
+    message.zns_template_id, message.zns_params = rendered.zns_template_id, rendered.zns_params
+    if marketing and member.status == Member.Status.BLOCKED:
+        return skip(SkipReason.MEMBER_BLOCKED)
+    if _consent_required(marketing) and member.consent_given_at(channel) is None:
+        return skip(SkipReason.NO_CONSENT)
+    if not message.recipient:
+        return skip(SkipReason.NO_ADDRESS)
+    if rendered.error or rendered.missing:
+        return skip(SkipReason.MISSING_DATA, rendered.error or ", ".join("{" + n + "}" for n in rendered.missing))
+    message.scheduled_at = quiet_hours_release(requested_at, zone, channel)
+    cap = notifications_setting("MARKETING_DAILY_CAP")
+    if marketing and cap > 0:
+        start, end = local_day_bounds(message.scheduled_at, zone)
+        if marketing_messages_on_day(member=member, start=start, end=end) >= cap:
+            return skip(SkipReason.DAILY_CAP, _("%(cap)d per day") % {"cap": cap})
+    message.status = Status.PENDING
+    message.queued_at = _queued_for(message.scheduled_at, now)
+    return message
+
+
+def message_enqueue(
+    *,
+    member: Member,
+    event: str,
+    context: dict | None = None,
+    send_at: datetime.datetime | None = None,
+    channels: Iterable[str] | None = None,
+    marketing: bool | None = None,
+    dedupe_key: str | None = None,
+    variant: str = "",
+    now: datetime.datetime | None = None,
+) -> list[Message]:
+    """Write the messages for `event` to `member`, one per channel, in the caller's
+    transaction, and send them after commit (at `send_at` if later). Returns the messages,
+    pending or skipped; see the `notifications.services` docstring for every argument."""
+    event = _checked_event(event)
+    context = _checked_context(context)
+    wanted = _checked_channels(channels)
+    dedupe_key = (dedupe_key or "").strip()
+    if len(dedupe_key) > 200:
+        raise ValueError("dedupe_key is longer than 200 characters")
+    now = now or timezone.now()
+    member = member_resolve(member)
+    if marketing is None:
+        marketing = event in MARKETING_EVENTS
+    preference = member_preference(member)
+    language = member_language(member, preference)
+    templates = templates_active(event=event, variant=variant)
+    if wanted is None:
+        wanted = [c for c in Channel.values if any(channel == c for channel, _lang in templates)]
+    requested_at = max(send_at, now) if send_at is not None else now
+    values = {**member_values(member), **{k: v for k, v in context.items() if v is not None}}
+
+    messages: list[Message] = []
+    with transaction.atomic():
+        if marketing and wanted:
+            # Serialises concurrent enqueues for this member, so the daily cap holds.
+            members_lock(member_ids=[member.pk])
+        for channel in wanted:
+            if dedupe_key:
+                existing = Message.objects.filter(
+                    member=member, event=event, channel=channel, dedupe_key=dedupe_key
+                ).first()
+                if existing is not None:
+                    messages.append(existing)
+                    continue
+            message = _message_build(
+                member=member,
+                event=event,
+                channel=channel,
+                template=template_pick(templates, channel=channel, language=language),
+                language=language,
+                values=values,
+                marketing=marketing,
+                requested_at=requested_at,
+                dedupe_key=dedupe_key,
+                preference=preference,
+                now=now,
+            )
+            try:
+                with transaction.atomic():
+                    message.save(force_insert=True)
+            except IntegrityError:
+                if not dedupe_key:
+                    raise
+                # Enqueued by a concurrent caller with the same key: theirs stands.
+                messages.append(
+                    Message.objects.get(member=member, event=event, channel=channel, dedupe_key=dedupe_key)
+                )
+                continue
+            if message.queued_at is not None:
+                _dispatch_after_commit(message.pk, message.queued_at)
+            messages.append(message)
+    return messages
+
+
+# --- Sending ------------------------------------------------------------------------------------
+
+
+def _outgoing(message: Message) -> OutgoingMessage:
+    return OutgoingMessage(
+        message_id=message.pk,
+        channel=message.channel,
+        recipient=message.recipient,
+        subject=message.subject,
+        body=message.body,
+        zns_template_id=message.zns_template_id,
+        zns_params=dict(message.zns_params or {}),
+        language=message.language,
+        tracking_id=f"loyalty-msg-{message.pk}",
+    )
+
+
+def _finish(message: Message, attempt: int, **fields) -> bool:
+    """Record the outcome of attempt `attempt`, only if this worker's claim still holds."""
+    updated = Message.objects.filter(pk=message.pk, status=Status.SENDING, attempts=attempt).update(
+        **fields, updated_at=timezone.now()
+    )
+    if not updated:
+        logger.warning("message %s: claim of attempt %s was taken back before it finished", message.pk, attempt)
+    return bool(updated)
+
+
+def _send_time_skip_reason(message: Message) -> str | None:
+    """Marketing rules that may have changed since the message was enqueued."""
+    if not message.marketing:
+        return None
+    member = Member.objects.get(pk=message.member_id)
+    if member.status == Member.Status.BLOCKED:
+        return SkipReason.MEMBER_BLOCKED
+    if member.consent_given_at(message.channel) is None:
+        return SkipReason.NO_CONSENT
+    return None
+
+
+def message_send(*, message_id: int, now: datetime.datetime | None = None) -> Message | None:
+    """Send one message if it is pending and due. Safe to call any number of times, from any
+    number of workers at once: only the worker whose claim succeeds sends."""
+    clock_given = now is not None
+    now = now or timezone.now()
+    message = Message.objects.select_related("member__home_store").filter(pk=message_id).first()
+    if message is None or message.status != Status.PENDING or message.scheduled_at > now:
+        return message
+    zone = member_zone(message.member)
+    release = quiet_hours_release(now, zone, message.channel)
+    if release > now:
+        # Due during quiet hours (a retry, a late sweep): wait for the morning.
+        queued = _queued_for(release, now)
+        if Message.objects.filter(pk=message.pk, status=Status.PENDING).update(
+            scheduled_at=release, queued_at=queued, updated_at=now
+        ) and queued is not None:
+            _dispatch_after_commit(message.pk, queued)
+        message.refresh_from_db()
+        return message
+
+    claimed = Message.objects.filter(pk=message.pk, status=Status.PENDING, scheduled_at__lte=now).update(
+        status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1, updated_at=now
+    )
+    if not claimed:
+        message.refresh_from_db()
+        return message
+    message.refresh_from_db()
+    attempt = message.attempts
+
+    reason = _send_time_skip_reason(message)
+    if reason is not None:
+        _finish(message, attempt, status=Status.SKIPPED, skip_reason=reason)
+        message.refresh_from_db()
+        return message
+
+    try:
+        result = channel_backend(message.channel).send(_outgoing(message))
+    except PermanentSendError as exc:
+        _finish(message, attempt, status=Status.FAILED, last_error=exc.reason)
+    except TransientSendError as exc:
+        _retry_or_fail(message, attempt, exc.reason, zone=zone, now=now if clock_given else None)
+    except Exception as exc:  # a broken backend must not leave the claim behind
+        logger.exception("message %s: the %s backend raised", message.pk, message.channel)
+        reason = f"{exc.__class__.__name__}: {exc}"
+        _retry_or_fail(message, attempt, reason, zone=zone, now=now if clock_given else None)
+    else:
+        _finish(
+            message,
+            attempt,
+            status=Status.SENT,
+            sent_at=now if clock_given else timezone.now(),
+            provider_message_id=result.provider_message_id[:100],
+            last_error="",
+        )
+    message.refresh_from_db()
+    return message
+
+
+def _retry_or_fail(message: Message, attempt: int, reason: str, *, zone, now: datetime.datetime | None) -> None:
+    now = now or timezone.now()
+    max_attempts = notifications_setting("MAX_ATTEMPTS")
+    if attempt >= max_attempts:
+        _finish(
+            message,
+            attempt,
+            status=Status.FAILED,
+            last_error=f"{reason} (gave up after {attempt} attempts)",
+        )
+        return
+    retry_at = quiet_hours_release(now + retry_delay(attempt), zone, message.channel)
+    queued = _queued_for(retry_at, now)
+    kept = _finish(message, attempt, status=Status.PENDING, scheduled_at=retry_at, queued_at=queued, last_error=reason)
+    if kept and queued is not None:
+        _dispatch_after_commit(message.pk, queued)
+
+
+# --- Sweeping and resending ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    reclaimed: int
+    failed: int
+    dispatched: int
+
+
+def outbox_sweep(*, now: datetime.datetime | None = None) -> SweepResult:
+    """Take back claims of workers that died, and queue every due pending message whose task
+    never ran (a broker outage, a lost ETA, a send time beyond the ETA horizon). Set-based;
+    queues at most NOTIFICATIONS_SWEEP_BATCH messages per run, oldest first."""
+    now = now or timezone.now()
+    stale = Message.objects.filter(
+        status=Status.SENDING,
+        claimed_at__lt=now - datetime.timedelta(seconds=notifications_setting("CLAIM_TIMEOUT_SECONDS")),
+    )
+    max_attempts = notifications_setting("MAX_ATTEMPTS")
+    lost = "The worker sending it stopped before finishing."
+    failed = stale.filter(attempts__gte=max_attempts).update(
+        status=Status.FAILED, last_error=f"{lost} (gave up after {max_attempts} attempts)", updated_at=now
+    )
+    reclaimed = stale.filter(attempts__lt=max_attempts).update(
+        status=Status.PENDING, scheduled_at=now, queued_at=None, last_error=lost, updated_at=now
+    )
+    redispatch_before = now - datetime.timedelta(seconds=notifications_setting("REDISPATCH_AFTER_SECONDS"))
+    due_ids = list(
+        Message.objects.filter(status=Status.PENDING, scheduled_at__lte=now)
+        .filter(Q(queued_at__isnull=True) | Q(queued_at__lte=redispatch_before))
+        .order_by("scheduled_at", "pk")
+        .values_list("pk", flat=True)[: notifications_setting("SWEEP_BATCH")]
+    )
+    if due_ids:
+        Message.objects.filter(pk__in=due_ids, status=Status.PENDING).update(queued_at=now)
+    dispatched = 0
+    for message_id in due_ids:
+        try:
+            _dispatch(message_id, now)
+        except DatabaseError:
+            raise
+        except Exception:  # the broker is down: the next sweep tries again
+            logger.exception("outbox sweep: could not queue message %s", message_id)
+            break
+        dispatched += 1
+    if reclaimed or failed or dispatched:
+        logger.info("outbox sweep: %s reclaimed, %s failed, %s queued", reclaimed, failed, dispatched)
+    return SweepResult(reclaimed=reclaimed, failed=failed, dispatched=dispatched)
+
+
+def message_resend(*, message: Message, now: datetime.datetime | None = None) -> Message:
+    """Send a failed message again, from a fresh count of attempts. Anything else is refused
+    (MessageNotResendable) and left unchanged."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        updated = Message.objects.filter(pk=message.pk, status=Status.FAILED).update(
+            status=Status.PENDING,
+            attempts=0,
+            scheduled_at=now,
+            queued_at=now,
+            claimed_at=None,
+            last_error="",
+            updated_at=now,
+        )
+        if not updated:
+            status = Message.objects.filter(pk=message.pk).values_list("status", flat=True).first()
+            raise MessageNotResendable(
+                _("Message %(id)s is %(status)s: only failed messages can be sent again.")
+                % {"id": message.pk, "status": Status(status).label if status else "?"}
+            )
+        _dispatch_after_commit(message.pk, now)
+    message.refresh_from_db()
+    return message

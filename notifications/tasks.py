@@ -1,0 +1,31 @@
+"""Celery tasks: thin, idempotent, taking ids. Sending retries live in the outbox rows (status,
+attempts, scheduled time), not in Celery, so they survive a lost worker; Celery retries only a
+database hiccup, a bounded number of times."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import asdict
+
+from celery import shared_task
+from django.db import DatabaseError
+
+from notifications.services import expiry_reminders_enqueue, message_send, outbox_sweep
+
+_DB_RETRY = {"autoretry_for": (DatabaseError,), "retry_backoff": True, "max_retries": 3}
+
+
+@shared_task(name="notifications.send_message", ignore_result=True, **_DB_RETRY)
+def send_message(message_id: int) -> None:
+    message_send(message_id=message_id)
+
+
+@shared_task(name="notifications.sweep_outbox", **_DB_RETRY)
+def sweep_outbox() -> dict:
+    return asdict(outbox_sweep())
+
+
+@shared_task(name="notifications.send_expiry_reminders", **_DB_RETRY)
+def send_expiry_reminders(as_of: str | None = None) -> dict:
+    day = datetime.date.fromisoformat(as_of) if as_of else None
+    return asdict(expiry_reminders_enqueue(as_of=day))
