@@ -1,0 +1,26 @@
+"""Every write of the vouchers app, and the voucher check the checkout shares with the quote.
+Import from here: `from vouchers.services import reward_redeem, voucher_check, voucher_use`."""
+
+from vouchers.services.check import Reason, VoucherCheck, voucher_check
+from vouchers.services.rewards import reward_save
+from vouchers.services.vouchers import (
+    reward_redeem,
+    voucher_issue,
+    voucher_return,
+    voucher_use,
+    voucher_void,
+    vouchers_expire,
+)
+
+__all__ = [
+    "Reason",
+    "VoucherCheck",
+    "reward_redeem",
+    "reward_save",
+    "voucher_check",
+    "voucher_issue",
+    "voucher_return",
+    "voucher_use",
+    "voucher_void",
+    "vouchers_expire",
+]

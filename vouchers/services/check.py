@@ -1,0 +1,135 @@
+"""Checking a voucher against a cart: the discount it gives or why it cannot be applied.
+
+A pure read, shared by the quote and the sale so that the two never disagree. The sale then
+calls `voucher_use`, which marks the voucher used only if nobody else did in the meantime."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.utils.translation import gettext as _
+
+from loyalty_site.core.cart import Cart
+from loyalty_site.core.errors import DomainError
+from loyalty_site.core.money import ZERO, to_decimal
+from members.models import Member
+from stores.models import Store
+from vouchers.codes import voucher_code_normalise
+from vouchers.errors import VoucherExpired, VoucherNotApplicable, VoucherNotFound, VoucherUsed
+from vouchers.models import Voucher
+from vouchers.pricing import reward_discount
+from vouchers.selectors import reward_usable_at_store, voucher_belongs_to, voucher_get_by_code
+
+
+class Reason:
+    """Why a voucher cannot be applied (`VoucherCheck.reason`)."""
+
+    NOT_FOUND = "not-found"
+    OTHER_MEMBER = "other-member"
+    VOID = "void"
+    USED = "used"
+    EXPIRED = "expired"
+    NOT_HERE = "not-applicable-here"
+    BELOW_MINIMUM = "below-minimum"
+    NOTHING_TO_DISCOUNT = "nothing-to-discount"
+
+
+_ERRORS: dict[str, type[DomainError]] = {
+    Reason.NOT_FOUND: VoucherNotFound,
+    Reason.OTHER_MEMBER: VoucherNotApplicable,
+    Reason.VOID: VoucherNotApplicable,
+    Reason.USED: VoucherUsed,
+    Reason.EXPIRED: VoucherExpired,
+    Reason.NOT_HERE: VoucherNotApplicable,
+    Reason.BELOW_MINIMUM: VoucherNotApplicable,
+    Reason.NOTHING_TO_DISCOUNT: VoucherNotApplicable,
+}
+
+
+@dataclass(frozen=True)
+class VoucherCheck:
+    """The outcome of `voucher_check`: `discount` > 0 and `reason` None when the voucher
+    applies; otherwise `reason` (a `Reason`) and a translated `detail`, and `error()` gives the
+    problem the API answers with (`voucher-not-found`, `voucher-used`, `voucher-expired` or
+    `voucher-not-applicable`)."""
+
+    code: str
+    voucher: Voucher | None
+    discount: Decimal = ZERO
+    reason: str | None = None
+    detail: str = ""
+    description: str = field(default="")
+
+    @property
+    def ok(self) -> bool:
+        return self.reason is None
+
+    def error(self) -> DomainError | None:
+        if self.reason is None:
+            return None
+        return _ERRORS[self.reason](self.detail, extra={"voucher": self.code, "reason": self.reason})
+
+    def raise_if_refused(self) -> None:
+        error = self.error()
+        if error is not None:
+            raise error
+
+
+def _refused(code: str, voucher: Voucher | None, reason: str, detail: str) -> VoucherCheck:
+    return VoucherCheck(code=code, voucher=voucher, reason=reason, detail=detail)
+
+
+def voucher_check(
+    *,
+    code: str,
+    member: Member | None,
+    store: Store,
+    cart: Cart,
+    payable: Decimal,
+    at: datetime.datetime,
+) -> VoucherCheck:
+    """Whether the voucher `code` (any case, with or without dash) applies to this cart for
+    `member` at `store` at `at`, and for how much when `payable` is left to pay. Never more than
+    `payable`. The minimum invoice is compared with the cart's subtotal (the goods' price before
+    any discount). Writes nothing."""
+    normalised = voucher_code_normalise(code)
+    voucher = voucher_get_by_code(code=normalised)
+    if voucher is None:
+        return _refused(
+            normalised, None, Reason.NOT_FOUND, _("No voucher has the code %(code)s.") % {"code": normalised}
+        )
+    code = voucher.code
+    reward = voucher.reward
+    if not voucher_belongs_to(voucher=voucher, member=member):
+        return _refused(
+            code, voucher, Reason.OTHER_MEMBER, _("Voucher %(code)s belongs to another member.") % {"code": code}
+        )
+    if voucher.status == Voucher.Status.VOID:
+        return _refused(code, voucher, Reason.VOID, _("Voucher %(code)s was cancelled.") % {"code": code})
+    if voucher.status == Voucher.Status.USED:
+        return _refused(code, voucher, Reason.USED, _("Voucher %(code)s has already been used.") % {"code": code})
+    if voucher.is_expired_at(at):
+        return _refused(code, voucher, Reason.EXPIRED, _("Voucher %(code)s has expired.") % {"code": code})
+    if not reward_usable_at_store(reward=reward, store=store):
+        return _refused(
+            code, voucher, Reason.NOT_HERE, _("Voucher %(code)s cannot be used at this store.") % {"code": code}
+        )
+    if cart.subtotal < reward.min_invoice:
+        return _refused(
+            code,
+            voucher,
+            Reason.BELOW_MINIMUM,
+            _("Voucher %(code)s needs an invoice of at least %(amount)s VND.")
+            % {"code": code, "amount": f"{reward.min_invoice:,.0f}"},
+        )
+    discount = reward_discount(reward=reward, cart=cart, payable=to_decimal(payable))
+    if discount <= 0:
+        return _refused(
+            code,
+            voucher,
+            Reason.NOTHING_TO_DISCOUNT,
+            _("Voucher %(code)s has nothing to apply to on this invoice.") % {"code": code},
+        )
+    return VoucherCheck(code=code, voucher=voucher, discount=discount, description=reward.display_name)

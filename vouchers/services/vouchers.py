@@ -1,0 +1,372 @@
+"""Issuing vouchers (for points, or free from a campaign or staff) and their life afterwards:
+used once, given back after a full refund, voided, expired.
+
+Locking: issuing locks the reward's row (`FOR NO KEY UPDATE`), then the member's (through the
+ledger's `members_lock`): always in that order, so two exchanges can never deadlock. Stock and
+the per-member limit are checked under the reward's lock, and the stock counter moves with
+`F()` in the same transaction as the ledger spend; the `issued_count <= stock` constraint is the
+database's backstop. Using a voucher is a conditional UPDATE (`... WHERE status = 'issued'`), so
+of two tills using the same code at the same moment exactly one wins.
+
+Every service owns its transaction and nests inside a caller's (the checkout's)."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from loyalty_site.core.errors import ValidationFailed
+from members.errors import MemberBlocked, MemberMerged
+from members.models import Member
+from members.selectors import programme_zone
+from members.services import members_lock, points_spend
+from notifications.selectors import member_language
+from notifications.services import message_enqueue
+from stores.models import Store
+from vouchers.codes import voucher_code_generate
+from vouchers.errors import (
+    VoucherExpired,
+    VoucherNotApplicable,
+    VoucherNotVoidable,
+    VoucherReferenceReused,
+    VoucherUsed,
+)
+from vouchers.models import Reward, Voucher
+from vouchers.selectors import reward_points_cost, reward_refusal, voucher_expires_at, zone_for
+
+_CODE_ATTEMPTS = 8
+# Long references (e.g. a POS idempotency key of 255 characters) are hashed to fit the column
+# and the ledger's reference next to its prefix.
+_REFERENCE_MAX = 150
+
+
+def _reference(reference: str | None) -> str | None:
+    reference = (reference or "").strip()
+    if not reference:
+        return None
+    if len(reference) > _REFERENCE_MAX:
+        return "sha256:" + hashlib.sha256(reference.encode()).hexdigest()
+    return reference
+
+
+def _lock_reward(reward: Reward) -> Reward:
+    return (
+        Reward.objects.select_for_update(no_key=True)
+        .prefetch_related("brands", "stores")
+        .get(pk=reward.pk)
+    )
+
+
+def _existing(reference: str | None, *, member: Member, reward: Reward) -> Voucher | None:
+    """The voucher already issued under `reference` (a retry), or None. The same reference for
+    another member or reward is the caller's bug, refused."""
+    if reference is None:
+        return None
+    voucher = Voucher.objects.select_related("reward", "member").filter(reference=reference).first()
+    if voucher is None:
+        return None
+    if voucher.member_id != member.pk or voucher.reward_id != reward.pk:
+        raise VoucherReferenceReused(
+            _("The reference %(reference)s was already used for another voucher.") % {"reference": reference}
+        )
+    return voucher
+
+
+def _require_active(member: Member) -> None:
+    if member.status == Member.Status.MERGED:
+        raise MemberMerged(_("Member %(code)s was merged into another member; use that one.") % {"code": member.code})
+    if member.status == Member.Status.BLOCKED:
+        raise MemberBlocked(_("Member %(code)s is blocked and cannot receive vouchers.") % {"code": member.code})
+
+
+def _create(voucher: Voucher) -> Voucher:
+    try:
+        voucher.full_clean(exclude=["code"], validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        raise ValidationFailed(errors=exc.message_dict) from exc
+    for _attempt in range(_CODE_ATTEMPTS):
+        voucher.code = voucher_code_generate()
+        try:
+            with transaction.atomic():
+                voucher.save(force_insert=True)
+        except IntegrityError:
+            if voucher.reference and Voucher.objects.filter(reference=voucher.reference).exists():
+                raise VoucherReferenceReused(
+                    _("The reference %(reference)s was already used for another voucher.")
+                    % {"reference": voucher.reference}
+                ) from None
+            voucher.pk = None
+            continue  # the random code was taken: draw another
+        return voucher
+    raise RuntimeError("could not draw a free voucher code")  # 31^8 codes: never in practice
+
+
+def _count_issue(reward: Reward) -> None:
+    Reward.objects.filter(pk=reward.pk).update(issued_count=F("issued_count") + 1)
+    reward.issued_count += 1
+
+
+def _notify_issued(voucher: Voucher) -> None:
+    """Write the "voucher-issued" message to the outbox in the issuing transaction: it is sent
+    after the commit, and never if the issue rolls back."""
+    member = voucher.member
+    reward = voucher.reward
+    zone = voucher.issued_store.zone if voucher.issued_store_id else programme_zone()
+    last_day = timezone.localtime(voucher.expires_at, zone).date() - datetime.timedelta(days=1)
+    name = reward.name_en if member_language(member) == "en" and reward.name_en else reward.name
+    message_enqueue(
+        member=member,
+        event="voucher-issued",
+        context={"voucher_code": voucher.code, "voucher_name": name, "voucher_expires_at": last_day},
+        dedupe_key=f"voucher-issued:{voucher.pk}",
+    )
+
+
+def reward_redeem(*, member: Member, reward: Reward, store: Store, reference: str) -> Voucher:
+    """Exchange the member's points for a voucher of `reward` at `store`'s till.
+
+    In one transaction: lock the reward, then the member; check that the reward is in the
+    catalogue, within its issuing window, offered at the store's brand, in stock and under the
+    member's limit (RewardUnavailable, 422, with `extra["reason"]`); spend the tier-discounted
+    points through the ledger (InsufficientPoints, 409); issue the voucher and count it against
+    the stock. Idempotent on `reference`: a retry returns the voucher already issued. `member`
+    comes back with its new balance."""
+    reference = _reference(reference)
+    if reference is None:
+        raise ValueError("reward_redeem needs a reference (e.g. the POS request's idempotency key)")
+    now = timezone.now()
+    zone = zone_for(store)
+    with transaction.atomic():
+        locked_reward = _lock_reward(reward)
+        existing = _existing(reference, member=member, reward=locked_reward)
+        if existing is not None:
+            return existing
+        locked_member = members_lock(member_ids=[member.pk])[member.pk]
+        _require_active(locked_member)
+        refusal = reward_refusal(
+            reward=locked_reward, member=locked_member, at=now, zone=zone, brand_id=store.brand_id, for_points=True
+        )
+        if refusal is not None:
+            raise refusal.error()
+        cost = reward_points_cost(reward=locked_reward, member=locked_member)
+        entry = None
+        if cost > 0:
+            entry = points_spend(
+                member=member,
+                points=cost,
+                reference=f"redemption:{reference}",
+                occurred_at=now,
+                cause_kind="redemption",
+                cause_reference=locked_reward.code,
+            )
+        voucher = _create(
+            Voucher(
+                reward=locked_reward,
+                member=locked_member,
+                channel=Voucher.Channel.POINTS,
+                issued_at=now,
+                issued_store=store,
+                reference=reference,
+                points_spent=cost,
+                spend_entry=entry,
+                expires_at=voucher_expires_at(reward=locked_reward, issued_at=now, zone=zone),
+            )
+        )
+        _count_issue(locked_reward)
+        _notify_issued(voucher)
+    return voucher
+
+
+def voucher_issue(
+    *,
+    reward: Reward,
+    member: Member,
+    channel: str,
+    issued_by=None,
+    reason: str = "",
+    reference: str | None = None,
+    store: Store | None = None,
+) -> Voucher:
+    """Give a voucher without points: from a campaign, by staff (a reason is required) or an
+    import. Hidden rewards can be given; the issuing window, the stock and the member's limit
+    apply (RewardUnavailable). Idempotent on `reference` when one is given (a campaign passes
+    e.g. `campaign:BIRTHDAY-MONTHLY:2025:member:42`)."""
+    if channel not in (Voucher.Channel.CAMPAIGN, Voucher.Channel.STAFF, Voucher.Channel.IMPORT):
+        raise ValueError(f"voucher_issue gives vouchers without points; {channel!r} is not such a channel")
+    reason = " ".join(str(reason or "").split())
+    if channel == Voucher.Channel.STAFF and not reason:
+        raise ValidationFailed(errors={"reason": [_("Give a reason for issuing the voucher.")]})
+    reference = _reference(reference)
+    now = timezone.now()
+    zone = zone_for(store)
+    with transaction.atomic():
+        locked_reward = _lock_reward(reward)
+        existing = _existing(reference, member=member, reward=locked_reward)
+        if existing is not None:
+            return existing
+        current = Member.objects.get(pk=member.pk)
+        _require_active(current)
+        refusal = reward_refusal(reward=locked_reward, member=current, at=now, zone=zone)
+        if refusal is not None:
+            raise refusal.error()
+        voucher = _create(
+            Voucher(
+                reward=locked_reward,
+                member=current,
+                channel=channel,
+                issued_at=now,
+                issued_by=issued_by,
+                issued_store=store,
+                reason=reason[:300],
+                reference=reference,
+                expires_at=voucher_expires_at(reward=locked_reward, issued_at=now, zone=zone),
+            )
+        )
+        _count_issue(locked_reward)
+        _notify_issued(voucher)
+    return voucher
+
+
+def voucher_use(*, voucher: Voucher, store: Store, sale_reference: str, at: datetime.datetime) -> Voucher:
+    """Mark the voucher used on the sale `sale_reference` at `store` (check it with
+    `voucher_check` first). Exactly once: a conditional UPDATE that only an issued, unexpired
+    voucher passes. The loser of a race gets VoucherUsed (or VoucherExpired / VoucherNotApplicable
+    when it had expired or been voided). Using it again for the same sale at the same store is a
+    retry and changes nothing."""
+    sale_reference = str(sale_reference or "").strip()
+    if not sale_reference:
+        raise ValueError("voucher_use needs the sale's reference")
+    with transaction.atomic():
+        updated = Voucher.objects.filter(pk=voucher.pk, status=Voucher.Status.ISSUED, expires_at__gt=at).update(
+            status=Voucher.Status.USED,
+            used_at=at,
+            used_store=store,
+            used_sale_reference=sale_reference,
+            updated_at=timezone.now(),
+        )
+        current = Voucher.objects.select_related("reward", "member", "used_store").get(pk=voucher.pk)
+    if not updated:
+        if (
+            current.status == Voucher.Status.USED
+            and current.used_sale_reference == sale_reference
+            and current.used_store_id == store.pk
+        ):
+            _copy(voucher, current)
+            return voucher
+        if current.status == Voucher.Status.USED:
+            raise VoucherUsed(
+                _("Voucher %(code)s has already been used.") % {"code": current.code},
+                extra={"voucher": current.code, "reason": "used"},
+            )
+        if current.status == Voucher.Status.VOID:
+            raise VoucherNotApplicable(
+                _("Voucher %(code)s was cancelled.") % {"code": current.code},
+                extra={"voucher": current.code, "reason": "void"},
+            )
+        raise VoucherExpired(
+            _("Voucher %(code)s has expired.") % {"code": current.code},
+            extra={"voucher": current.code, "reason": "expired"},
+        )
+    _copy(voucher, current)
+    return voucher
+
+
+def voucher_return(
+    *, voucher: Voucher, reason: str, sale_reference: str | None = None, at: datetime.datetime | None = None
+) -> bool:
+    """Give a used voucher back after its sale was fully refunded, if it has not expired: it is
+    issued again, usable until its original expiry. Returns True when given back (also for a
+    retry after it already was, from the same sale), False when it had expired or was not used
+    (on `sale_reference`, when given) -- the refund goes on either way."""
+    at = at or timezone.now()
+    reason = " ".join(str(reason or "").split())[:300]
+    with transaction.atomic():
+        candidates = Voucher.objects.filter(pk=voucher.pk, status=Voucher.Status.USED, expires_at__gt=at)
+        if sale_reference:
+            candidates = candidates.filter(used_sale_reference=sale_reference)
+        updated = candidates.update(
+            status=Voucher.Status.ISSUED,
+            returned_at=at,
+            returned_from_sale=F("used_sale_reference"),
+            return_reason=reason,
+            used_at=None,
+            used_store=None,
+            used_sale_reference="",
+            updated_at=timezone.now(),
+        )
+        current = Voucher.objects.get(pk=voucher.pk)
+    _copy(voucher, current)
+    if updated:
+        return True
+    return bool(
+        sale_reference
+        and current.status == Voucher.Status.ISSUED
+        and current.returned_from_sale == sale_reference
+    )
+
+
+def voucher_void(*, voucher: Voucher, by, reason: str) -> Voucher:
+    """Cancel an issued voucher (a mistake, fraud, a goodwill gesture taken back); a reason is
+    required. Used, expired or already void vouchers cannot be voided (VoucherNotVoidable). The
+    stock is not given back: the voucher was issued."""
+    reason = " ".join(str(reason or "").split())
+    if not reason:
+        raise ValidationFailed(errors={"reason": [_("Give a reason for voiding the voucher.")]})
+    now = timezone.now()
+    with transaction.atomic():
+        updated = Voucher.objects.filter(pk=voucher.pk, status=Voucher.Status.ISSUED, expires_at__gt=now).update(
+            status=Voucher.Status.VOID, voided_at=now, voided_by=by, void_reason=reason[:300], updated_at=now
+        )
+        current = Voucher.objects.get(pk=voucher.pk)
+    _copy(voucher, current)
+    if not updated:
+        raise VoucherNotVoidable(
+            _("Voucher %(code)s is %(status)s and cannot be voided.")
+            % {"code": current.code, "status": current.get_status_display().lower()}
+        )
+    return voucher
+
+
+def expiry_cutoff(as_of: datetime.date) -> datetime.datetime:
+    """Running the expiry for day D expires every voucher whose last valid day is before D."""
+    return datetime.datetime.combine(as_of, datetime.time.min, tzinfo=programme_zone())
+
+
+def vouchers_expire(*, as_of: datetime.date | None = None) -> int:
+    """Mark expired every issued voucher whose expiry has passed by the start of `as_of`
+    (default: today in the programme's zone). One set-based UPDATE; running it again for the
+    same day changes nothing. A future day is refused. Returns how many were marked."""
+    today = timezone.localtime(timezone.now(), programme_zone()).date()
+    as_of = as_of or today
+    if as_of > today:
+        raise ValidationFailed(errors={"as_of": [_("The expiry cannot be run for a future day.")]})
+    with transaction.atomic():
+        return Voucher.objects.filter(status=Voucher.Status.ISSUED, expires_at__lte=expiry_cutoff(as_of)).update(
+            status=Voucher.Status.EXPIRED, updated_at=timezone.now()
+        )
+
+
+def _copy(target: Voucher, source: Voucher) -> None:
+    """Bring the caller's instance up to date with the row as written."""
+    for name in (
+        "status",
+        "used_at",
+        "used_store_id",
+        "used_sale_reference",
+        "returned_at",
+        "returned_from_sale",
+        "return_reason",
+        "voided_at",
+        "voided_by_id",
+        "void_reason",
+        "updated_at",
+    ):
+        setattr(target, name, getattr(source, name))
+    for cached in ("used_store", "voided_by"):
+        target._state.fields_cache.pop(cached, None)
