@@ -1,0 +1,202 @@
+"""Customer groups: static lists of members (filled by an Excel import, a phone list or an admin
+action) and rule-based segments evaluated when they are used
+(`campaigns.selectors.segment_members`)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from loyalty_site.core.models import TimeStampedModel
+from loyalty_site.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
+from stores.models import Store
+
+
+class CustomerGroup(TimeStampedModel):
+    """A static group: exactly the members put into it, until they are taken out."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    members = models.ManyToManyField(
+        "members.Member",
+        through="GroupMembership",
+        related_name="customer_groups",
+        verbose_name=_("members"),
+        blank=True,
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+        editable=False,
+    )
+
+    class Meta:
+        verbose_name = _("customer group")
+        verbose_name_plural = _("customer groups")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class GroupMembership(models.Model):
+    """One member in one static group, with how and by whom they were added."""
+
+    class Source(models.TextChoices):
+        ADMIN = "admin", _("Chosen in the member list")
+        PHONE_LIST = "phone_list", _("Phone list")
+        IMPORT = "import", _("Excel import")
+        API = "api", _("API")
+        OTHER = "other", _("Other")
+
+    group = models.ForeignKey(
+        CustomerGroup, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("group")
+    )
+    member = models.ForeignKey(
+        "members.Member", on_delete=models.CASCADE, related_name="group_memberships", verbose_name=_("member")
+    )
+    added_at = models.DateTimeField(_("added at"), default=timezone.now)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("added by"),
+    )
+    source = models.CharField(_("source"), max_length=12, choices=Source.choices, default=Source.OTHER)
+    note = models.CharField(_("note"), max_length=200, blank=True, help_text=_("e.g. the file it was imported from"))
+
+    class Meta:
+        verbose_name = _("group member")
+        verbose_name_plural = _("group members")
+        ordering = ["-added_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["group", "member"], name="campaigns_groupmembership_once"),
+        ]
+        indexes = [models.Index(fields=["member"], name="campaigns_groupmember_member")]
+
+    def __str__(self) -> str:
+        return f"{self.group_id}: {self.member_id}"
+
+
+class Segment(TimeStampedModel):
+    """A rule-based group: the active members who meet every rule filled in (an empty rule places
+    no limit). Evaluated for a given day by `segment_members`, in one query.
+
+    Where the facts come from, so that the rules work before the POS app records sales itself:
+    - a "purchase" is a sale that earned points: the latest earn entry of the point ledger is the
+      member's last purchase;
+    - "spend" is the qualifying spend the checkout records for tiers (`tiers.TierSpend`): the
+      money actually paid on each sale, refunds negative, counted at the time of the sale."""
+
+    class BirthdayMonth(models.TextChoices):
+        ANY = "", _("Any")
+        CURRENT = "current", _("The month of the run")
+        JANUARY = "1", _("January")
+        FEBRUARY = "2", _("February")
+        MARCH = "3", _("March")
+        APRIL = "4", _("April")
+        MAY = "5", _("May")
+        JUNE = "6", _("June")
+        JULY = "7", _("July")
+        AUGUST = "8", _("August")
+        SEPTEMBER = "9", _("September")
+        OCTOBER = "10", _("October")
+        NOVEMBER = "11", _("November")
+        DECEMBER = "12", _("December")
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    birthday_month = models.CharField(
+        _("birthday month"), max_length=7, choices=BirthdayMonth.choices, blank=True, default=""
+    )
+    tiers = models.ManyToManyField(
+        "tiers.Tier", blank=True, related_name="+", verbose_name=_("tiers"), help_text=_("In any of these tiers.")
+    )
+    home_stores = models.ManyToManyField(
+        Store, blank=True, related_name="+", verbose_name=_("home stores"), help_text=_("With any of these home stores.")
+    )
+    enrolled_from = models.DateField(_("enrolled from"), null=True, blank=True)
+    enrolled_until = models.DateField(_("enrolled until"), null=True, blank=True, help_text=_("Included."))
+    last_purchase_after = models.DateField(
+        _("last purchase on or after"), null=True, blank=True, help_text=_("Bought something on this day or later.")
+    )
+    last_purchase_before = models.DateField(
+        _("last purchase before"),
+        null=True,
+        blank=True,
+        help_text=_("Has bought, but nothing on this day or later."),
+    )
+    purchased_within_days = models.PositiveIntegerField(
+        _("bought within the last N days"), null=True, blank=True, validators=[MinValueValidator(1)]
+    )
+    not_purchased_within_days = models.PositiveIntegerField(
+        _("no purchase in the last N days"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=_("Members who never bought are included."),
+    )
+    min_spend = models.DecimalField(
+        _("spent at least (VND)"),
+        max_digits=MONEY_MAX_DIGITS,
+        decimal_places=MONEY_DECIMAL_PLACES,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal(1))],
+        help_text=_("The money actually paid (the earn base of the sales), less refunds."),
+    )
+    spend_within_days = models.PositiveIntegerField(
+        _("... in the last N days"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=_("Empty: since enrolment."),
+    )
+    groups = models.ManyToManyField(
+        CustomerGroup,
+        blank=True,
+        related_name="segments",
+        verbose_name=_("in static groups"),
+        help_text=_("In any of these groups."),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+        editable=False,
+    )
+
+    class Meta:
+        verbose_name = _("segment")
+        verbose_name_plural = _("segments")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        errors = {}
+        if self.enrolled_from and self.enrolled_until and self.enrolled_from > self.enrolled_until:
+            errors["enrolled_until"] = _("The last day cannot be before the first day.")
+        if self.spend_within_days and not self.min_spend:
+            errors["min_spend"] = _("Give the amount to reach in that period.")
+        after, before = self.last_purchase_after, self.last_purchase_before
+        if after and before and after >= before:
+            errors["last_purchase_before"] = _("No member can meet both purchase dates.")
+        if errors:
+            raise ValidationError(errors)
