@@ -1,0 +1,342 @@
+"""Qualifying spend: a sale adds, a refund subtracts, and the tier moves at once.
+
+Both services own their transaction and nest in the caller's (the POS checkout calls them
+inside its own): they lock the member's status row (`FOR NO KEY UPDATE`), return the recorded
+outcome when the reference was recorded already (a retry), and otherwise record the event,
+update the counters, move the tier and write its history and notification in one go.
+
+What counts where:
+- the qualifying spend counts events since `counted_from` (enrolment or the last downgrade),
+  within the rolling window when the programme uses one;
+- the retention cycle counts events since the cycle started;
+- a refund counts at the time of the sale it refunds: it comes off a counter only if that sale
+  is still counted there (a sale from before a downgrade was already wiped)."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils.translation import gettext as _
+
+from loyalty_site.core.errors import ValidationFailed
+from loyalty_site.core.money import ZERO, points_for_amount, share_of, to_decimal
+from members.models import Member
+from members.selectors import programme_settings_get
+from tiers.errors import RefundExceedsSpend, TierReferenceReused
+from tiers.models import Tier, TierChange, TierSettings, TierSpend, TierStatus
+from tiers.selectors import local_date, tier_settings_get, tier_supported_by, tiers_ladder
+from tiers.services.common import (
+    AFTER_THE_SALE,
+    apply,
+    change_record,
+    clean_amount,
+    clean_moment,
+    clean_reference,
+    counts_in_cycle,
+    counts_in_window,
+    cycle_values,
+    notify_tier_changed,
+    now,
+    rolling_qualifying,
+    save_status,
+    snapshot,
+    status_lock,
+)
+
+STATUS_FIELDS = (
+    "tier",
+    "since",
+    "qualifying_spend",
+    "cycle_started_at",
+    "retention_deadline",
+    "cycle_spend",
+)
+
+
+@dataclass(frozen=True)
+class TierOutcome:
+    """What a qualifying event did. The POS earns at `tier_before` (a sale that crosses a
+    threshold earns at the tier held before it) and answers `tier_changed` and `tier_after`."""
+
+    tier_before: Tier
+    tier_after: Tier
+    qualifying_spend: Decimal
+    replayed: bool = False
+    change: TierChange | None = None
+
+    @property
+    def tier_changed(self) -> bool:
+        return self.tier_before.pk != self.tier_after.pk
+
+
+def _replay(reference: str, *, member: Member, kind: str, amount: Decimal, status: TierStatus) -> TierOutcome | None:
+    event = TierSpend.objects.select_related("tier_before", "tier_after").filter(reference=reference).first()
+    if event is None:
+        return None
+    if event.member_id != member.pk or event.kind != kind or abs(event.amount) != amount:
+        raise TierReferenceReused(
+            _("The reference %(reference)s was already used for another qualifying spend.") % {"reference": reference}
+        )
+    return TierOutcome(
+        tier_before=event.tier_before,
+        tier_after=event.tier_after,
+        qualifying_spend=status.qualifying_spend,
+        replayed=True,
+    )
+
+
+def _insert_event(event: TierSpend) -> None:
+    try:
+        with transaction.atomic():
+            event.save(force_insert=True)
+    except IntegrityError:
+        # The same reference committed meanwhile for another member (whose row we do not lock).
+        raise TierReferenceReused(
+            _("The reference %(reference)s was already used for another qualifying spend.")
+            % {"reference": event.reference}
+        ) from None
+
+
+def _points_at_tier(amount: Decimal, tier: Tier) -> int:
+    programme = programme_settings_get()
+    return points_for_amount(
+        amount,
+        rate_percent=tier.earn_rate_percent,
+        point_value=programme.point_value,
+        mode=programme.rounding_mode,
+    )
+
+
+def _clean_points(points: object) -> int | None:
+    if points is None:
+        return None
+    if isinstance(points, bool) or not isinstance(points, int) or points < 0:
+        raise ValidationFailed(errors={"points": [_("Enter a whole number of points, zero or more.")]})
+    return points
+
+
+def _quantity(programme: TierSettings, *, amount: Decimal, points: int) -> Decimal:
+    return Decimal(points) if programme.basis == TierSettings.Basis.POINTS else amount
+
+
+def tier_spend_record(
+    *,
+    member: Member,
+    amount: Decimal,
+    reference: str,
+    occurred_at: datetime.datetime | None = None,
+    points: int | None = None,
+) -> TierOutcome:
+    """Add a sale's qualifying spend (`amount`, the earn base in VND) and upgrade the member at
+    once to the highest tier the qualifying spend reaches. `points` are the points the sale
+    earned; when the programme counts points and they are not given, they are computed at the
+    member's current earn rate without multipliers. Idempotent on `reference`: a retry returns
+    the outcome recorded the first time and changes nothing."""
+    amount = clean_amount(amount)
+    reference = clean_reference(reference)
+    occurred_at = clean_moment(occurred_at)
+    points = _clean_points(points)
+    programme = tier_settings_get()
+    moment = now()
+    with transaction.atomic():
+        status = status_lock(member)
+        replayed = _replay(reference, member=member, kind=TierSpend.Kind.SALE, amount=amount, status=status)
+        if replayed is not None:
+            return replayed
+        before = status.tier
+        if points is None:
+            points = _points_at_tier(amount, before) if programme.basis == TierSettings.Basis.POINTS else 0
+        state_before = snapshot(status)
+        quantity = _quantity(programme, amount=amount, points=points)
+        event = TierSpend(
+            member_id=member.pk,
+            kind=TierSpend.Kind.SALE,
+            reference=reference,
+            amount=amount,
+            points=points,
+            occurred_at=occurred_at,
+            recorded_at=moment,
+            tier_before=before,
+            tier_after=before,
+        )
+        _insert_event(event)
+        if programme.window == TierSettings.Window.ROLLING:
+            status.qualifying_spend = rolling_qualifying(status, programme, moment)
+        elif counts_in_window(programme, status, moment, occurred_at):
+            status.qualifying_spend += quantity
+        if counts_in_cycle(status, occurred_at):
+            status.cycle_spend += quantity
+
+        ladder = tiers_ladder()
+        target = tier_supported_by(qualifying=status.qualifying_spend, ladder=ladder)
+        change = None
+        if target.rank > before.rank:
+            reached_at = max(occurred_at, status.since)
+            status.tier = target
+            status.since = reached_at
+            apply(status, cycle_values(target, reached_at + AFTER_THE_SALE))
+            change = change_record(
+                member_id=member.pk,
+                from_tier=before,
+                to_tier=target,
+                kind=TierChange.Kind.UPGRADE,
+                reference=reference,
+                at=moment,
+                state_before=state_before,
+            )
+            TierSpend.objects.filter(pk=event.pk).update(tier_after=target)
+        save_status(status, STATUS_FIELDS)
+        if change is not None:
+            notify_tier_changed(member=_member(member), tier=target, dedupe_key=f"tier-change:{change.pk}")
+    return TierOutcome(
+        tier_before=before, tier_after=status.tier, qualifying_spend=status.qualifying_spend, change=change
+    )
+
+
+def _member(member: Member) -> Member:
+    """A fresh member row for the notification (the caller's instance may be a bare
+    `Member(pk=...)`); only loaded when the tier changed."""
+    return Member.objects.select_related("home_store").get(pk=member.pk)
+
+
+def tier_spend_reverse(
+    *,
+    member: Member,
+    amount: Decimal,
+    reference: str,
+    original_reference: str,
+    full: bool,
+    points: int | None = None,
+) -> TierOutcome:
+    """Subtract a refund's qualifying spend (`amount`, VND) from the counters that counted the
+    sale `original_reference`. `full`: the whole sale was refunded (also assumed when the
+    refunds now add up to the sale). A full refund of the sale that upgraded the member, when
+    that upgrade is still the member's latest change, reverts it if the qualifying spend no
+    longer reaches the tier: back to the tier and cycle held before the sale (or the tier the
+    spend still supports, if higher), never below a staff floor.
+
+    `points`: the points the refund reverses (default: the sale's points in proportion).
+    RefundExceedsSpend when the refunds would add up to more than the sale. Idempotent on
+    `reference`."""
+    amount = clean_amount(amount)
+    reference = clean_reference(reference)
+    original_reference = clean_reference(original_reference, "original_reference")
+    points = _clean_points(points)
+    programme = tier_settings_get()
+    moment = now()
+    with transaction.atomic():
+        status = status_lock(member)
+        replayed = _replay(reference, member=member, kind=TierSpend.Kind.REFUND, amount=amount, status=status)
+        if replayed is not None:
+            return replayed
+        before = status.tier
+        original = TierSpend.objects.filter(
+            reference=original_reference, kind=TierSpend.Kind.SALE, member_id=member.pk
+        ).first()
+        if original is not None:
+            refunded = -(original.refunds.aggregate(total=Sum("amount"))["total"] or ZERO)
+            points_refunded = -(original.refunds.aggregate(total=Sum("points"))["total"] or 0)
+            left = original.amount - refunded
+            if amount > left:
+                raise RefundExceedsSpend(
+                    _("Only %(left)s of the sale %(reference)s is left to refund.")
+                    % {"left": f"{left:,.0f}", "reference": original_reference},
+                    errors={"amount": [_("The refund is larger than what is left of the sale.")]},
+                )
+            full = full or amount == left
+            if points is None:
+                points_left = original.points - points_refunded
+                points = points_left if full else min(share_of(original.points, amount, original.amount), points_left)
+            counts_at = original.occurred_at
+        else:
+            # A sale the tiers never saw (recorded before this app, or by another system):
+            # take it off the counters as if it were recent.
+            points = points if points is not None else 0
+            counts_at = moment
+        quantity = _quantity(programme, amount=amount, points=points)
+        event = TierSpend(
+            member_id=member.pk,
+            kind=TierSpend.Kind.REFUND,
+            reference=reference,
+            original=original,
+            amount=-amount,
+            points=-points,
+            occurred_at=counts_at,
+            recorded_at=moment,
+            tier_before=before,
+            tier_after=before,
+        )
+        _insert_event(event)
+        if programme.window == TierSettings.Window.ROLLING:
+            status.qualifying_spend = rolling_qualifying(status, programme, moment)
+        elif counts_in_window(programme, status, moment, counts_at):
+            status.qualifying_spend = max(status.qualifying_spend - quantity, ZERO)
+        if counts_in_cycle(status, counts_at):
+            status.cycle_spend = max(status.cycle_spend - quantity, ZERO)
+
+        change = None
+        if full and original is not None:
+            change = _revert_upgrade(status, original=original, reference=reference, at=moment)
+            if change is not None:
+                TierSpend.objects.filter(pk=event.pk).update(tier_after=status.tier)
+        save_status(status, STATUS_FIELDS)
+        if change is not None:
+            notify_tier_changed(member=_member(member), tier=status.tier, dedupe_key=f"tier-change:{change.pk}")
+    return TierOutcome(
+        tier_before=before, tier_after=status.tier, qualifying_spend=status.qualifying_spend, change=change
+    )
+
+
+def _revert_upgrade(status: TierStatus, *, original: TierSpend, reference: str, at: datetime.datetime):
+    upgrade = (
+        TierChange.objects.filter(member_id=status.member_id)
+        .select_related("from_tier", "to_tier")
+        .order_by("-at", "-pk")
+        .first()
+    )
+    if (
+        upgrade is None
+        or upgrade.kind != TierChange.Kind.UPGRADE
+        or upgrade.reference != original.reference
+        or upgrade.to_tier_id != status.tier_id
+    ):
+        return None
+    ladder = tiers_ladder()
+    supported = tier_supported_by(qualifying=status.qualifying_spend, ladder=ladder)
+    if supported.rank >= upgrade.to_tier.rank:
+        return None
+    target = supported if supported.rank > upgrade.from_tier.rank else upgrade.from_tier
+    if status.floor_until is not None and status.floor_until >= local_date(at):
+        floor = Tier.objects.get(pk=status.floor_tier_id)
+        if floor.rank > target.rank:
+            target = floor
+    if target.pk == status.tier_id:
+        return None
+    previous = upgrade.state_before or {}
+    spent_since = status.cycle_spend
+    if target.pk == upgrade.from_tier_id and previous.get("since"):
+        status.since = datetime.datetime.fromisoformat(previous["since"])
+        if target.has_retention and previous.get("cycle_started_at"):
+            status.cycle_started_at = datetime.datetime.fromisoformat(previous["cycle_started_at"])
+            status.retention_deadline = datetime.date.fromisoformat(previous["retention_deadline"])
+            status.cycle_spend = to_decimal(previous.get("cycle_spend") or 0) + spent_since
+        else:
+            apply(status, cycle_values(target, at))
+    else:
+        status.since = at
+        apply(status, cycle_values(target, at))
+    from_tier = status.tier
+    status.tier = target
+    return change_record(
+        member_id=status.member_id,
+        from_tier=from_tier,
+        to_tier=target,
+        kind=TierChange.Kind.REFUND_REVERTED,
+        reference=reference,
+        note=_("The refund of %(reference)s reverted the upgrade.") % {"reference": original.reference},
+        at=at,
+    )
