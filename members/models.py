@@ -1,0 +1,494 @@
+"""Members, their cards, the programme's point settings and the point ledger.
+
+Everything here is written by `members.services` only. In particular the ledger tables
+(`LedgerEntry`, `PointLot`, `LotMovement`) and the cached `Member.points_balance` /
+`Member.points_debt` are written by `members.services.ledger` alone, under a row lock on the
+member."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from loyalty_site.core.models import TimeStampedModel
+from loyalty_site.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, RoundingMode
+from members.phones import validate_phone_e164
+from stores.models import Store
+
+OLDEST_BIRTHDAY = datetime.date(1900, 1, 1)
+
+
+def validate_birthday(value: datetime.date) -> None:
+    if value > timezone.localdate():
+        raise ValidationError(_("The birthday cannot be in the future."), code="future_birthday")
+    if value < OLDEST_BIRTHDAY:
+        raise ValidationError(_("The birthday cannot be before 1900."), code="birthday_too_old")
+
+
+# --- Programme settings -----------------------------------------------------------------------
+
+
+class ProgrammeSettings(models.Model):
+    """The programme-wide point rules: one row (pk 1), edited in the admin, read through
+    `members.selectors.programme_settings_get()` (cached) and written through
+    `members.services.programme_settings_update()`.
+
+    Expiry and pending periods are fixed on each lot when it is credited: changing the policy
+    applies to points earned from then on, never retroactively."""
+
+    SINGLETON_PK = 1
+
+    class ExpiryPolicy(models.TextChoices):
+        NEVER = "never", _("Never")
+        MONTHS_AFTER_EARNING = "months_after_earning", _("N months after earning")
+        END_OF_YEAR = "end_of_year", _("End of the calendar year, N years after earning")
+
+    class ClawbackPolicy(models.TextChoices):
+        ALLOW_NEGATIVE = "allow_negative", _("Allow a negative balance and flag the member for staff")
+        STOP_AT_ZERO = "stop_at_zero", _("Stop at zero and record the points not taken back")
+
+    point_value = models.DecimalField(
+        _("point value (VND)"),
+        max_digits=MONEY_MAX_DIGITS,
+        decimal_places=MONEY_DECIMAL_PLACES,
+        default=Decimal(1000),
+        validators=[MinValueValidator(Decimal("0.01"))],
+        help_text=_("What one point is worth when spent, in VND."),
+    )
+    rounding_mode = models.CharField(
+        _("rounding mode"),
+        max_length=20,
+        choices=RoundingMode.choices,
+        default=RoundingMode.HALF_UP,
+        help_text=_("How fractional points are rounded when points are computed from money."),
+    )
+    expiry_policy = models.CharField(
+        _("expiry policy"),
+        max_length=30,
+        choices=ExpiryPolicy.choices,
+        default=ExpiryPolicy.MONTHS_AFTER_EARNING,
+    )
+    expiry_months = models.PositiveSmallIntegerField(
+        _("expiry after (months)"),
+        default=12,
+        validators=[MinValueValidator(1)],
+        help_text=_("For the policy 'N months after earning': points are usable until the end of the day N months after the day they were earned."),  # noqa: E501
+    )
+    expiry_years = models.PositiveSmallIntegerField(
+        _("expiry after (calendar years)"),
+        default=1,
+        help_text=_("For the policy 'end of the calendar year': 0 means the end of the year of earning, 1 the end of the next year."),  # noqa: E501
+    )
+    pending_days = models.PositiveSmallIntegerField(
+        _("pending days"),
+        default=0,
+        help_text=_("Days after earning before points can be spent (0: at once)."),
+    )
+    backdating_limit_days = models.PositiveSmallIntegerField(
+        _("back-dating limit (days)"),
+        default=7,
+        help_text=_("How old a sale sent late by an offline POS may be."),
+    )
+    clawback_policy = models.CharField(
+        _("refund claw-back"),
+        max_length=20,
+        choices=ClawbackPolicy.choices,
+        default=ClawbackPolicy.ALLOW_NEGATIVE,
+        help_text=_("What happens when a refund takes back points the member has already spent."),
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("updated by"),
+        editable=False,
+    )
+
+    class Meta:
+        verbose_name = _("programme point settings")
+        verbose_name_plural = _("programme point settings")
+        constraints = [
+            models.CheckConstraint(condition=Q(pk=1), name="members_programmesettings_singleton"),
+        ]
+
+    def __str__(self) -> str:
+        return str(_("Programme point settings"))
+
+
+# --- Members ----------------------------------------------------------------------------------
+
+
+class Member(TimeStampedModel):
+    """A member of the programme.
+
+    Balance design (why the database can still protect spends while a balance may go negative):
+    - every credit makes a `PointLot`; every debit takes points out of lots (`LotMovement`), and
+      `PointLot.remaining >= 0` is a database constraint, so no spend can take more points than
+      the lots hold, whatever the code above does;
+    - the only way below zero is a refund's claw-back under the "allow negative" policy: the part
+      that no lot can cover becomes `points_debt`, and the next credits pay it off first;
+    - hence `points_balance == sum(lot.remaining) - points_debt`, and the constraint
+      `points_balance + points_debt >= 0` keeps the balance at or above zero whenever there is no
+      debt. Spends are checked again under the member's row lock (spendable points: lots that are
+      available and not expired, minus the debt, which is only ever non-zero when no lot is left).
+    `manage.py check_ledger` verifies the cached balance, the debt and every lot against the
+    entries."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        BLOCKED = "blocked", _("Blocked")
+        MERGED = "merged", _("Merged into another member")
+
+    class Channel(models.TextChoices):
+        STORE = "store", _("In store")
+        ADMIN = "admin", _("Back office")
+        IMPORT = "import", _("Import")
+        API = "api", _("POS API")
+
+    class Gender(models.TextChoices):
+        FEMALE = "female", _("Female")
+        MALE = "male", _("Male")
+        OTHER = "other", _("Other")
+
+    CONSENT_CHANNELS = ("sms", "email", "zalo", "push")
+
+    code = models.CharField(_("member code"), max_length=12, unique=True, editable=False)
+    name = models.CharField(_("name"), max_length=200)
+    phone = models.CharField(
+        _("phone number"),
+        max_length=16,
+        unique=True,
+        validators=[validate_phone_e164],
+        help_text=_("Stored as +84…; any common Vietnamese form is accepted."),
+    )
+    email = models.EmailField(_("email"), blank=True)
+    birthday = models.DateField(_("birthday"), null=True, blank=True, validators=[validate_birthday])
+    gender = models.CharField(_("gender"), max_length=10, choices=Gender.choices, blank=True)
+    home_store = models.ForeignKey(
+        Store,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="home_members",
+        verbose_name=_("home store"),
+    )
+    enrolled_at = models.DateTimeField(_("enrolled at"), default=timezone.now, db_index=True)
+    enrolment_channel = models.CharField(
+        _("enrolment channel"), max_length=10, choices=Channel.choices, default=Channel.ADMIN
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    status_changed_at = models.DateTimeField(_("status changed at"), null=True, blank=True, editable=False)
+    status_reason = models.CharField(_("reason for the status"), max_length=300, blank=True)
+    referral_code = models.CharField(_("referral code"), max_length=12, unique=True, editable=False)
+    referred_by = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="referrals",
+        verbose_name=_("referred by"),
+    )
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="merged_members",
+        verbose_name=_("merged into"),
+        editable=False,
+    )
+    consent_sms_at = models.DateTimeField(_("SMS consent given at"), null=True, blank=True)
+    consent_email_at = models.DateTimeField(_("email consent given at"), null=True, blank=True)
+    consent_zalo_at = models.DateTimeField(_("Zalo consent given at"), null=True, blank=True)
+    consent_push_at = models.DateTimeField(_("push consent given at"), null=True, blank=True)
+    points_balance = models.IntegerField(_("points balance"), default=0, editable=False)
+    points_debt = models.IntegerField(
+        _("points owed"),
+        default=0,
+        editable=False,
+        help_text=_("Points a refund took back that the member no longer had; repaid by the next credits."),
+    )
+    needs_review = models.BooleanField(
+        _("needs staff review"),
+        default=False,
+        help_text=_("Set when something needs a person to look, e.g. a refund left the balance negative."),
+    )
+    review_note = models.CharField(_("review note"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("member")
+        verbose_name_plural = _("members")
+        ordering = ["-enrolled_at", "-pk"]
+        permissions = [
+            ("import_members", _("Can import members")),
+            ("export_members", _("Can export members")),
+            ("adjust_points", _("Can adjust points")),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(points_debt__gte=0), name="members_member_debt_gte_0"),
+            models.CheckConstraint(
+                condition=Q(points_balance__gte=-F("points_debt")),
+                name="members_member_balance_gte_minus_debt",
+            ),
+            models.CheckConstraint(
+                condition=(Q(status="merged") & Q(merged_into__isnull=False))
+                | (~Q(status="merged") & Q(merged_into__isnull=True)),
+                name="members_member_merged_into_iff_merged",
+            ),
+            models.CheckConstraint(
+                condition=~Q(referred_by=F("pk")), name="members_member_no_self_referral"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+    def consent_given_at(self, channel: str) -> datetime.datetime | None:
+        """When the member consented to messages on `channel` (sms, email, zalo, push), or None."""
+        if channel not in self.CONSENT_CHANNELS:
+            raise ValueError(f"unknown consent channel {channel!r}")
+        return getattr(self, f"consent_{channel}_at")
+
+
+class Card(models.Model):
+    """A membership card. A lost card is replaced, not deleted: the old one is deactivated and
+    points to its replacement, so its history stays readable and it can no longer be used."""
+
+    class DeactivationReason(models.TextChoices):
+        LOST = "lost", _("Lost")
+        DAMAGED = "damaged", _("Damaged")
+        STOLEN = "stolen", _("Stolen")
+        OTHER = "other", _("Other")
+
+    member = models.ForeignKey(
+        Member, on_delete=models.PROTECT, related_name="cards", verbose_name=_("member")
+    )
+    number = models.CharField(_("card number"), max_length=32, unique=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    issued_at = models.DateTimeField(_("issued at"), default=timezone.now)
+    deactivated_at = models.DateTimeField(_("deactivated at"), null=True, blank=True)
+    deactivation_reason = models.CharField(
+        _("deactivation reason"), max_length=10, choices=DeactivationReason.choices, blank=True
+    )
+    replaced_by = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="replaces",
+        verbose_name=_("replaced by"),
+    )
+
+    class Meta:
+        verbose_name = _("card")
+        verbose_name_plural = _("cards")
+        ordering = ["-issued_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(is_active=True, deactivated_at__isnull=True)
+                | Q(is_active=False, deactivated_at__isnull=False),
+                name="members_card_deactivated_at_iff_inactive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class MemberMerge(models.Model):
+    """The record of one merge: `merged` (kept, with status "merged") was folded into
+    `survivor`. `snapshot` holds the merged member's data as it was, `moved` the rows moved."""
+
+    survivor = models.ForeignKey(
+        Member, on_delete=models.PROTECT, related_name="absorbed_merges", verbose_name=_("surviving member")
+    )
+    merged = models.OneToOneField(
+        Member, on_delete=models.PROTECT, related_name="merge_record", verbose_name=_("merged member")
+    )
+    merged_at = models.DateTimeField(_("merged at"), default=timezone.now)
+    merged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("merged by"),
+    )
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    snapshot = models.JSONField(_("merged member's data"), default=dict)
+    moved = models.JSONField(_("rows moved"), default=dict)
+
+    class Meta:
+        verbose_name = _("member merge")
+        verbose_name_plural = _("member merges")
+        ordering = ["-merged_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(survivor=F("merged")), name="members_merge_not_self"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.merged_id} → {self.survivor_id}"
+
+
+# --- The ledger -------------------------------------------------------------------------------
+
+
+class LedgerEntry(models.Model):
+    """One movement of points. Append-only: corrections are new entries (an adjustment or a
+    reversal), never edits. `points` is signed; `balance_after` is the balance of the member the
+    entry was posted to, right after it (a merge moves entries to the survivor but keeps the
+    figure they were posted with; the `MemberMerge` record says which ones moved).
+
+    `reference` is the idempotency reference: posting again with the same reference returns the
+    existing entry instead of posting twice (e.g. `sale:42:earn`, `expire:lot:7`)."""
+
+    class Kind(models.TextChoices):
+        EARN = "earn", _("Earned")
+        SPEND = "spend", _("Spent")
+        ADJUST = "adjust", _("Adjustment")
+        EXPIRE = "expire", _("Expired")
+        REVERSE = "reverse", _("Reversal")
+        REFERRAL = "referral", _("Referral")
+        BONUS = "bonus", _("Bonus")
+
+    CREDIT_KINDS = (Kind.EARN, Kind.REFERRAL, Kind.BONUS)
+    DEBIT_KINDS = (Kind.SPEND, Kind.EXPIRE)
+
+    member = models.ForeignKey(
+        Member, on_delete=models.PROTECT, related_name="ledger_entries", verbose_name=_("member")
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    points = models.IntegerField(_("points"))
+    balance_after = models.IntegerField(_("balance after"))
+    points_not_recovered = models.PositiveIntegerField(
+        _("points not taken back"),
+        default=0,
+        help_text=_("A claw-back under the stop-at-zero policy: the points that could not be taken back."),
+    )
+    occurred_at = models.DateTimeField(_("occurred at"), help_text=_("When it happened, e.g. the time of the sale."))
+    created_at = models.DateTimeField(_("posted at"), default=timezone.now, db_index=True)
+    cause_kind = models.CharField(
+        _("cause"), max_length=40, blank=True, help_text=_("e.g. sale, refund, redemption, manual")
+    )
+    cause_reference = models.CharField(_("cause reference"), max_length=100, blank=True)
+    reference = models.CharField(_("idempotency reference"), max_length=200, unique=True)
+    reverses = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reversals",
+        verbose_name=_("reverses"),
+    )
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("staff user"),
+    )
+
+    class Meta:
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("ledger entries")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["member", "-created_at"], name="members_ledger_member_time")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(points=0) | Q(points_not_recovered__gt=0), name="members_ledger_points_not_zero"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind__in=["earn", "referral", "bonus"]) | Q(points__gt=0),
+                name="members_ledger_credit_positive",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind__in=["spend", "expire"]) | Q(points__lt=0),
+                name="members_ledger_debit_negative",
+            ),
+            models.CheckConstraint(
+                condition=(Q(kind="reverse") & Q(reverses__isnull=False))
+                | (~Q(kind="reverse") & Q(reverses__isnull=True)),
+                name="members_ledger_reverse_has_original",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="adjust") | ~Q(reason=""), name="members_ledger_adjust_has_reason"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.points:+d} ({self.reference})"
+
+
+class PointLot(models.Model):
+    """The points of one credit, with their own expiry: debits take points out of lots, the
+    soonest-expiring first, and each removal is a `LotMovement`, so a reversal can put points
+    back exactly where they came from. `remaining >= 0` is the database backstop against any
+    spend exceeding what the member holds."""
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="lots", verbose_name=_("member"))
+    entry = models.OneToOneField(
+        LedgerEntry, on_delete=models.PROTECT, related_name="lot", verbose_name=_("credit entry")
+    )
+    points = models.PositiveIntegerField(_("points credited"))
+    remaining = models.IntegerField(_("points remaining"))
+    earned_at = models.DateTimeField(_("earned at"))
+    available_from = models.DateTimeField(_("spendable from"))
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("point lot")
+        verbose_name_plural = _("point lots")
+        ordering = ["member", "expires_at", "pk"]
+        indexes = [
+            models.Index(fields=["member", "expires_at"], name="members_lot_member_expiry"),
+            models.Index(
+                fields=["expires_at"], condition=Q(remaining__gt=0), name="members_lot_open_expiry"
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(remaining__gte=0), name="members_lot_remaining_gte_0"),
+            models.CheckConstraint(
+                condition=Q(remaining__lte=F("points")), name="members_lot_remaining_lte_points"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk}: {self.remaining}/{self.points}"
+
+
+class LotMovement(models.Model):
+    """Points moved into (+) or out of (-) a lot by an entry. For every lot, `remaining` equals
+    the sum of its movements."""
+
+    entry = models.ForeignKey(
+        LedgerEntry, on_delete=models.PROTECT, related_name="movements", verbose_name=_("ledger entry")
+    )
+    lot = models.ForeignKey(PointLot, on_delete=models.PROTECT, related_name="movements", verbose_name=_("lot"))
+    points = models.IntegerField(_("points"))
+
+    class Meta:
+        verbose_name = _("lot movement")
+        verbose_name_plural = _("lot movements")
+        constraints = [
+            models.CheckConstraint(condition=~Q(points=0), name="members_lotmovement_not_zero"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entry_id} → lot {self.lot_id}: {self.points:+d}"

@@ -25,3 +25,37 @@ class StoreFactory(factory.django.DjangoModelFactory):
     brand = factory.SubFactory(BrandFactory)
     city = "Hà Nội"
     time_zone = "Asia/Ho_Chi_Minh"
+
+
+class MemberFactory(factory.django.DjangoModelFactory):
+    """Members are enrolled through `member_enrol`; `points=N` credits an opening bonus
+    through the ledger service (never a fabricated balance)."""
+
+    class Meta:
+        model = "members.Member"
+
+    name = factory.Sequence(lambda n: f"Nguyễn Văn Khách {n}")
+    phone = factory.Sequence(lambda n: f"+8491{n % 10_000_000:07d}")
+    email = ""
+    birthday = None
+    gender = ""
+    home_store = None
+    channel = "admin"
+    points = 0
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        from members.models import LedgerEntry
+        from members.services import member_enrol, points_earn
+
+        points = kwargs.pop("points", 0)
+        member = member_enrol(**kwargs)
+        if points:
+            points_earn(
+                member=member,
+                points=points,
+                kind=LedgerEntry.Kind.BONUS,
+                reference=f"factory:opening:{member.code}",
+                cause_kind="test",
+            )
+        return member

@@ -1,0 +1,44 @@
+"""The refusals of the members app. Each has a stable `code` (the problem type of the POS API)
+and a translated title; services add a specific `detail` and, where a form or an API client
+needs it, `errors` per field or `extra` fields."""
+
+from django.utils.translation import gettext_lazy as _
+
+from loyalty_site.core.errors import ConflictError, NotFoundError, UnprocessableError
+
+
+class MemberNotFound(NotFoundError):
+    code = "member-not-found"
+    title = _("No member matches.")
+
+
+class MemberExists(ConflictError):
+    """Raised with `extra={"member_id": ...}` naming the member who already has the phone."""
+
+    code = "member-exists"
+    title = _("A member with this phone number is already enrolled.")
+
+
+class MemberBlocked(ConflictError):
+    code = "member-blocked"
+    title = _("This member is blocked.")
+
+
+class MemberMerged(ConflictError):
+    code = "member-merged"
+    title = _("This member record was merged into another one.")
+
+
+class InsufficientPoints(ConflictError):
+    code = "insufficient-points"
+    title = _("Not enough points.")
+
+
+class LedgerReferenceReused(ConflictError):
+    code = "ledger-reference-reused"
+    title = _("This ledger reference was already used for a different posting.")
+
+
+class ReversalNotAllowed(UnprocessableError):
+    code = "reversal-not-allowed"
+    title = _("This ledger entry cannot be reversed.")
