@@ -1,0 +1,722 @@
+"""The operator console for members and points. Every write goes through `members.services`;
+the ledger, the lots and the merge records are read-only here."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.dates import MONTHS
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+
+from loyalty_site.core.errors import DomainError
+from loyalty_site.core.money import points_to_money
+from members.forms import AdjustPointsForm, CardAddForm, MemberAdminForm, MergeMembersForm, ReplaceCardForm
+from members.models import Card, LedgerEntry, LotMovement, Member, MemberMerge, PointLot, ProgrammeSettings
+from members.phones import phone_national, phone_or_none, phone_search_digits
+from members.selectors import (
+    ledger_entries_recent,
+    member_pending_points,
+    member_points_expiring,
+    member_spendable_points,
+    programme_settings_get,
+)
+from members.services import (
+    card_deactivate,
+    card_issue,
+    card_replace,
+    member_block,
+    member_consent_set,
+    member_enrol,
+    member_merge,
+    member_review_clear,
+    member_unblock,
+    member_update,
+    points_adjust,
+    programme_settings_update,
+)
+from members.services.members import UPDATABLE_FIELDS
+
+EXPIRING_WITHIN_DAYS = 30
+RECENT_ENTRIES = 10
+
+
+def _error_text(exc: DomainError) -> str:
+    details = [str(exc.detail)]
+    for field_messages in exc.errors.values():
+        details.extend(str(m) for m in field_messages)
+    return " ".join(dict.fromkeys(details))
+
+
+class PhoneSearchMixin:
+    """Search finds a phone typed in any form: the term is normalised to E.164 (whole
+    numbers) or reduced to its digits without prefix (partial numbers) and matched against the
+    stored phone, on top of the ordinary search."""
+
+    phone_search_field = "phone"
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = (search_term or "").strip()
+        if not term:
+            return results, may_have_duplicates
+        phone = phone_or_none(term)
+        if phone:
+            results = results | queryset.filter(**{self.phone_search_field: phone})
+        elif (digits := phone_search_digits(term)) is not None:
+            results = results | queryset.filter(**{f"{self.phone_search_field}__contains": digits})
+        return results, may_have_duplicates
+
+
+# --- Programme settings -----------------------------------------------------------------------
+
+
+@admin.register(ProgrammeSettings)
+class ProgrammeSettingsAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "point_value", "rounding_mode", "expiry_policy", "pending_days", "clawback_policy"]
+    list_filter: list = []
+    search_fields: list = []
+    ordering = ["pk"]
+    list_select_related = ["updated_by"]
+    autocomplete_fields: list = []
+    readonly_fields = ["updated_at", "updated_by"]
+    fieldsets = [
+        (_("Value of a point"), {"fields": ["point_value", "rounding_mode"]}),
+        (_("Expiry"), {"fields": ["expiry_policy", "expiry_months", "expiry_years"]}),
+        (
+            _("Earning and refunds"),
+            {"fields": ["pending_days", "backdating_limit_days", "clawback_policy"]},
+        ),
+        (_("History"), {"fields": ["updated_at", "updated_by"]}),
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        # One row: the list is the row.
+        programme = programme_settings_get(fresh=True)
+        return HttpResponseRedirect(reverse("admin:members_programmesettings_change", args=[programme.pk]))
+
+    def save_model(self, request, obj, form, change):
+        data = {name: form.cleaned_data[name] for name in form.changed_data}
+        saved = programme_settings_update(data=data, updated_by=request.user)
+        obj.__dict__.update({k: v for k, v in saved.__dict__.items() if not k.startswith("_")})
+
+
+# --- Members ----------------------------------------------------------------------------------
+
+
+class BirthdayMonthFilter(admin.SimpleListFilter):
+    title = _("birthday month")
+    parameter_name = "birthday_month"
+
+    def lookups(self, request, model_admin):
+        return [("current", _("This month")), *[(str(number), name) for number, name in MONTHS.items()]]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "current":
+            return queryset.filter(birthday__month=timezone.localdate().month)
+        if value and value.isdigit() and 1 <= int(value) <= 12:
+            return queryset.filter(birthday__month=int(value))
+        return queryset
+
+
+class CardInline(admin.TabularInline):
+    """A member's cards, read-only (a handful per member): issue and replace them from the
+    card pages, which go through the card services."""
+
+    model = Card
+    fk_name = "member"
+    fields = ["number", "is_active", "issued_at", "deactivated_at", "deactivation_reason", "replaced_by"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = True
+    ordering = ["-issued_at"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Member)
+class MemberAdmin(PhoneSearchMixin, admin.ModelAdmin):
+    form = MemberAdminForm
+    list_display = [
+        "code",
+        "name",
+        "phone_display",
+        "status",
+        "home_store",
+        "points_balance",
+        "birthday",
+        "enrolled_at",
+        "needs_review",
+    ]
+    list_filter = [
+        "status",
+        "home_store",
+        BirthdayMonthFilter,
+        ("enrolled_at", admin.DateFieldListFilter),
+        "enrolment_channel",
+        "needs_review",
+    ]
+    search_fields = ["name", "phone", "code", "=cards__number", "email"]
+    ordering = ["-enrolled_at", "-pk"]
+    list_select_related = ["home_store"]
+    autocomplete_fields = ["home_store"]
+    inlines = [CardInline]
+    actions = ["block_members", "unblock_members", "clear_review", "merge_members"]
+    readonly_fields = [
+        "code",
+        "referral_code",
+        "referred_by",
+        "enrolled_at",
+        "enrolment_channel",
+        "status",
+        "status_changed_at",
+        "status_reason",
+        "merged_into",
+        "needs_review",
+        "review_note",
+        "consent_times",
+        "points_balance",
+        "points_available",
+        "points_pending",
+        "points_expiring",
+        "points_debt",
+        "points_value",
+        "latest_entries",
+    ]
+    add_fieldsets = [
+        (None, {"fields": ["name", "phone", "email", "birthday", "gender", "home_store"]}),
+        (_("Card and referral"), {"fields": ["card_number", "referral_code"]}),
+        (_("Consent"), {"fields": ["consent_sms", "consent_email", "consent_zalo", "consent_push"]}),
+    ]
+    change_fieldsets = [
+        (None, {"fields": ["code", "name", "phone", "email", "birthday", "gender", "home_store"]}),
+        (
+            _("Points"),
+            {
+                "fields": [
+                    "points_balance",
+                    "points_available",
+                    "points_pending",
+                    "points_expiring",
+                    "points_debt",
+                    "points_value",
+                    "latest_entries",
+                ]
+            },
+        ),
+        (
+            _("Consent"),
+            {"fields": ["consent_sms", "consent_email", "consent_zalo", "consent_push", "consent_times"]},
+        ),
+        (
+            _("Membership"),
+            {
+                "fields": [
+                    "enrolled_at",
+                    "enrolment_channel",
+                    "referral_code",
+                    "referred_by",
+                    "status",
+                    "status_changed_at",
+                    "status_reason",
+                    "merged_into",
+                    "needs_review",
+                    "review_note",
+                ]
+            },
+        ),
+    ]
+
+    def get_fieldsets(self, request, obj=None):
+        return self.change_fieldsets if obj is not None else self.add_fieldsets
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.status == Member.Status.MERGED:
+            return [*self.readonly_fields, "name", "phone", "email", "birthday", "gender", "home_store"]
+        return self.readonly_fields
+
+    # --- Columns and read-only fields
+
+    @admin.display(description=_("phone number"), ordering="phone")
+    def phone_display(self, obj):
+        return phone_national(obj.phone)
+
+    @admin.display(description=_("points available now"))
+    def points_available(self, obj):
+        return member_spendable_points(member=obj)
+
+    @admin.display(description=_("points pending"))
+    def points_pending(self, obj):
+        return member_pending_points(member=obj)
+
+    @admin.display(description=_("points expiring in the next 30 days"))
+    def points_expiring(self, obj):
+        return member_points_expiring(member=obj, within_days=EXPIRING_WITHIN_DAYS)
+
+    @admin.display(description=_("value of the balance (VND)"))
+    def points_value(self, obj):
+        return f"{points_to_money(obj.points_balance, programme_settings_get().point_value):,.0f}"
+
+    @admin.display(description=_("consent given at"))
+    def consent_times(self, obj):
+        rows = [
+            (channel.upper(), timezone.localtime(at).strftime("%Y-%m-%d %H:%M") if at else "—")
+            for channel in Member.CONSENT_CHANNELS
+            for at in [obj.consent_given_at(channel)]
+        ]
+        return format_html_join(" · ", "{}: {}", rows)
+
+    @admin.display(description=_("latest ledger entries"))
+    def latest_entries(self, obj):
+        entries = ledger_entries_recent(member=obj, limit=RECENT_ENTRIES)
+        ledger_url = reverse("admin:members_ledgerentry_changelist") + f"?member__id__exact={obj.pk}"
+        links = format_html('<a href="{}">{}</a>', ledger_url, gettext("Full ledger of this member"))
+        if not entries:
+            return format_html("<p>{}</p><p>{}</p>", gettext("No ledger entries yet."), links)
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td style='text-align:right'>{:+d}</td>"
+            "<td style='text-align:right'>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    timezone.localtime(entry.created_at).strftime("%Y-%m-%d %H:%M"),
+                    entry.get_kind_display(),
+                    entry.points,
+                    entry.balance_after,
+                    " ".join(filter(None, [entry.cause_kind, entry.cause_reference])) or "—",
+                    entry.reason or (entry.created_by.get_username() if entry.created_by else ""),
+                )
+                for entry in entries
+            ),
+        )
+        head = format_html(
+            "<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+            gettext("posted at"),
+            gettext("kind"),
+            gettext("points"),
+            gettext("balance after"),
+            gettext("cause"),
+            gettext("reason"),
+        )
+        return format_html("<table><thead>{}</thead><tbody>{}</tbody></table><p>{}</p>", head, rows, links)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "can_adjust_points": self.has_adjust_points_permission(request)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    # --- Writes through the services
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            member = member_enrol(
+                name=form.cleaned_data["name"],
+                phone=form.cleaned_data["phone"],
+                email=form.cleaned_data.get("email") or "",
+                birthday=form.cleaned_data.get("birthday"),
+                gender=form.cleaned_data.get("gender") or "",
+                home_store=form.cleaned_data.get("home_store"),
+                card_number=form.cleaned_data.get("card_number") or "",
+                referral_code=form.cleaned_data.get("referral_code") or "",
+                consents=form.consents(),
+                channel=Member.Channel.ADMIN,
+            )
+            obj.__dict__.update({k: v for k, v in member.__dict__.items() if not k.startswith("_")})
+            obj._state.adding = False
+            return
+        data = {name: form.cleaned_data[name] for name in form.changed_data if name in UPDATABLE_FIELDS}
+        if data:
+            member_update(member=obj, data=data)
+        for channel, given in form.consents().items():
+            if f"consent_{channel}" in form.changed_data:
+                member_consent_set(member=obj, channel=channel, given=given)
+
+    def save_related(self, request, form, formsets, change):
+        # The card inline is read-only; there is nothing else related to save.
+        return None
+
+    def has_delete_permission(self, request, obj=None):
+        # Members are never deleted (their ledger is kept): block or merge them instead.
+        return False
+
+    def has_adjust_points_permission(self, request):
+        return request.user.has_perm("members.adjust_points")
+
+    def has_merge_permission(self, request):
+        # Merging retires a member record for good: it takes the right to delete members too.
+        return request.user.has_perm("members.change_member") and request.user.has_perm("members.delete_member")
+
+    # --- Actions
+
+    def _each(self, request, queryset, service, done_message):
+        done = 0
+        for member in queryset.exclude(status=Member.Status.MERGED):
+            try:
+                service(member=member)
+                done += 1
+            except DomainError as exc:
+                self.message_user(request, f"{member}: {_error_text(exc)}", messages.ERROR)
+        self.message_user(request, done_message(done) % {"count": done}, messages.SUCCESS)
+
+    @admin.action(description=_("Block the selected members"), permissions=["change"])
+    def block_members(self, request, queryset):
+        reason = gettext("Blocked in the back office by %(user)s.") % {"user": request.user.get_username()}
+        self._each(
+            request,
+            queryset.filter(status=Member.Status.ACTIVE),
+            lambda member: member_block(member=member, reason=reason),
+            lambda n: ngettext("%(count)d member blocked.", "%(count)d members blocked.", n),
+        )
+
+    @admin.action(description=_("Unblock the selected members"), permissions=["change"])
+    def unblock_members(self, request, queryset):
+        reason = gettext("Unblocked in the back office by %(user)s.") % {"user": request.user.get_username()}
+        self._each(
+            request,
+            queryset.filter(status=Member.Status.BLOCKED),
+            lambda member: member_unblock(member=member, reason=reason),
+            lambda n: ngettext("%(count)d member unblocked.", "%(count)d members unblocked.", n),
+        )
+
+    @admin.action(description=_("Mark the selected members as reviewed"), permissions=["change"])
+    def clear_review(self, request, queryset):
+        self._each(
+            request,
+            queryset.filter(needs_review=True),
+            member_review_clear,
+            lambda n: ngettext("%(count)d member marked as reviewed.", "%(count)d members marked as reviewed.", n),
+        )
+
+    @admin.action(description=_("Merge the two selected members"), permissions=["merge"])
+    def merge_members(self, request, queryset):
+        members = list(queryset.select_related("home_store").order_by("pk")[:3])
+        if len(members) != 2:
+            self.message_user(request, gettext("Select exactly two members to merge."), messages.ERROR)
+            return None
+        if any(member.status == Member.Status.MERGED for member in members):
+            self.message_user(request, gettext("A merged member cannot be merged again."), messages.ERROR)
+            return None
+        form = MergeMembersForm(request.POST if "confirm" in request.POST else None, members=members)
+        if form.is_bound and form.is_valid():
+            survivor, merged = form.pair()
+            try:
+                member_merge(
+                    survivor=survivor, merged=merged, merged_by=request.user, reason=form.cleaned_data["reason"]
+                )
+            except DomainError as exc:
+                self.message_user(request, _error_text(exc), messages.ERROR)
+                return None
+            self.message_user(
+                request,
+                gettext("%(merged)s was merged into %(survivor)s.") % {"merged": merged, "survivor": survivor},
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(reverse("admin:members_member_change", args=[survivor.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Merge two members"),
+            "opts": self.opts,
+            "members": members,
+            "form": form,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "balances": [(member, member.points_balance) for member in members],
+        }
+        return TemplateResponse(request, "admin/members/member/merge.html", context)
+
+    # --- The "Adjust points" page
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/adjust-points/",
+                self.admin_site.admin_view(self.adjust_points_view),
+                name="members_member_adjust_points",
+            ),
+            *super().get_urls(),
+        ]
+
+    def adjust_points_view(self, request, object_id):
+        if not self.has_adjust_points_permission(request):
+            raise PermissionDenied
+        member = self.get_object(request, unquote(object_id))
+        if member is None:
+            raise Http404(gettext("No member with this id."))
+        form = AdjustPointsForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                entry = points_adjust(
+                    member=member,
+                    points=form.cleaned_data["points"],
+                    reason=form.cleaned_data["reason"],
+                    created_by=request.user,
+                    reference=f"admin:adjust:{form.cleaned_data['token']}",
+                )
+            except DomainError as exc:
+                for field_name, field_messages in exc.errors.items():
+                    for message in field_messages:
+                        form.add_error(field_name if field_name in form.fields else None, str(message))
+                if not exc.errors:
+                    form.add_error(None, str(exc.detail))
+            else:
+                self.log_change(request, member, gettext("Adjusted points: %(points)+d (%(reason)s)") % {
+                    "points": entry.points,
+                    "reason": entry.reason,
+                })
+                self.message_user(
+                    request,
+                    gettext("%(points)+d points recorded; the balance is now %(balance)d.")
+                    % {"points": entry.points, "balance": entry.balance_after},
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(reverse("admin:members_member_change", args=[member.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Adjust points: %(member)s") % {"member": member},
+            "opts": self.opts,
+            "original": member,
+            "member": member,
+            "form": form,
+            "points_available": member_spendable_points(member=member),
+            "has_view_permission": self.has_view_permission(request, member),
+        }
+        return TemplateResponse(request, "admin/members/member/adjust_points.html", context)
+
+
+# --- Cards ------------------------------------------------------------------------------------
+
+
+@admin.register(Card)
+class CardAdmin(admin.ModelAdmin):
+    list_display = [
+        "number",
+        "member",
+        "is_active",
+        "issued_at",
+        "deactivated_at",
+        "deactivation_reason",
+        "replaced_by",
+    ]
+    list_filter = ["is_active", "deactivation_reason", ("issued_at", admin.DateFieldListFilter)]
+    search_fields = ["number", "member__code", "member__name", "member__phone"]
+    ordering = ["-issued_at", "-pk"]
+    list_select_related = ["member", "replaced_by"]
+    autocomplete_fields = ["member"]
+    actions = ["deactivate_cards"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = CardAddForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return ["member", "number", "is_active", "issued_at", "deactivated_at", "deactivation_reason", "replaced_by"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["member", "number"]
+        return self.get_readonly_fields(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        card = card_issue(member=form.cleaned_data["member"], number=form.cleaned_data["number"])
+        obj.__dict__.update({k: v for k, v in card.__dict__.items() if not k.startswith("_")})
+        obj._state.adding = False
+
+    @admin.action(description=_("Deactivate the selected cards (lost)"), permissions=["change"])
+    def deactivate_cards(self, request, queryset):
+        count = 0
+        for card in queryset.filter(is_active=True):
+            card_deactivate(card=card, reason=Card.DeactivationReason.LOST)
+            count += 1
+        self.message_user(
+            request,
+            ngettext("%(count)d card deactivated.", "%(count)d cards deactivated.", count) % {"count": count},
+            messages.SUCCESS,
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/replace/",
+                self.admin_site.admin_view(self.replace_view),
+                name="members_card_replace",
+            ),
+            *super().get_urls(),
+        ]
+
+    def replace_view(self, request, object_id):
+        card = self.get_object(request, unquote(object_id))
+        if card is None:
+            raise Http404(gettext("No card with this id."))
+        if not self.has_change_permission(request, card):
+            raise PermissionDenied
+        form = ReplaceCardForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                new = card_replace(
+                    card=card, new_number=form.cleaned_data["new_number"], reason=form.cleaned_data["reason"]
+                )
+            except DomainError as exc:
+                for field_name, field_messages in exc.errors.items():
+                    target = "new_number" if field_name == "number" else field_name
+                    for message in field_messages:
+                        form.add_error(target if target in form.fields else None, str(message))
+            else:
+                self.message_user(
+                    request,
+                    gettext("Card %(old)s replaced by %(new)s.") % {"old": card.number, "new": new.number},
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(reverse("admin:members_member_change", args=[new.member_id]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Replace card %(number)s") % {"number": card.number},
+            "opts": self.opts,
+            "original": card,
+            "card": card,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/members/card/replace.html", context)
+
+
+# --- The ledger (read-only) -------------------------------------------------------------------
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Ledgers and records: looked at, never edited, whatever the user's permissions say."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(PhoneSearchMixin, ReadOnlyAdmin):
+    phone_search_field = "member__phone"
+    list_display = [
+        "created_at",
+        "member",
+        "kind",
+        "points",
+        "balance_after",
+        "points_not_recovered",
+        "cause_kind",
+        "cause_reference",
+        "created_by",
+    ]
+    list_filter = ["kind", "cause_kind", ("created_at", admin.DateFieldListFilter)]
+    search_fields = ["member__code", "member__name", "member__phone", "=reference", "cause_reference"]
+    ordering = ["-created_at", "-pk"]
+    list_select_related = ["member", "created_by"]
+    autocomplete_fields: list = []
+    date_hierarchy = "created_at"
+    fields = [
+        "member",
+        "kind",
+        "points",
+        "balance_after",
+        "points_not_recovered",
+        "occurred_at",
+        "created_at",
+        "cause_kind",
+        "cause_reference",
+        "reference",
+        "reverses",
+        "reason",
+        "created_by",
+        "lot_movements",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description=_("lot movements"))
+    def lot_movements(self, obj):
+        movements = obj.movements.select_related("lot").order_by("pk")
+        return format_html_join(
+            ", ", "{}: {:+d}", ((gettext("lot #%(id)s") % {"id": m.lot_id}, m.points) for m in movements)
+        ) or "—"
+
+
+class LotMovementInline(admin.TabularInline):
+    model = LotMovement
+    fields = ["entry", "points"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class LotOpenFilter(admin.SimpleListFilter):
+    title = _("points left")
+    parameter_name = "open"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("With points left")), ("no", _("Used up or expired"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(remaining__gt=0)
+        if self.value() == "no":
+            return queryset.filter(remaining=0)
+        return queryset
+
+
+@admin.register(PointLot)
+class PointLotAdmin(PhoneSearchMixin, ReadOnlyAdmin):
+    phone_search_field = "member__phone"
+    list_display = ["pk", "member", "points", "remaining", "earned_at", "available_from", "expires_at"]
+    list_filter = [LotOpenFilter, ("expires_at", admin.DateFieldListFilter)]
+    search_fields = ["member__code", "member__name", "member__phone"]
+    ordering = ["expires_at", "pk"]
+    list_select_related = ["member"]
+    autocomplete_fields: list = []
+    date_hierarchy = "earned_at"
+    fields = ["member", "entry", "points", "remaining", "earned_at", "available_from", "expires_at"]
+    readonly_fields = fields
+    inlines = [LotMovementInline]
+
+
+@admin.register(MemberMerge)
+class MemberMergeAdmin(ReadOnlyAdmin):
+    list_display = ["merged_at", "merged", "survivor", "merged_by", "reason"]
+    list_filter = [("merged_at", admin.DateFieldListFilter)]
+    search_fields = ["merged__code", "merged__phone", "survivor__code", "survivor__phone", "survivor__name"]
+    ordering = ["-merged_at", "-pk"]
+    list_select_related = ["merged", "survivor", "merged_by"]
+    autocomplete_fields: list = []
+    date_hierarchy = "merged_at"
+    fields = ["merged_at", "merged", "survivor", "merged_by", "reason", "snapshot", "moved"]
+    readonly_fields = fields

@@ -1,0 +1,200 @@
+"""POS endpoints for members: look a member up, enrol a new one (`pos-api.md`, "Members")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from loyalty_site.core.api.idempotency import IdempotentAPIView
+from loyalty_site.core.api.schema import ACCEPT_LANGUAGE, COMMON_ERRORS, IDEMPOTENCY_KEY, problem
+from loyalty_site.core.money import MONEY_DECIMAL_PLACES
+from members.errors import MemberNotFound
+from members.models import Member, validate_birthday
+from members.phones import phone_normalise
+from members.selectors import member_lookup, member_summary
+from members.services import member_enrol
+from stores.models import Store
+
+# --- Output ---------------------------------------------------------------------------------
+
+
+class TierOutputSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class MemberVoucherOutputSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    expires_at = serializers.DateTimeField(allow_null=True)
+
+
+class MemberSummaryOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    code = serializers.CharField(help_text="The member code printed for the member.")
+    name = serializers.CharField()
+    phone_masked = serializers.CharField(help_text='e.g. "091****678".')
+    status = serializers.ChoiceField(
+        choices=[Member.Status.ACTIVE, Member.Status.BLOCKED],
+        help_text="A blocked member can neither earn nor spend points.",
+    )
+    tier = TierOutputSerializer()
+    points_balance = serializers.IntegerField()
+    points_available = serializers.IntegerField(
+        help_text="Points that can be spent now: the balance less points still pending or already expired."
+    )
+    points_value = serializers.DecimalField(
+        max_digits=24,
+        decimal_places=MONEY_DECIMAL_PLACES,
+        help_text="What the balance is worth, in VND (balance x point value).",
+    )
+    birthday_today = serializers.BooleanField(help_text="Today is the member's birthday, in the store's time zone.")
+    vouchers = MemberVoucherOutputSerializer(many=True, help_text="Usable vouchers only.")
+
+
+def member_summary_for_pos(*, member: Member, store: Store) -> dict[str, Any]:
+    """The member summary of the contract. The tier and vouchers are placeholders from
+    `members` until the tiers and vouchers apps provide them."""
+    summary = member_summary(member=member, store=store)
+    return {
+        "id": summary.id,
+        "code": summary.code,
+        "name": summary.name,
+        "phone_masked": summary.phone_masked,
+        "status": summary.status,
+        "tier": {"code": summary.tier.code, "name": summary.tier.name},
+        "points_balance": summary.points_balance,
+        "points_available": summary.points_available,
+        "points_value": summary.points_value,
+        "birthday_today": summary.birthday_today,
+        "vouchers": list(summary.vouchers),
+    }
+
+
+# --- Lookup ---------------------------------------------------------------------------------
+
+
+class MemberLookupInputSerializer(serializers.Serializer):
+    q = serializers.CharField(max_length=100, trim_whitespace=True)
+
+
+class MemberLookupApi(APIView):
+    @extend_schema(
+        operation_id="members_lookup",
+        summary="Find a member",
+        description=(
+            "By phone number in any common Vietnamese form (`0912345678`, `912345678`, `+84912345678`, "
+            "`84 912 345 678`), by card number or by member code."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "q", OpenApiTypes.STR, OpenApiParameter.QUERY, required=True, description="Phone, card number or code."
+            ),
+            ACCEPT_LANGUAGE,
+        ],
+        responses={
+            200: MemberSummaryOutputSerializer,
+            400: problem("`validation-error`: `q` is missing."),
+            404: problem("`member-not-found`."),
+            **COMMON_ERRORS,
+        },
+        tags=["members"],
+    )
+    def get(self, request: Request) -> Response:
+        params = MemberLookupInputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        member = member_lookup(query=params.validated_data["q"])
+        if member is None:
+            raise MemberNotFound(_("No member has this phone number, card number or member code."))
+        data = member_summary_for_pos(member=member, store=request.auth.store)
+        return Response(MemberSummaryOutputSerializer(data).data)
+
+
+# --- Enrolment ------------------------------------------------------------------------------
+
+
+class MemberEnrolInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    phone = serializers.CharField(max_length=40, help_text="Any common Vietnamese form, e.g. 0912345678.")
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    birthday = serializers.DateField(
+        required=False, allow_null=True, default=None, input_formats=["%Y-%m-%d"], validators=[validate_birthday]
+    )
+    gender = serializers.ChoiceField(choices=Member.Gender.choices, required=False, allow_blank=True, default="")
+    card_number = serializers.CharField(required=False, allow_blank=True, default="", max_length=40)
+    referral_code = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=20, help_text="Another member's referral code."
+    )
+
+    def validate_phone(self, value: str) -> str:
+        # Parsing only (the canonical form); whether the phone is free is the service's rule.
+        return phone_normalise(value)
+
+
+MemberExistsProblem = inline_serializer(
+    name="MemberExistsProblem",
+    fields={
+        "type": serializers.CharField(help_text="`/problems/member-exists` (or `/problems/request-in-progress`)."),
+        "title": serializers.CharField(),
+        "status": serializers.IntegerField(),
+        "detail": serializers.CharField(),
+        "member_id": serializers.IntegerField(
+            required=False, help_text="The member already enrolled with this phone (member-exists only)."
+        ),
+    },
+)
+
+
+class MemberEnrolApi(IdempotentAPIView):
+    @extend_schema(
+        operation_id="members_enrol",
+        summary="Enrol a member",
+        description=(
+            "Enrols a member at this terminal's store (enrolment channel `api`). Requires an Idempotency-Key."
+        ),
+        parameters=[IDEMPOTENCY_KEY, ACCEPT_LANGUAGE],
+        request=MemberEnrolInputSerializer,
+        responses={
+            201: MemberSummaryOutputSerializer,
+            400: problem(
+                "`validation-error` (invalid phone, email, future birthday, unknown referral code, card number in "
+                "use; `errors` per field) or `idempotency-key-required`."
+            ),
+            409: OpenApiResponse(
+                response=MemberExistsProblem,
+                description=(
+                    "`member-exists`: the phone is enrolled already; the body carries `member_id`. "
+                    "Or `request-in-progress` for a concurrent request with the same key."
+                )
+            ),
+            422: problem("`idempotency-key-reused`: the key was used with a different body."),
+            **COMMON_ERRORS,
+        },
+        tags=["members"],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = MemberEnrolInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        store = request.auth.store
+        member = member_enrol(
+            name=data["name"],
+            phone=data["phone"],
+            email=data["email"],
+            birthday=data["birthday"],
+            gender=data["gender"],
+            card_number=data["card_number"],
+            referral_code=data["referral_code"],
+            home_store=store,
+            channel=Member.Channel.API,
+        )
+        summary = member_summary_for_pos(member=member, store=store)
+        return Response(MemberSummaryOutputSerializer(summary).data, status=status.HTTP_201_CREATED)
