@@ -1,5 +1,10 @@
-from django.urls import path  # noqa: F401 -- endpoints arrive with the issues that build them
+from django.urls import path
+
+from pos.apis.members import MemberEnrolApi, MemberLookupApi
 
 app_name = "pos"
 
-urlpatterns: list = []
+urlpatterns: list = [
+    path("members/lookup", MemberLookupApi.as_view(), name="member-lookup"),
+    path("members", MemberEnrolApi.as_view(), name="member-enrol"),
+]
