@@ -2,6 +2,7 @@
 
 from campaigns.models.campaigns import Campaign, CampaignDelivery, CampaignRun
 from campaigns.models.groups import CustomerGroup, GroupMembership, Segment
+from campaigns.models.imports import MemberImport as MemberImport
 from campaigns.models.promotions import Promotion, PromotionApplication
 from campaigns.models.referral import ReferralProgramme
 

@@ -46,7 +46,7 @@ class MemberImport(models.Model):
         verbose_name=_("uploaded by"),
     )
     source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.ADMIN)
-    file = models.FileField(_("file"), upload_to="member_imports/%Y/%m/", max_length=255)
+    file = models.FileField(_("file"), upload_to="member_imports/%Y/%m/", max_length=255, blank=True)
     original_name = models.CharField(_("file name"), max_length=255)
     file_size = models.PositiveBigIntegerField(_("file size (bytes)"), default=0)
 
