@@ -1,0 +1,3 @@
+"""Export of member lists (issue 7, part 5): xlsx or csv, read from the database in chunks and
+written as they come (openpyxl's write-only mode, a streamed csv), every text cell neutralised
+against formula injection (`escape`). Restricted by the `members.export_members` permission."""
