@@ -251,8 +251,7 @@ class MessageAdmin(admin.ModelAdmin):
                 resent += 1
         self.message_user(
             request,
-            ngettext("%(count)d message queued again.", "%(count)d messages queued again.", resent)
-            % {"count": resent},
+            ngettext("%(count)d message queued again.", "%(count)d messages queued again.", resent) % {"count": resent},
             messages.SUCCESS,
         )
         if skipped:

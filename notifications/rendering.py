@@ -71,8 +71,7 @@ def placeholders_in(text: str) -> list[str]:
         if not _NAME.match(field) or spec or conversion:
             raw = "{" + field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
             raise PlaceholderError(
-                _("Write placeholders as {name}, without formatting, attributes or indexes: %(field)s")
-                % {"field": raw}
+                _("Write placeholders as {name}, without formatting, attributes or indexes: %(field)s") % {"field": raw}
             )
         names.append(field)
     return names

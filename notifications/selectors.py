@@ -91,9 +91,7 @@ class Rendered:
     error: str = ""
 
 
-def template_render(
-    *, template: MessageTemplate, values: dict[str, object], zone: zoneinfo.ZoneInfo
-) -> Rendered:
+def template_render(*, template: MessageTemplate, values: dict[str, object], zone: zoneinfo.ZoneInfo) -> Rendered:
     """The template's text with `values`, formatted in the template's language. Placeholders
     without a value (None or "") are listed in `missing` and rendered empty."""
     params = template.zalo_params if template.channel == Channel.ZALO and isinstance(template.zalo_params, dict) else {}
@@ -177,4 +175,3 @@ def message_delivery_counts(queryset: QuerySet[Message]) -> list[ChannelCounts]:
         for channel in Channel.values
         if channel in table
     ]
-

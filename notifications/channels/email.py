@@ -37,7 +37,9 @@ class EmailBackend(ChannelBackend):
             connection = get_connection(fail_silently=False, **({"timeout": self.timeout} if self.timeout else {}))
             sent = connection.send_messages([email])
         except smtplib.SMTPRecipientsRefused as exc:
-            raise PermanentSendError(f"recipient refused: {exc.recipients}") from None
+            codes = [code for code, _text in exc.recipients.values()]
+            error = PermanentSendError if codes and min(codes) >= 500 else TransientSendError
+            raise error(f"recipient refused: {exc.recipients}") from None
         except smtplib.SMTPResponseException as exc:
             error = PermanentSendError if exc.smtp_code >= 500 else TransientSendError
             raise error(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}") from None

@@ -28,9 +28,7 @@ class HttpPushBackend(ChannelBackend):
             "data": {"message_id": message.message_id, "language": message.language},
             "tracking_id": message.tracking_id,
         }
-        response = post_json(
-            self.url, payload, headers={"Authorization": f"Bearer {self.token}"}, timeout=self.timeout
-        )
+        response = post_json(self.url, payload, headers={"Authorization": f"Bearer {self.token}"}, timeout=self.timeout)
         error = http_status_error(response)
         if error is not None:
             raise error

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from members.models import Member
 from members.selectors import member_resolve
-from members.services.ledger import members_lock
+from members.services import members_lock
 from notifications.channels import (
     OutgoingMessage,
     PermanentSendError,
@@ -234,9 +234,7 @@ def message_enqueue(
                 if not dedupe_key:
                     raise
                 # Enqueued by a concurrent caller with the same key: theirs stands.
-                messages.append(
-                    Message.objects.get(member=member, event=event, channel=channel, dedupe_key=dedupe_key)
-                )
+                messages.append(Message.objects.get(member=member, event=event, channel=channel, dedupe_key=dedupe_key))
                 continue
             if message.queued_at is not None:
                 _dispatch_after_commit(message.pk, message.queued_at)
@@ -296,9 +294,12 @@ def message_send(*, message_id: int, now: datetime.datetime | None = None) -> Me
     if release > now:
         # Due during quiet hours (a retry, a late sweep): wait for the morning.
         queued = _queued_for(release, now)
-        if Message.objects.filter(pk=message.pk, status=Status.PENDING).update(
-            scheduled_at=release, queued_at=queued, updated_at=now
-        ) and queued is not None:
+        if (
+            Message.objects.filter(pk=message.pk, status=Status.PENDING).update(
+                scheduled_at=release, queued_at=queued, updated_at=now
+            )
+            and queued is not None
+        ):
             _dispatch_after_commit(message.pk, queued)
         message.refresh_from_db()
         return message
