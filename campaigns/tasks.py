@@ -1,0 +1,47 @@
+"""Celery tasks: thin wrappers that take ids and call one service. Each may run twice (the
+broker can deliver a task again) without giving anything twice: a campaign run claims its
+members through unique delivery rows, and sending a message claims it first."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+
+from celery import shared_task
+from django.contrib.auth import get_user_model
+from django.db import DatabaseError
+
+from campaigns.models import Campaign, CampaignRun
+from campaigns.services import campaign_run
+from notifications.services import message_send
+
+logger = logging.getLogger("campaigns.tasks")
+_DB_RETRY = {"autoretry_for": (DatabaseError,), "retry_backoff": 60, "max_retries": 3}
+
+
+@shared_task(name="campaigns.run_campaign", **_DB_RETRY)
+def run_campaign(
+    campaign_id: int, as_of: str | None = None, trigger: str = CampaignRun.Trigger.SCHEDULE, user_id: int | None = None
+) -> dict:
+    """Run one campaign for today (or `as_of`, YYYY-MM-DD). A campaign switched off since the
+    task was queued is left alone."""
+    campaign = Campaign.objects.filter(pk=campaign_id).first()
+    if campaign is None or not campaign.is_active:
+        logger.info("campaign %s is gone or inactive: not run", campaign_id)
+        return {"run": None}
+    user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
+    run = campaign_run(
+        campaign=campaign,
+        as_of=datetime.date.fromisoformat(as_of) if as_of else None,
+        trigger=trigger,
+        by=user,
+    )
+    return {"run": run.pk, "status": run.status, "members_reached": run.members_reached}
+
+
+@shared_task(name="campaigns.send_messages", ignore_result=True, **_DB_RETRY)
+def send_messages(message_ids: list[int]) -> None:
+    """Send a campaign's batch of outbox messages (each one is claimed before it is sent, so a
+    repeat sends nothing twice; a batch that is lost is picked up by the outbox sweeper)."""
+    for message_id in message_ids:
+        message_send(message_id=message_id)
