@@ -1,0 +1,292 @@
+"""The operator console for the reward catalogue and issued vouchers. Rewards are saved through
+`reward_save` (which never overwrites the issued count); vouchers are read-only here and change
+only through the services: the "void" action and the "issue a voucher" page."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Case, Count, F, FloatField, IntegerField, OuterRef, Subquery, Value, When
+from django.db.models.functions import Cast, Coalesce
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+
+from loyalty_site.core.errors import DomainError
+from members.phones import phone_or_none
+from vouchers.codes import GROUP, voucher_code_is_valid, voucher_code_normalise
+from vouchers.forms import IssueVoucherForm, VoidVouchersForm
+from vouchers.models import Reward, Voucher
+from vouchers.services import reward_save, voucher_issue, voucher_void
+
+
+def _error_text(exc: DomainError) -> str:
+    details = [str(exc.detail)]
+    for field_messages in exc.errors.values():
+        details.extend(str(m) for m in field_messages)
+    return " ".join(dict.fromkeys(details))
+
+
+def _voucher_count(**filters) -> Coalesce:
+    counted = (
+        Voucher.objects.filter(reward_id=OuterRef("pk"), **filters)
+        .order_by()
+        .values("reward_id")
+        .annotate(total=Count("pk"))
+        .values("total")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+# --- The catalogue ----------------------------------------------------------------------------
+
+
+@admin.register(Reward)
+class RewardAdmin(admin.ModelAdmin):
+    list_display = [
+        "code",
+        "name",
+        "kind",
+        "points_cost",
+        "is_visible",
+        "active_from",
+        "active_until",
+        "stock",
+        "issued_total",
+        "used_total",
+        "redemption_rate",
+    ]
+    list_filter = ["kind", "is_visible", "validity", "brands"]
+    search_fields = ["code", "name", "name_en"]
+    ordering = ["code"]
+    list_select_related: list = []
+    autocomplete_fields = ["brands", "stores"]
+    readonly_fields = ["issued_count", "vouchers_link", "created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["code", "name", "name_en", "terms", "terms_en"]}),
+        (
+            _("What it is worth"),
+            {
+                "fields": ["kind", "value", "percent", "cap", "sku", "category", "buy_quantity", "free_quantity"],
+                "description": _(
+                    "Amount off: the amount. Percent off: the percent and the maximum discount. Free item: the SKU "
+                    "or the category. Buy X get Y: the SKU or the category, X and Y. Leave the other fields empty."
+                ),
+            },
+        ),
+        (
+            _("How it can be had"),
+            {"fields": ["points_cost", "is_visible", "active_from", "active_until", "stock", "issued_count"]},
+        ),
+        (_("Limit per member"), {"fields": ["limit_per_member", "limit_period"]}),
+        (
+            _("Where and how long vouchers can be used"),
+            {"fields": ["brands", "stores", "min_invoice", "validity", "validity_days", "valid_until"]},
+        ),
+        (_("History"), {"fields": ["vouchers_link", "created_at", "updated_at"]}),
+    ]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                issued_total=_voucher_count(),
+                used_total=_voucher_count(status=Voucher.Status.USED),
+            )
+            .annotate(
+                rate=Case(
+                    When(issued_total=0, then=Value(None, output_field=FloatField())),
+                    default=Cast(F("used_total"), FloatField()) * 100 / Cast(F("issued_total"), FloatField()),
+                    output_field=FloatField(),
+                )
+            )
+        )
+
+    @admin.display(description=_("issued"), ordering="issued_total")
+    def issued_total(self, obj):
+        url = reverse("admin:vouchers_voucher_changelist") + f"?reward__id__exact={obj.pk}"
+        return format_html('<a href="{}">{}</a>', url, obj.issued_total)
+
+    @admin.display(description=_("used"), ordering="used_total")
+    def used_total(self, obj):
+        url = reverse("admin:vouchers_voucher_changelist") + f"?reward__id__exact={obj.pk}&status__exact=used"
+        return format_html('<a href="{}">{}</a>', url, obj.used_total)
+
+    @admin.display(description=_("redemption rate"), ordering="rate")
+    def redemption_rate(self, obj):
+        if obj.rate is None:
+            return "—"
+        return f"{obj.rate:.1f} %"
+
+    @admin.display(description=_("vouchers"))
+    def vouchers_link(self, obj):
+        if obj is None or obj.pk is None:
+            return "—"
+        url = reverse("admin:vouchers_voucher_changelist") + f"?reward__id__exact={obj.pk}"
+        return format_html('<a href="{}">{}</a>', url, gettext("Vouchers of this reward"))
+
+    def save_model(self, request, obj, form, change):
+        reward_save(reward=obj)
+
+
+# --- Vouchers ---------------------------------------------------------------------------------
+
+
+@admin.register(Voucher)
+class VoucherAdmin(admin.ModelAdmin):
+    list_display = [
+        "code",
+        "reward",
+        "member",
+        "status",
+        "channel",
+        "points_spent",
+        "issued_at",
+        "expires_at",
+        "used_at",
+        "used_store",
+    ]
+    list_filter = [
+        "status",
+        "reward",
+        "channel",
+        ("issued_at", admin.DateFieldListFilter),
+        ("expires_at", admin.DateFieldListFilter),
+        "used_store",
+    ]
+    search_fields = ["code", "member__name", "member__phone", "member__code"]
+    ordering = ["-issued_at", "-pk"]
+    list_select_related = ["reward", "member", "used_store"]
+    autocomplete_fields = ["reward", "member"]
+    actions = ["void_vouchers"]
+    fieldsets = [
+        (None, {"fields": ["code", "reward", "member", "status", "expires_at"]}),
+        (
+            _("Issue"),
+            {"fields": ["channel", "issued_at", "issued_store", "issued_by", "reason", "points_spent", "reference"]},
+        ),
+        (_("Use"), {"fields": ["used_at", "used_store", "used_sale_reference"]}),
+        (_("Given back"), {"fields": ["returned_at", "returned_from_sale", "return_reason"]}),
+        (_("Void"), {"fields": ["voided_at", "voided_by", "void_reason"]}),
+    ]
+    readonly_fields = [name for _title, options in fieldsets for name in options["fields"]]
+
+    def get_search_results(self, request, queryset, search_term):
+        """A code finds its voucher typed in any case, with or without the dash or spaces; a phone
+        number in any common form finds the member's vouchers."""
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = (search_term or "").strip()
+        if not term:
+            return results, may_have_duplicates
+        code = voucher_code_normalise(term)
+        if voucher_code_is_valid(code):
+            results = results | queryset.filter(code=code)
+        elif code.isalnum() and len(code) > GROUP:
+            results = results | queryset.filter(code__contains=f"{code[:GROUP]}-{code[GROUP:]}")
+        phone = phone_or_none(term)
+        if phone:
+            results = results | queryset.filter(member__phone=phone)
+        return results, may_have_duplicates
+
+    def has_add_permission(self, request):
+        # Vouchers are issued through the "Issue a voucher" page (a service), never typed in.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        # An issued voucher is a record: void it instead.
+        return False
+
+    def has_issue_permission(self, request) -> bool:
+        return request.user.has_perm("vouchers.add_voucher")
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "can_issue_voucher": self.has_issue_permission(request)}
+        return super().changelist_view(request, extra_context)
+
+    # --- Void, with a reason
+
+    @admin.action(description=_("Void the selected vouchers"), permissions=["change"])
+    def void_vouchers(self, request, queryset):
+        vouchers = list(queryset.select_related("reward", "member"))
+        form = VoidVouchersForm(request.POST if "confirm" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            done = 0
+            for voucher in vouchers:
+                try:
+                    voucher_void(voucher=voucher, by=request.user, reason=form.cleaned_data["reason"])
+                except DomainError as exc:
+                    self.message_user(request, f"{voucher.code}: {_error_text(exc)}", messages.ERROR)
+                    continue
+                self.log_change(request, voucher, gettext("Voided: %(reason)s") % {"reason": voucher.void_reason})
+                done += 1
+            self.message_user(
+                request,
+                ngettext("%(count)d voucher voided.", "%(count)d vouchers voided.", done) % {"count": done},
+                messages.SUCCESS if done else messages.WARNING,
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Void vouchers"),
+            "opts": self.opts,
+            "vouchers": vouchers,
+            "form": form,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/vouchers/voucher/void.html", context)
+
+    # --- The "Issue a voucher" page
+
+    def get_urls(self):
+        return [
+            path("issue/", self.admin_site.admin_view(self.issue_view), name="vouchers_voucher_issue"),
+            *super().get_urls(),
+        ]
+
+    def issue_view(self, request):
+        if not self.has_issue_permission(request):
+            raise PermissionDenied
+        initial = {}
+        if request.method == "GET" and request.GET.get("member", "").isdigit():
+            initial["member"] = int(request.GET["member"])
+        form = IssueVoucherForm(request.POST or None, initial=initial, admin_site=self.admin_site)
+        if request.method == "POST" and form.is_valid():
+            try:
+                voucher = voucher_issue(
+                    reward=form.cleaned_data["reward"],
+                    member=form.cleaned_data["member"],
+                    channel=Voucher.Channel.STAFF,
+                    issued_by=request.user,
+                    reason=form.cleaned_data["reason"],
+                    reference=f"admin:issue:{form.cleaned_data['token']}",
+                )
+            except DomainError as exc:
+                for field_name, field_messages in exc.errors.items():
+                    for message in field_messages:
+                        form.add_error(field_name if field_name in form.fields else None, str(message))
+                if not exc.errors:
+                    form.add_error(None, str(exc.detail))
+            else:
+                self.log_addition(
+                    request, voucher, gettext("Issued by staff: %(reason)s") % {"reason": voucher.reason}
+                )
+                self.message_user(
+                    request,
+                    gettext("Voucher %(code)s (%(reward)s) issued to %(member)s.")
+                    % {"code": voucher.code, "reward": voucher.reward.display_name, "member": voucher.member},
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(reverse("admin:vouchers_voucher_change", args=[voucher.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Issue a voucher"),
+            "opts": self.opts,
+            "form": form,
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(request, "admin/vouchers/voucher/issue.html", context)
+

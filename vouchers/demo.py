@@ -1,0 +1,94 @@
+"""The voucher catalogue of the demo programme (`demo-programme.md`, "Voucher catalogue").
+
+Idempotent and respectful of operators: a reward is created (with its brands) only when no
+reward has its code; an existing one, whatever an operator changed in it, is left alone."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import transaction
+
+from stores.models import Brand
+from vouchers.models import Reward
+from vouchers.services import reward_save
+
+Kind = Reward.Kind
+Validity = Reward.Validity
+
+DEMO_REWARDS: list[dict] = [
+    {
+        "code": "CASH50K",
+        "name": "Voucher 50.000đ",
+        "name_en": "50,000 VND voucher",
+        "terms": "Giảm 50.000đ cho hóa đơn từ 100.000đ. Dùng tại mọi thương hiệu trong 30 ngày kể từ ngày nhận.",
+        "terms_en": "50,000 VND off an invoice of at least 100,000 VND. Valid at every brand for 30 days after issue.",
+        "kind": Kind.CASH,
+        "value": Decimal(50_000),
+        "min_invoice": Decimal(100_000),
+        "points_cost": 50,
+        "validity": Validity.DAYS,
+        "validity_days": 30,
+        "brands": [],
+    },
+    {
+        "code": "PCT10",
+        "name": "Giảm 10 %",
+        "name_en": "10 % off",
+        "terms": "Giảm 10 % hóa đơn, tối đa 100.000đ. Dùng tại mọi thương hiệu trong 30 ngày kể từ ngày nhận.",
+        "terms_en": "10 % off the invoice, at most 100,000 VND. Valid at every brand for 30 days after issue.",
+        "kind": Kind.PERCENT,
+        "percent": Decimal(10),
+        "cap": Decimal(100_000),
+        "points_cost": 80,
+        "validity": Validity.DAYS,
+        "validity_days": 30,
+        "brands": [],
+    },
+    {
+        "code": "CAFE-B2G1",
+        "name": "Cà phê mua 2 tặng 1",
+        "name_en": "Coffee: buy 2, get 1 free",
+        "terms": "Cứ 3 ly cà phê thì ly rẻ nhất được miễn phí. Dùng tại Cà Phê Sớm trong 14 ngày kể từ ngày nhận.",
+        "terms_en": "Of every 3 coffees the cheapest is free. Valid at Cà Phê Sớm for 14 days after issue.",
+        "kind": Kind.BUY_X_GET_Y,
+        "category": "coffee",
+        "buy_quantity": 2,
+        "free_quantity": 1,
+        "points_cost": 100,
+        "validity": Validity.DAYS,
+        "validity_days": 14,
+        "brands": ["CAFE"],
+    },
+    {
+        "code": "BDAY20",
+        "name": "Quà sinh nhật -20 %",
+        "name_en": "Birthday gift: 20 % off",
+        "terms": "Giảm 20 % hóa đơn, tối đa 200.000đ, đến hết tháng sinh nhật. Tại mọi thương hiệu.",
+        "terms_en": "20 % off the invoice, at most 200,000 VND, until the end of the birthday month. At every brand.",
+        "kind": Kind.PERCENT,
+        "percent": Decimal(20),
+        "cap": Decimal(200_000),
+        "points_cost": 0,
+        "is_visible": False,
+        "validity": Validity.END_OF_MONTH,
+        "brands": [],
+    },
+]
+
+
+def demo_vouchers_load() -> int:
+    """Create the demo rewards that are missing; returns how many were created (0 when run
+    again). Needs the demo brands (`stores.demo.demo_stores_load`) first."""
+    created = 0
+    with transaction.atomic():
+        existing = set(Reward.objects.filter(code__in=[r["code"] for r in DEMO_REWARDS]).values_list("code", flat=True))
+        for spec in DEMO_REWARDS:
+            if spec["code"] in existing:
+                continue
+            fields = {k: v for k, v in spec.items() if k != "brands"}
+            reward = reward_save(reward=Reward(**fields))
+            if spec["brands"]:
+                reward.brands.set(Brand.objects.filter(code__in=spec["brands"]))
+            created += 1
+    return created
