@@ -128,7 +128,7 @@ class MessageTemplateAdmin(admin.ModelAdmin):
                     self.message_user(
                         request,
                         _("Test sent to %(recipient)s (provider id: %(id)s).")
-                        % {"recipient": recipient, "id": result.provider_message_id or "-"},
+                        % {"recipient": result.recipient, "id": result.provider_message_id or "-"},
                         messages.SUCCESS,
                     )
                     query = urlencode({"member": form.cleaned_data["member"]}) if member else ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -13,7 +14,7 @@ from django.utils.translation import gettext as _
 from loyalty_site.core.errors import ValidationFailed
 from members.models import Member
 from members.phones import phone_normalise
-from notifications.channels import OutgoingMessage, SendError, SendResult, channel_backend
+from notifications.channels import OutgoingMessage, SendError, channel_backend
 from notifications.errors import PreviewSendFailed
 from notifications.models import Channel, MessageTemplate
 from notifications.selectors import Rendered, member_zone, sample_values, template_render
@@ -59,7 +60,13 @@ def _checked_recipient(channel: str, recipient: str) -> str:
     return recipient
 
 
-def template_send_test(*, template: MessageTemplate, recipient: str, member: Member | None = None) -> SendResult:
+@dataclass(frozen=True)
+class SentTest:
+    recipient: str  # as sent: an E.164 phone for SMS and Zalo
+    provider_message_id: str
+
+
+def template_send_test(*, template: MessageTemplate, recipient: str, member: Member | None = None) -> SentTest:
     """Send the template, rendered as in the preview, to a staff address now, through the
     channel's real backend, outside the outbox and its rules (consent, quiet hours, caps are the
     members' protections, not staff's). ValidationFailed for a bad recipient; PreviewSendFailed
@@ -80,6 +87,7 @@ def template_send_test(*, template: MessageTemplate, recipient: str, member: Mem
         tracking_id=f"loyalty-test-{template.pk}-{recipient}"[:64],
     )
     try:
-        return channel_backend(template.channel).send(outgoing)
+        result = channel_backend(template.channel).send(outgoing)
     except SendError as exc:
         raise PreviewSendFailed(_("The test message was not sent: %(reason)s") % {"reason": exc.reason}) from exc
+    return SentTest(recipient=recipient, provider_message_id=result.provider_message_id)
