@@ -8,7 +8,7 @@ import datetime
 import zoneinfo
 from dataclasses import dataclass
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -176,6 +176,18 @@ class Refusal:
         return RewardUnavailable(self.detail, extra={"reason": self.reason})
 
 
+def reward_refusal_for_anyone(*, reward: Reward, at: datetime.datetime, zone: zoneinfo.ZoneInfo) -> Refusal | None:
+    """What stops `reward` being issued to anybody at `at` (issuing window, validity, stock), or
+    None. The per-member rules are `reward_refusal`'s."""
+    if not reward_is_active(reward=reward, at=at):
+        return Refusal("not-active", _("Reward %(code)s cannot be issued at this time.") % {"code": reward.code})
+    if voucher_expires_at(reward=reward, issued_at=at, zone=zone) <= at:
+        return Refusal("not-active", _("Vouchers of reward %(code)s are no longer valid.") % {"code": reward.code})
+    if reward.stock is not None and reward.issued_count >= reward.stock:
+        return Refusal("out-of-stock", _("Reward %(code)s is out of stock.") % {"code": reward.code})
+    return None
+
+
 def reward_refusal(
     *,
     reward: Reward,
@@ -192,14 +204,13 @@ def reward_refusal(
     offered at the till's brand (`brand_id`)."""
     if for_points and not reward.is_visible:
         return Refusal("hidden", _("Reward %(code)s is not offered in exchange for points.") % {"code": reward.code})
-    if not reward_is_active(reward=reward, at=at):
-        return Refusal("not-active", _("Reward %(code)s cannot be issued at this time.") % {"code": reward.code})
-    if voucher_expires_at(reward=reward, issued_at=at, zone=zone) <= at:
-        return Refusal("not-active", _("Vouchers of reward %(code)s are no longer valid.") % {"code": reward.code})
+    refusal = reward_refusal_for_anyone(reward=reward, at=at, zone=zone)
+    if refusal is not None and refusal.reason != "out-of-stock":
+        return refusal
     if brand_id is not None and not reward_offered_at_brand(reward=reward, brand=brand_id):
         return Refusal("other-brand", _("Reward %(code)s is not offered at this brand.") % {"code": reward.code})
-    if reward.stock is not None and reward.issued_count >= reward.stock:
-        return Refusal("out-of-stock", _("Reward %(code)s is out of stock.") % {"code": reward.code})
+    if refusal is not None:
+        return refusal
     if reward.limit_per_member is not None:
         count = member_reward_count(reward=reward, member=member, at=at, zone=zone)
         if count >= reward.limit_per_member:
@@ -209,6 +220,19 @@ def reward_refusal(
                 % {"count": count, "code": reward.code, "period": reward.get_limit_period_display()},
             )
     return None
+
+
+def member_reward_counts(
+    *, reward: Reward, member_ids: list[int], at: datetime.datetime, zone: zoneinfo.ZoneInfo
+) -> dict[int, int]:
+    """`member_reward_count` for many members in one query (members without any are absent)."""
+    vouchers = Voucher.objects.filter(reward_id=reward.pk, member_id__in=member_ids).exclude(
+        status=Voucher.Status.VOID
+    )
+    start = limit_period_start(period=reward.limit_period, at=at, zone=zone)
+    if start is not None:
+        vouchers = vouchers.filter(issued_at__gte=start)
+    return dict(vouchers.order_by().values("member_id").annotate(n=Count("pk")).values_list("member_id", "n"))
 
 
 # --- Vouchers ---------------------------------------------------------------------------------

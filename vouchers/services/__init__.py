@@ -1,6 +1,7 @@
 """Every write of the vouchers app, and the voucher check the checkout shares with the quote.
 Import from here: `from vouchers.services import reward_redeem, voucher_check, voucher_use`."""
 
+from vouchers.services.bulk import BulkIssue, voucher_codes_free, vouchers_issue_bulk
 from vouchers.services.check import Reason, VoucherCheck, voucher_check
 from vouchers.services.rewards import reward_save
 from vouchers.services.vouchers import (
@@ -13,14 +14,17 @@ from vouchers.services.vouchers import (
 )
 
 __all__ = [
+    "BulkIssue",
     "Reason",
     "VoucherCheck",
     "reward_redeem",
     "reward_save",
     "voucher_check",
+    "voucher_codes_free",
     "voucher_issue",
     "voucher_return",
     "voucher_use",
     "voucher_void",
     "vouchers_expire",
+    "vouchers_issue_bulk",
 ]
