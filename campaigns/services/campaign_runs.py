@@ -64,13 +64,13 @@ def _deliveries_claim(
     """Insert a delivery for each member of `audience` not yet served in the period; returns the
     ids of the members claimed now. One statement, set-based."""
     quote = connection.ops.quote_name
-    sub_sql, sub_params = audience.order_by().values("pk").query.sql_with_params()
+    sub_sql, sub_params = audience.order_by().values(claimed_member_id=F("pk")).query.sql_with_params()
     table = quote(CampaignDelivery._meta.db_table)
     # Names are quoted by the backend and every value is a parameter.
     sql = (
         f"INSERT INTO {table} ({quote('campaign_id')}, {quote('member_id')}, {quote('period_key')}, "  # noqa: S608
         f"{quote('run_id')}, {quote('delivered_at')}) "
-        f"SELECT %s, audience.{quote('id')}, %s, %s, %s FROM ({sub_sql}) audience WHERE true "
+        f"SELECT %s, audience.{quote('claimed_member_id')}, %s, %s, %s FROM ({sub_sql}) audience WHERE true "
         f"ON CONFLICT ({quote('campaign_id')}, {quote('member_id')}, {quote('period_key')}) DO NOTHING "
         f"RETURNING {quote('member_id')}"
     )
