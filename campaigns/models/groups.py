@@ -125,7 +125,11 @@ class Segment(TimeStampedModel):
         "tiers.Tier", blank=True, related_name="+", verbose_name=_("tiers"), help_text=_("In any of these tiers.")
     )
     home_stores = models.ManyToManyField(
-        Store, blank=True, related_name="+", verbose_name=_("home stores"), help_text=_("With any of these home stores.")
+        Store,
+        blank=True,
+        related_name="+",
+        verbose_name=_("home stores"),
+        help_text=_("With any of these home stores."),
     )
     enrolled_from = models.DateField(_("enrolled from"), null=True, blank=True)
     enrolled_until = models.DateField(_("enrolled until"), null=True, blank=True, help_text=_("Included."))

@@ -379,7 +379,9 @@ def test_a_limited_promotion_stops_once_used_up_in_the_store_local_day(once_a_da
     morning = local(*FRIDAY, 8)
     first = promotions_applicable(cart=COFFEE_AND_PHO, member=member, store=store, at=morning)
     assert first.bonus_points == 15
-    promotion_applications_record(promotions=first.applied, member=member, sale_reference="sale:1", at=morning, store=store)
+    promotion_applications_record(
+        promotions=first.applied, member=member, sale_reference="sale:1", at=morning, store=store
+    )
     assert promotions_applicable(cart=COFFEE_AND_PHO, member=member, store=store, at=local(*FRIDAY, 23, 59)).bonus_points == 0  # noqa: E501
     # Another member is not affected; the next local day starts afresh.
     assert promotions_applicable(cart=COFFEE_AND_PHO, member=enrol(), store=store, at=local(*FRIDAY, 9)).bonus_points == 15  # noqa: E501
