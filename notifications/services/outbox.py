@@ -204,8 +204,11 @@ def message_enqueue(
     messages: list[Message] = []
     with transaction.atomic():
         if marketing and wanted:
-            # Serialises concurrent enqueues for this member, so the daily cap holds.
-            members_lock(member_ids=[member.pk])
+            # Serialises concurrent enqueues for this member, so the daily cap holds; and the
+            # locked row is the truth about the member's status and consents.
+            locked = members_lock(member_ids=[member.pk])[member.pk]
+            locked.home_store = member.home_store
+            member = locked
         for channel in wanted:
             if dedupe_key:
                 existing = Message.objects.filter(
@@ -228,6 +231,9 @@ def message_enqueue(
                 now=now,
             )
             try:
+                # No full_clean(): every field was computed above from checked input, and the
+                # database enforces what matters under concurrency (the dedupe key, the checks);
+                # a campaign enqueues thousands of these.
                 with transaction.atomic():
                     message.save(force_insert=True)
             except IntegrityError:

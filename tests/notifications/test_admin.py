@@ -138,6 +138,7 @@ def test_a_test_to_a_bad_phone_or_a_refusing_gateway_is_reported_and_nothing_is_
     sms = make_template(event="birthday", channel="sms", body="Chúc mừng {member_name}")
     response = client.post(f"{TEMPLATES_URL}{sms.pk}/preview/", {"recipient": "12ab"}, follow=True)
     assert response.status_code == 200 and gateway.requests == []
+    assert not Message.objects.exists()
     assert any("0912345678" in m for m in _messages(response))  # the phone format hint
     gateway.reply(200, {"CodeResult": "108", "ErrorMessage": "Phone number is not in correct format"})
     response = client.post(f"{TEMPLATES_URL}{sms.pk}/preview/", {"recipient": "0912345678"}, follow=True)

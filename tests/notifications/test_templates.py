@@ -8,7 +8,7 @@ from django.utils import translation
 
 from loyalty_site.core.errors import ValidationFailed
 from notifications.demo import TEMPLATES, demo_notifications_load
-from notifications.models import MessageTemplate
+from notifications.models import MemberPreference, MessageTemplate
 from notifications.rendering import EVENT_PLACEHOLDERS, PLACEHOLDERS, format_value, placeholders_in
 from notifications.services import member_preference_set, message_enqueue, template_preview, template_save
 from tests.notifications.helpers import VN, enrol, make_template, vn
@@ -162,3 +162,15 @@ def test_demo_templates_are_loaded_once_and_never_overwritten():
     assert edited.body == "Sửa bởi marketing {member_name}"
     zns = MessageTemplate.objects.get(channel="zalo")
     assert not zns.is_active and zns.zalo_params["customer_name"] == "{member_name}"
+
+
+def test_an_unknown_language_preference_is_refused_and_nothing_is_written():
+    member = enrol()
+    with pytest.raises(ValidationFailed) as caught:
+        member_preference_set(member=member, language="fr")
+    assert "language" in caught.value.errors
+    assert not MemberPreference.objects.exists()
+    member_preference_set(member=member, language="en", push_token=" tok ")
+    with pytest.raises(ValidationFailed):
+        member_preference_set(member=member, language="xx", push_token="other")
+    assert MemberPreference.objects.values_list("language", "push_token").get() == ("en", "tok")
