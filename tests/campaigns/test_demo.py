@@ -1,0 +1,47 @@
+"""The campaigns part of load_demo: built once, then left alone (operators' edits survive)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from campaigns.demo import demo_campaigns_load
+from campaigns.models import Campaign, Promotion, ReferralProgramme
+from campaigns.selectors import referral_programme_get
+from campaigns.services import referral_programme_update
+from notifications.demo import demo_notifications_load
+from stores.demo import demo_stores_load
+from tiers.demo import demo_tiers_load
+from vouchers.demo import demo_vouchers_load
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def programme_base(db):
+    demo_stores_load()
+    demo_tiers_load()
+    demo_vouchers_load()
+    demo_notifications_load()
+
+
+def test_the_demo_builds_the_programme_once_and_keeps_operator_edits(programme_base, staff):
+    referral_programme_get()  # a first read created the row, switched off: still the demo's to fill
+    assert demo_campaigns_load() == 5
+    assert set(Promotion.objects.values_list("code", flat=True)) == {"GIO-VANG", "SINH-NHAT", "CAFE-SANG"}
+    cafe = Promotion.objects.get(code="CAFE-SANG")
+    assert sorted(cafe.tiers.values_list("code", flat=True)) == ["DIAMOND", "VIP"]
+    assert list(cafe.brands.values_list("code", flat=True)) == ["CAFE"]
+    referral = ReferralProgramme.objects.get()
+    assert (referral.is_active, referral.percent, referral.days) == (True, Decimal(2), 180)
+    campaign = Campaign.objects.get(code="BIRTHDAY-MONTHLY")
+    assert (campaign.is_active, campaign.reward.code, campaign.once_per) == (True, "BDAY20", Campaign.OncePer.YEAR)
+    assert campaign.periodic_task.crontab.hour == "8" and campaign.periodic_task.crontab.day_of_month == "1"
+
+    Promotion.objects.filter(code="GIO-VANG").update(multiplier=Decimal("2.5"))
+    referral_programme_update(data={"is_active": False}, by=staff)
+    assert demo_campaigns_load() == 0
+    assert Promotion.objects.get(code="GIO-VANG").multiplier == Decimal("2.5")
+    assert not ReferralProgramme.objects.get().is_active
+    assert Campaign.objects.count() == 1
