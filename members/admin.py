@@ -294,13 +294,13 @@ class MemberAdmin(PhoneSearchMixin, admin.ModelAdmin):
             return format_html("<p>{}</p><p>{}</p>", gettext("No ledger entries yet."), links)
         rows = format_html_join(
             "",
-            "<tr><td>{}</td><td>{}</td><td style='text-align:right'>{:+d}</td>"
+            "<tr><td>{}</td><td>{}</td><td style='text-align:right'>{}</td>"
             "<td style='text-align:right'>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
                     timezone.localtime(entry.created_at).strftime("%Y-%m-%d %H:%M"),
                     entry.get_kind_display(),
-                    entry.points,
+                    f"{entry.points:+d}",
                     entry.balance_after,
                     " ".join(filter(None, [entry.cause_kind, entry.cause_reference])) or "—",
                     entry.reason or (entry.created_by.get_username() if entry.created_by else ""),
@@ -348,10 +348,6 @@ class MemberAdmin(PhoneSearchMixin, admin.ModelAdmin):
         for channel, given in form.consents().items():
             if f"consent_{channel}" in form.changed_data:
                 member_consent_set(member=obj, channel=channel, given=given)
-
-    def save_related(self, request, form, formsets, change):
-        # The card inline is read-only; there is nothing else related to save.
-        return None
 
     def has_delete_permission(self, request, obj=None):
         # Members are never deleted (their ledger is kept): block or merge them instead.
@@ -661,7 +657,7 @@ class LedgerEntryAdmin(PhoneSearchMixin, ReadOnlyAdmin):
     def lot_movements(self, obj):
         movements = obj.movements.select_related("lot").order_by("pk")
         return format_html_join(
-            ", ", "{}: {:+d}", ((gettext("lot #%(id)s") % {"id": m.lot_id}, m.points) for m in movements)
+            ", ", "{}: {}", ((gettext("lot #%(id)s") % {"id": m.lot_id}, f"{m.points:+d}") for m in movements)
         ) or "—"
 
 

@@ -38,7 +38,8 @@ class MemberAdminForm(forms.ModelForm):
         if self.instance.pk:
             for channel in Member.CONSENT_CHANNELS:
                 self.initial[f"consent_{channel}"] = self.instance.consent_given_at(channel) is not None
-        self.fields["phone"].help_text = _("Any common form: 0912345678, +84 912 345 678, 912.345.678 …")
+        if "phone" in self.fields:  # absent when the user may only view
+            self.fields["phone"].help_text = _("Any common form: 0912345678, +84 912 345 678, 912.345.678 …")
 
     def clean_phone(self):
         # The canonical form, so that the model's validators and the unique check see it.

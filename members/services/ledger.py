@@ -182,11 +182,14 @@ def _post(
         reason=reason,
         created_by=created_by,
     )
-    # Field validation only: uniqueness was checked under the lock, and the database enforces
-    # the unique reference and the check constraints anyway (validating them here would cost
-    # one query each, on the hottest path of every sale).
+    # Field validation only: uniqueness was checked under the lock, the related rows are the
+    # ones just locked or loaded, and the database enforces the unique reference, the foreign
+    # keys and the check constraints anyway (validating those here would cost a query each, on
+    # the hottest path of every sale).
     try:
-        entry.full_clean(validate_unique=False, validate_constraints=False)
+        entry.full_clean(
+            exclude=["member", "reverses", "created_by"], validate_unique=False, validate_constraints=False
+        )
     except ValidationError as exc:
         raise ValidationFailed(errors=exc.message_dict) from exc
     try:

@@ -126,7 +126,12 @@ def member_enrol(
             raise ValueError(f"unknown consent channel {channel_name!r}")
         setattr(member, f"consent_{channel_name}_at", now if given else None)
     try:
-        member.full_clean(exclude=["phone"] if "phone" in errors else None, validate_unique=False)
+        # Uniqueness is checked above (and by the database); the check constraints concern the
+        # balance and merges, which a new member cannot break. Validating them here would cost
+        # a query each.
+        member.full_clean(
+            exclude=["phone"] if "phone" in errors else None, validate_unique=False, validate_constraints=False
+        )
     except ValidationError as exc:
         for field_name, messages in _validation_errors(exc).items():
             errors.setdefault(field_name, []).extend(messages)
@@ -197,7 +202,7 @@ def member_update(*, member: Member, data: dict[str, Any]) -> Member:
         for field_name, value in changes.items():
             setattr(locked, field_name, value)
         try:
-            locked.full_clean(exclude=list(errors) or None, validate_unique=False)
+            locked.full_clean(exclude=list(errors) or None, validate_unique=False, validate_constraints=False)
         except ValidationError as exc:
             for field_name, messages in _validation_errors(exc).items():
                 errors.setdefault(field_name, []).extend(messages)
