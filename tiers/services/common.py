@@ -20,7 +20,7 @@ from members.errors import MemberNotFound
 from members.models import Member
 from notifications.conf import notifications_setting
 from notifications.models import Event, MemberPreference
-from notifications.selectors import member_language
+from notifications.selectors import member_language, templates_active
 from notifications.services import message_enqueue
 from tiers.models import Tier, TierChange, TierSettings, TierSpend, TierStatus
 from tiers.selectors import cycle_deadline, entry_tier, local_date, start_of_day
@@ -218,6 +218,9 @@ def notify_many(member_ids: Sequence[int], *, tier: Tier, dedupe_key: str) -> in
     """Tell each of `member_ids` that they are now in `tier`, loading the members (and their
     language preference) a chunk at a time. Returns the messages written."""
     written = 0
+    if not templates_active(event=Event.TIER_CHANGED):
+        # No active text on any channel: message_enqueue would write nothing for anyone.
+        return 0
     for start in range(0, len(member_ids), NOTIFY_CHUNK):
         chunk = member_ids[start : start + NOTIFY_CHUNK]
         members = Member.objects.select_related("home_store").in_bulk(chunk)
