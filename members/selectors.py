@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection, transaction
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -40,8 +41,17 @@ def programme_settings_get(*, fresh: bool = False) -> ProgrammeSettings:
         if cached is not None:
             return cached
     programme, _created = ProgrammeSettings.objects.get_or_create(pk=ProgrammeSettings.SINGLETON_PK)
-    cache.set(PROGRAMME_SETTINGS_CACHE_KEY, programme, PROGRAMME_SETTINGS_CACHE_SECONDS)
+    if connection.in_atomic_block:
+        # Only committed settings go into the shared cache: a transaction that changed them and
+        # then rolls back (or a test) must not leave its version behind for everyone else.
+        transaction.on_commit(lambda: _programme_settings_cache(programme))
+    else:
+        _programme_settings_cache(programme)
     return programme
+
+
+def _programme_settings_cache(programme: ProgrammeSettings) -> None:
+    cache.set(PROGRAMME_SETTINGS_CACHE_KEY, programme, PROGRAMME_SETTINGS_CACHE_SECONDS)
 
 
 def programme_zone() -> zoneinfo.ZoneInfo:

@@ -196,6 +196,8 @@ def _post(
         with transaction.atomic():
             entry.save(force_insert=True)
     except IntegrityError:
+        if not LedgerEntry.objects.filter(reference=reference).exists():
+            raise  # another constraint: a bug, not a refusal
         # The same reference committed meanwhile for another member (whose lock we do not
         # hold): a reuse, never a retry of this posting.
         raise LedgerReferenceReused(

@@ -140,12 +140,23 @@ def test_programme_settings_are_one_row_with_the_documented_defaults():
 
 def test_updating_the_settings_refreshes_the_cached_copy(django_user_model, django_capture_on_commit_callbacks):
     staff = django_user_model.objects.create_user("boss")
-    programme_settings_get()
-    assert cache.get(PROGRAMME_SETTINGS_CACHE_KEY) is not None
+    with django_capture_on_commit_callbacks(execute=True):
+        programme_settings_get()
+    assert cache.get(PROGRAMME_SETTINGS_CACHE_KEY).pending_days == 0
     with django_capture_on_commit_callbacks(execute=True):
         programme_settings_update(data={"pending_days": 2, "point_value": "500"}, updated_by=staff)
+    assert cache.get(PROGRAMME_SETTINGS_CACHE_KEY) is None
     programme = programme_settings_get()
     assert (programme.pending_days, programme.point_value, programme.updated_by) == (2, 500, staff)
+
+
+def test_settings_read_in_a_transaction_that_rolls_back_are_never_cached(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        programme_settings_update(data={"pending_days": 5})
+        assert programme_settings_get().pending_days == 5
+    # The test's transaction never commits: nothing was cached for other requests.
+    assert cache.get(PROGRAMME_SETTINGS_CACHE_KEY) is None
+    assert callbacks
 
 
 def test_invalid_settings_are_refused_and_nothing_changes():
