@@ -20,7 +20,8 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         "vouchers": _CRUD,
         "campaigns": _CRUD,
         "notifications": _CRUD,
-        "notifications.message": _VIEW,  # the outbox is a record, not configuration
+        # The outbox is a record, not configuration: read it, and resend what failed.
+        "notifications.message": ("view", "resend_message"),
         "members": _VIEW,
         "stores": _VIEW,
         "stores.terminal": (),

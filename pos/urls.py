@@ -1,10 +1,25 @@
 from django.urls import path
 
 from pos.apis.members import MemberEnrolApi, MemberLookupApi
+from pos.apis.sales import SaleCreateApi, SaleDetailApi, SaleQuoteApi, SaleRefundApi
+from pos.apis.vouchers import MemberRedemptionApi, RewardListApi, VoucherDetailApi
 
 app_name = "pos"
 
 urlpatterns: list = [
     path("members/lookup", MemberLookupApi.as_view(), name="member-lookup"),
     path("members", MemberEnrolApi.as_view(), name="member-enrol"),
+]
+
+urlpatterns += [
+    path("rewards", RewardListApi.as_view(), name="reward-list"),
+    path("members/<int:member_id>/redemptions", MemberRedemptionApi.as_view(), name="member-redemptions"),
+    path("vouchers/<str:code>", VoucherDetailApi.as_view(), name="voucher-detail"),
+]
+
+urlpatterns += [
+    path("sales/quote", SaleQuoteApi.as_view(), name="sale-quote"),
+    path("sales", SaleCreateApi.as_view(), name="sale-create"),
+    path("sales/<int:sale_id>", SaleDetailApi.as_view(), name="sale-detail"),
+    path("sales/<int:sale_id>/refunds", SaleRefundApi.as_view(), name="sale-refunds"),
 ]

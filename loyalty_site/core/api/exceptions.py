@@ -90,15 +90,18 @@ def _field_errors(detail: Any) -> dict[str, list[str]]:
     def walk(prefix: str, value: Any) -> None:
         if isinstance(value, dict):
             for key, sub in value.items():
-                walk(f"{prefix}.{key}" if prefix else str(key), sub)
+                if key == "non_field_errors" and prefix:
+                    walk(prefix, sub)  # a list field's own error belongs to the field
+                else:
+                    walk(f"{prefix}.{key}" if prefix else str(key), sub)
         elif isinstance(value, list) and value and all(isinstance(v, str) for v in value):
-            flat.setdefault(prefix or "non_field_errors", []).extend(str(v) for v in value)
+            flat.setdefault(prefix or "non_field_errors", []).extend(str(v).strip() for v in value)
         elif isinstance(value, list):
             for index, sub in enumerate(value):
                 if sub:
                     walk(f"{prefix}.{index}" if prefix else str(index), sub)
         else:
-            flat.setdefault(prefix or "non_field_errors", []).append(str(value))
+            flat.setdefault(prefix or "non_field_errors", []).append(str(value).strip())
 
     walk("", detail)
     return flat

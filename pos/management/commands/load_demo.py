@@ -2,25 +2,32 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from campaigns.demo import demo_campaigns_load
 from members.demo import demo_members_load
-from pos.demo import demo_staff_load
+from notifications.demo import demo_notifications_load
+from pos.demo import demo_sales_load, demo_staff_load
 from stores.demo import demo_stores_load
+from tiers.demo import demo_tiers_load
+from vouchers.demo import demo_vouchers_load
 
 
 class Command(BaseCommand):
-    help = (
-        "Build the demo programme of demo-programme.md. Safe to run again: changes nothing the second time."
-    )
+    help = "Build the demo programme of demo-programme.md. Safe to run again: changes nothing the second time."
 
     def handle(self, *args, **options):
         with transaction.atomic():
-            stores_created = demo_stores_load()
-            members_created = demo_members_load()
+            counts = [
+                (_("brands and stores"), demo_stores_load()),
+                (_("notification templates"), demo_notifications_load()),
+                (_("tiers"), demo_tiers_load()),
+                (_("members"), demo_members_load()),
+                (_("rewards"), demo_vouchers_load()),
+                (_("promotions and campaigns"), demo_campaigns_load()),
+            ]
             staff = demo_staff_load()
-        self.stdout.write(
-            _("Demo programme: %(count)d brands and stores created.") % {"count": stores_created}
-        )
-        self.stdout.write(_("Demo programme: %(count)d members created.") % {"count": members_created})
+            counts.append((_("sales"), demo_sales_load()))
+        for label, count in counts:
+            self.stdout.write(_("Demo programme: %(count)d %(what)s created.") % {"count": count, "what": label})
         for username, role, password in staff:
             self.stdout.write(
                 _("Staff user %(username)s (%(role)s) created, password: %(password)s")

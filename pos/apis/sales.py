@@ -1,0 +1,351 @@
+"""POS endpoints for sales: quote, record, read, refund (`pos-api.md`, "Sales").
+
+Views parse and validate input, call one checkout function and shape the output; every rule
+lives in `pos.checkout`."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from loyalty_site.core.api.idempotency import IdempotentAPIView
+from loyalty_site.core.api.schema import ACCEPT_LANGUAGE, COMMON_ERRORS, IDEMPOTENCY_KEY, problem
+from loyalty_site.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
+from members.selectors import programme_settings_get
+from pos.checkout import SaleInput, sale_get, sale_quote, sale_record, sale_refund
+from pos.models import Sale
+
+FUTURE_TOLERANCE = timedelta(minutes=5)
+MAX_LINES = 500
+
+
+def _money(**kwargs) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES, **kwargs)
+
+
+# --- Input ----------------------------------------------------------------------------------
+
+
+class SaleLineInputSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    category = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    quantity = serializers.IntegerField(min_value=1, max_value=100_000)
+    unit_price = _money(min_value=0, max_value=10**12)
+
+
+class SaleInputSerializer(serializers.Serializer):
+    receipt_number = serializers.CharField(max_length=64)
+    member = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1)
+    occurred_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    lines = SaleLineInputSerializer(many=True, allow_empty=False, max_length=MAX_LINES)
+    vouchers = serializers.ListField(
+        child=serializers.CharField(max_length=32), required=False, default=list, max_length=10
+    )
+    points_to_redeem = serializers.IntegerField(required=False, default=0, min_value=0, max_value=10**9)
+
+    def validate_occurred_at(self, value):
+        if value is None:
+            return value
+        now = timezone.now()
+        if value > now + FUTURE_TOLERANCE:
+            raise serializers.ValidationError(_("The time of sale cannot be more than 5 minutes in the future."))
+        limit = programme_settings_get().backdating_limit_days
+        if value < now - timedelta(days=limit):
+            raise serializers.ValidationError(
+                _("The time of sale cannot be more than %(days)d days ago.") % {"days": limit}
+            )
+        return value
+
+    def validate_vouchers(self, value):
+        normalised = [code.strip() for code in value]
+        folded = [code.upper().replace("-", "").replace(" ", "") for code in normalised]
+        if len(set(folded)) != len(folded):
+            raise serializers.ValidationError(_("The same voucher is given twice."))
+        return normalised
+
+    def to_sale_input(self) -> SaleInput:
+        data = self.validated_data
+        return SaleInput(
+            receipt_number=data["receipt_number"].strip(),
+            member_id=data["member"],
+            occurred_at=data["occurred_at"],
+            lines=[dict(line) for line in data["lines"]],
+            voucher_codes=data["vouchers"],
+            points_to_redeem=data["points_to_redeem"],
+        )
+
+
+class RefundLineInputSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    quantity = serializers.IntegerField(min_value=1, max_value=100_000)
+
+
+class RefundInputSerializer(serializers.Serializer):
+    lines = RefundLineInputSerializer(many=True, required=False, allow_empty=False, max_length=MAX_LINES)
+    reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+# --- Output ---------------------------------------------------------------------------------
+
+
+class TierOutputSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class DiscountOutputSerializer(serializers.Serializer):
+    source = serializers.ChoiceField(choices=["promotion", "tier", "voucher", "points"])
+    code = serializers.CharField(allow_null=True)
+    description = serializers.CharField()
+    amount = _money()
+
+
+class QuoteOutputSerializer(serializers.Serializer):
+    subtotal = _money()
+    discounts = DiscountOutputSerializer(many=True)
+    total = _money(help_text="What the customer pays in money: subtotal less every discount and the points.")
+    points_redeemed = serializers.IntegerField()
+    points_to_earn = serializers.IntegerField()
+    multiplier = serializers.DecimalField(max_digits=6, decimal_places=2, coerce_to_string=False)
+    tier = TierOutputSerializer(allow_null=True)
+
+
+class SaleOutputSerializer(QuoteOutputSerializer):
+    id = serializers.IntegerField()
+    receipt_number = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
+    member_id = serializers.IntegerField(allow_null=True)
+    points_earned = serializers.IntegerField()
+    points_balance = serializers.IntegerField(allow_null=True)
+    tier_changed = serializers.BooleanField()
+
+
+class RefundOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    points_reversed = serializers.IntegerField()
+    points_returned = serializers.IntegerField()
+    vouchers_returned = serializers.ListField(child=serializers.CharField())
+    points_balance = serializers.IntegerField(allow_null=True)
+    amount = _money(help_text="The list price of what was refunded.")
+    paid_amount = _money(help_text="The money paid for what was refunded (what to give back).")
+
+
+class SaleLineOutputSerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    name = serializers.CharField()
+    category = serializers.CharField()
+    quantity = serializers.IntegerField()
+    unit_price = _money()
+    amount = _money()
+    refunded_quantity = serializers.IntegerField()
+
+
+class SaleDetailOutputSerializer(SaleOutputSerializer):
+    status = serializers.ChoiceField(choices=Sale.Status.values)
+    lines = SaleLineOutputSerializer(many=True)
+    refunds = RefundOutputSerializer(many=True)
+
+
+def _tier(code: str, name: str) -> dict | None:
+    return {"code": code, "name": name} if code else None
+
+
+def quote_payload(quote) -> dict:
+    return QuoteOutputSerializer(
+        {
+            "subtotal": quote.subtotal,
+            "discounts": [
+                {"source": d.source, "code": d.code or None, "description": d.description, "amount": d.amount}
+                for d in quote.discounts
+            ],
+            "total": quote.total,
+            "points_redeemed": quote.points_redeemed,
+            "points_to_earn": quote.points_to_earn,
+            "multiplier": quote.multiplier,
+            "tier": _tier(quote.tier_code, quote.tier_name),
+        }
+    ).data
+
+
+def sale_payload(result) -> dict:
+    sale = result.sale
+    return SaleOutputSerializer(
+        {
+            **quote_payload(result.quote),
+            "id": sale.pk,
+            "receipt_number": sale.receipt_number,
+            "occurred_at": sale.occurred_at,
+            "member_id": sale.member_id,
+            "points_earned": sale.points_earned,
+            "points_balance": result.points_balance,
+            "tier_changed": sale.tier_changed,
+            "tier": _tier(result.tier_after_code, result.tier_after_name)
+            or _tier(result.quote.tier_code, result.quote.tier_name),
+        }
+    ).data
+
+
+def refund_payload(refund, points_balance) -> dict:
+    return RefundOutputSerializer(
+        {
+            "id": refund.pk,
+            "points_reversed": refund.points_reversed,
+            "points_returned": refund.points_returned,
+            "vouchers_returned": refund.vouchers_returned,
+            "points_balance": points_balance,
+            "amount": refund.amount,
+            "paid_amount": refund.paid_amount,
+        }
+    ).data
+
+
+# --- Views ----------------------------------------------------------------------------------
+
+SALE_ERRORS = {
+    400: problem("`validation-error`: the body is not valid (fields in `errors`)."),
+    404: problem("`member-not-found`: no member with this id."),
+    409: problem("`member-blocked`: the member is blocked and cannot redeem points."),
+    422: problem(
+        "A voucher or points that cannot be applied: `voucher-not-found`, `voucher-not-applicable`, "
+        "`voucher-used`, `voucher-expired`, `insufficient-points`."
+    ),
+    **COMMON_ERRORS,
+}
+
+
+class SaleQuoteApi(APIView):
+    @extend_schema(
+        operation_id="sales_quote",
+        summary="Price a cart without recording anything",
+        request=SaleInputSerializer,
+        responses={200: QuoteOutputSerializer, **SALE_ERRORS},
+        parameters=[ACCEPT_LANGUAGE],
+        tags=["sales"],
+    )
+    def post(self, request):
+        serializer = SaleInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        quote = sale_quote(terminal=request.auth, data=serializer.to_sale_input())
+        return Response(quote_payload(quote))
+
+
+class SaleCreateApi(IdempotentAPIView):
+    @extend_schema(
+        operation_id="sales_create",
+        summary="Record a sale",
+        description=(
+            "Applies the discounts, marks the vouchers used, spends the redeemed points, earns points and "
+            "updates the tier, all at once. The response holds the quote fields plus the recorded sale."
+        ),
+        request=SaleInputSerializer,
+        responses={
+            201: SaleOutputSerializer,
+            **SALE_ERRORS,
+            409: problem(
+                "`duplicate-receipt`: this receipt number was already recorded at this store; "
+                "`member-blocked`; `request-in-progress`."
+            ),
+        },
+        parameters=[IDEMPOTENCY_KEY, ACCEPT_LANGUAGE],
+        tags=["sales"],
+    )
+    def post(self, request):
+        serializer = SaleInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        result = sale_record(terminal=request.auth, data=serializer.to_sale_input())
+        return Response(sale_payload(result), status=status.HTTP_201_CREATED)
+
+
+class SaleDetailApi(APIView):
+    @extend_schema(
+        operation_id="sales_retrieve",
+        summary="A recorded sale with its lines and refunds",
+        responses={
+            200: SaleDetailOutputSerializer,
+            404: problem("`not-found`: no such sale at this brand."),
+            **COMMON_ERRORS,
+        },
+        parameters=[ACCEPT_LANGUAGE],
+        tags=["sales"],
+    )
+    def get(self, request, sale_id: int):
+        sale = sale_get(terminal=request.auth, sale_id=sale_id)
+        return Response(sale_detail_payload(sale))
+
+
+class SaleRefundApi(IdempotentAPIView):
+    @extend_schema(
+        operation_id="sales_refund",
+        summary="Refund a sale, in full or some lines",
+        description=(
+            "Omit `lines` for a full refund of what is left. Reverses the points earned on the refunded share, "
+            "gives back the redeemed points on that share, gives back the vouchers when the refund completes the "
+            "sale and they have not expired, and lowers the qualifying spend."
+        ),
+        request=RefundInputSerializer,
+        responses={
+            201: RefundOutputSerializer,
+            400: problem("`validation-error`."),
+            404: problem("`not-found`: no such sale at this brand."),
+            422: problem("`refund-exceeds-sale`: more than was sold (or is left) of a line."),
+            **COMMON_ERRORS,
+        },
+        parameters=[IDEMPOTENCY_KEY, ACCEPT_LANGUAGE],
+        tags=["sales"],
+    )
+    def post(self, request, sale_id: int):
+        serializer = RefundInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        refund, balance = sale_refund(
+            terminal=request.auth,
+            sale_id=sale_id,
+            lines=serializer.validated_data.get("lines"),
+            reason=serializer.validated_data["reason"],
+        )
+        return Response(refund_payload(refund, balance), status=status.HTTP_201_CREATED)
+
+
+def sale_detail_payload(sale: Sale) -> dict:
+    discounts = list(sale.discounts.all())
+    return SaleDetailOutputSerializer(
+        {
+            "id": sale.pk,
+            "receipt_number": sale.receipt_number,
+            "occurred_at": sale.occurred_at,
+            "member_id": sale.member_id,
+            "status": sale.status,
+            "subtotal": sale.subtotal,
+            "discounts": [
+                {"source": d.source, "code": d.code or None, "description": d.description, "amount": d.amount}
+                for d in discounts
+            ],
+            "total": sale.total,
+            "points_redeemed": sale.points_redeemed,
+            "points_to_earn": sale.points_earned,
+            "points_earned": sale.points_earned,
+            "points_balance": sale.member.points_balance if sale.member_id else None,
+            "multiplier": sale.multiplier,
+            "tier": _tier(sale.tier_after_code or sale.tier_code, sale.tier_after_code or sale.tier_code),
+            "tier_changed": sale.tier_changed,
+            "lines": list(sale.lines.all()),
+            "refunds": [
+                {
+                    "id": r.pk,
+                    "points_reversed": r.points_reversed,
+                    "points_returned": r.points_returned,
+                    "vouchers_returned": r.vouchers_returned,
+                    "points_balance": None,
+                    "amount": r.amount,
+                    "paid_amount": r.paid_amount,
+                }
+                for r in sale.refunds.all()
+            ],
+        }
+    ).data

@@ -1,0 +1,224 @@
+"""Pricing a cart: the one function both the quote and the sale run, so they cannot disagree.
+
+Order (demo-programme.md): promotions on lines (and invoice-level promotions), then the tier's
+standing discount on what remains, then the vouchers in the order given, then points. No step
+takes what is left to pay below zero. Then earning (pos-api.md):
+
+    earn base = the money actually paid = subtotal - every discount - the part paid with points
+    points    = round(base x tier earn rate x multiplier / point value) + promotion bonus points
+
+with the programme's rounding, at the tier held BEFORE the sale, and the highest multiplier
+(promotions decide stacking). A sale without a member earns nothing; a blocked member earns
+nothing and cannot redeem points.
+
+Points asked for beyond what is left to pay are not taken: `points_redeemed` says how many were
+(at most floor(amount left / point value)), so a point is never spent for less than its value."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from campaigns.selectors.promotions import PromotionResult, promotions_applicable
+from loyalty_site.core.cart import Cart, CartLine
+from loyalty_site.core.errors import ValidationFailed
+from loyalty_site.core.money import (
+    ZERO,
+    RoundingMode,
+    money_to_points,
+    points_for_amount,
+    points_to_money,
+    to_decimal,
+)
+from members.errors import MemberBlocked
+from members.models import Member, ProgrammeSettings
+from members.selectors import member_get, member_spendable_points, programme_settings_get
+from pos.checkout.errors import PointsNotApplicable, VoucherUnknown
+from stores.models import Store, Terminal
+from tiers.models import Tier
+from tiers.selectors import member_tier, tier_invoice_discount
+from vouchers.services.check import Reason, VoucherCheck, voucher_check
+
+
+@dataclass(frozen=True)
+class SaleInput:
+    """A validated POS request body (see `pos.apis.sales.SaleInputSerializer`)."""
+
+    receipt_number: str
+    member_id: int | None
+    occurred_at: datetime.datetime | None
+    lines: list[dict]
+    voucher_codes: list[str] = field(default_factory=list)
+    points_to_redeem: int = 0
+
+
+@dataclass(frozen=True)
+class AppliedDiscount:
+    source: str  # promotion | tier | voucher | points
+    code: str
+    description: str
+    amount: Decimal
+    line_index: int | None = None
+
+
+@dataclass
+class Quote:
+    store: Store
+    member: Member | None
+    at: datetime.datetime
+    cart: Cart
+    subtotal: Decimal
+    discounts: list[AppliedDiscount]
+    total: Decimal
+    points_redeemed: int
+    points_amount: Decimal
+    earn_base: Decimal
+    points_to_earn: int
+    multiplier: Decimal
+    tier: Tier | None
+    promotions: PromotionResult
+    vouchers: list[VoucherCheck]
+
+    @property
+    def tier_code(self) -> str:
+        return self.tier.code if self.tier else ""
+
+    @property
+    def tier_name(self) -> str:
+        return self.tier.display_name if self.tier else ""
+
+    @property
+    def discount_total(self) -> Decimal:
+        """Promotions, tier and vouchers: everything but the points."""
+        return sum((d.amount for d in self.discounts if d.source != "points"), ZERO)
+
+
+def cart_from_lines(lines: list[dict]) -> Cart:
+    return Cart(
+        lines=tuple(
+            CartLine(
+                index=index,
+                sku=line["sku"].strip(),
+                quantity=int(line["quantity"]),
+                unit_price=to_decimal(line["unit_price"]),
+                name=(line.get("name") or "").strip(),
+                category=(line.get("category") or "").strip(),
+            )
+            for index, line in enumerate(lines)
+        )
+    )
+
+
+def price(
+    *,
+    store: Store,
+    member: Member | None,
+    cart: Cart,
+    voucher_codes: list[str],
+    points_to_redeem: int,
+    at: datetime.datetime,
+    programme: ProgrammeSettings | None = None,
+) -> Quote:
+    """Price `cart` for `member` at `store` at `at`. Reads only. Raises the voucher errors
+    (voucher-not-found / -used / -expired / -not-applicable), PointsNotApplicable, MemberBlocked
+    (points asked by a blocked member) or ValidationFailed (points without a member)."""
+    programme = programme or programme_settings_get()
+    discounts: list[AppliedDiscount] = []
+    subtotal = cart.subtotal
+
+    promotions = promotions_applicable(cart=cart, member=member, store=store, at=at)
+    for applied in promotions.applied:
+        if applied.discount > 0:
+            discounts.append(AppliedDiscount("promotion", applied.code, applied.description, applied.discount))
+    remaining = max(ZERO, subtotal - promotions.discount_total)
+    priced_cart = promotions.cart_after_lines(cart)
+
+    tier = member_tier(member=member) if member is not None else None
+    if tier is not None and remaining > 0:
+        tier_discount = min(tier_invoice_discount(tier=tier, amount=remaining), remaining)
+        if tier_discount > 0:
+            description = _("Tier %(tier)s: %(percent)s %% off") % {
+                "tier": tier.display_name,
+                "percent": f"{tier.invoice_discount_percent.normalize():f}",
+            }
+            discounts.append(AppliedDiscount("tier", tier.code, description, tier_discount))
+            remaining -= tier_discount
+
+    checks: list[VoucherCheck] = []
+    for code in voucher_codes:
+        check = voucher_check(code=code, member=member, store=store, cart=priced_cart, payable=remaining, at=at)
+        if check.reason == Reason.NOT_FOUND:
+            raise VoucherUnknown(check.detail, extra={"voucher": check.code})
+        check.raise_if_refused()
+        checks.append(check)
+        discounts.append(AppliedDiscount("voucher", check.code, check.description, check.discount))
+        remaining -= check.discount
+
+    points_redeemed, points_amount = 0, ZERO
+    if points_to_redeem:
+        if member is None:
+            message = _("Points can only be redeemed on a sale with a member.")
+            raise ValidationFailed(message, errors={"points_to_redeem": [message]})
+        if member.status == Member.Status.BLOCKED:
+            raise MemberBlocked(_("Member %(code)s is blocked and cannot spend points.") % {"code": member.code})
+        available = member_spendable_points(member=member, at=max(at, timezone.now()))
+        if points_to_redeem > available:
+            raise PointsNotApplicable(
+                _("The member has %(available)d points available, %(points)d were asked for.")
+                % {"available": available, "points": points_to_redeem},
+                extra={"points_available": available, "points_requested": points_to_redeem},
+            )
+        usable = money_to_points(remaining, programme.point_value, RoundingMode.FLOOR)
+        points_redeemed = max(0, min(points_to_redeem, usable))
+        points_amount = points_to_money(points_redeemed, programme.point_value)
+        if points_redeemed:
+            description = _("%(points)d points") % {"points": points_redeemed}
+            discounts.append(AppliedDiscount("points", "", description, points_amount))
+            remaining -= points_amount
+
+    total = max(ZERO, remaining)
+    earn_base = total
+    multiplier = promotions.multiplier
+    points_to_earn = 0
+    if member is not None and tier is not None and member.status == Member.Status.ACTIVE:
+        points_to_earn = points_for_amount(
+            earn_base,
+            rate_percent=tier.earn_rate_percent,
+            point_value=programme.point_value,
+            multiplier=multiplier,
+            mode=programme.rounding_mode,
+        ) + max(0, promotions.bonus_points)
+    return Quote(
+        store=store,
+        member=member,
+        at=at,
+        cart=cart,
+        subtotal=subtotal,
+        discounts=discounts,
+        total=total,
+        points_redeemed=points_redeemed,
+        points_amount=points_amount,
+        earn_base=earn_base,
+        points_to_earn=max(0, points_to_earn),
+        multiplier=multiplier,
+        tier=tier,
+        promotions=promotions,
+        vouchers=checks,
+    )
+
+
+def sale_quote(*, terminal: Terminal, data: SaleInput) -> Quote:
+    """The quote endpoint: price the request as the sale would, writing nothing."""
+    member = member_get(member_id=data.member_id) if data.member_id else None
+    return price(
+        store=terminal.store,
+        member=member,
+        cart=cart_from_lines(data.lines),
+        voucher_codes=data.voucher_codes,
+        points_to_redeem=data.points_to_redeem,
+        at=data.occurred_at or timezone.now(),
+    )

@@ -1,0 +1,189 @@
+"""Refunds: whole or some lines, each one recorded, and every figure exact over several refunds.
+
+Shares are cumulative: after each refund, what the sale has given back in total is the sale's
+figure times (refunded list price / subtotal), rounded; this refund gives back the difference
+from what earlier refunds gave. So refunds of parts add up exactly to the whole, and a full
+refund reverses exactly what the sale earned (pos-api.md): points earned, points redeemed,
+money paid, qualifying spend and the referrer's points. Vouchers used on the sale come back
+only when the refund completes the sale, and only if they have not expired.
+
+Lock order as for a sale: the member, then the sale row, then vouchers."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from campaigns.services.promotions import promotion_applications_reverse
+from campaigns.services.referral import referral_reward_reverse
+from loyalty_site.core.errors import NotFoundError
+from loyalty_site.core.money import ZERO, quantize_money, share_of
+from members.models import LedgerEntry, Member
+from members.services import members_lock, points_reverse
+from pos.checkout.errors import RefundExceedsSale
+from pos.checkout.sales import earn_reference, redeem_reference
+from pos.models import Refund, RefundLine, Sale, SaleLine
+from stores.models import Terminal
+from tiers.services import tier_spend_reverse
+from vouchers.models import Voucher
+from vouchers.services import voucher_return
+
+
+def _money_share(total: Decimal, part: Decimal, whole: Decimal) -> Decimal:
+    if whole == 0:
+        return ZERO
+    if part == whole:
+        return total
+    return quantize_money(total * part / whole)
+
+
+def _plan(sale_lines: list[SaleLine], lines: list[dict] | None) -> dict[int, int]:
+    """Quantity to refund per sale line id; RefundExceedsSale when more than is left."""
+    left = {line.pk: line.quantity - line.refunded_quantity for line in sale_lines}
+    if lines is None:
+        plan = {pk: qty for pk, qty in left.items() if qty > 0}
+        if not plan:
+            raise RefundExceedsSale(_("Everything on this sale has already been refunded."))
+        return plan
+    wanted: dict[str, int] = defaultdict(int)
+    for line in lines:
+        wanted[line["sku"].strip()] += int(line["quantity"])
+    plan: dict[int, int] = {}
+    errors: dict[str, list[str]] = {}
+    for sku, quantity in wanted.items():
+        candidates = [line for line in sale_lines if line.sku == sku]
+        available = sum(left[line.pk] for line in candidates)
+        if quantity > available:
+            errors[sku] = [
+                _("%(asked)d of %(sku)s asked back, %(left)d left to refund.")
+                % {"asked": quantity, "sku": sku, "left": available}
+            ]
+            continue
+        for line in candidates:  # same SKU on several lines: the first lines first
+            take = min(quantity, left[line.pk])
+            if take:
+                plan[line.pk] = plan.get(line.pk, 0) + take
+                quantity -= take
+    if errors:
+        raise RefundExceedsSale(_("The refund is more than what is left of the sale."), errors=errors)
+    return plan
+
+
+def sale_refund(
+    *, terminal: Terminal, sale_id: int, lines: list[dict] | None, reason: str = ""
+) -> tuple[Refund, int | None]:
+    now = timezone.now()
+    with transaction.atomic():
+        head = Sale.objects.filter(pk=sale_id, store__brand_id=terminal.store.brand_id).values("member_id").first()
+        if head is None:
+            raise NotFoundError(_("No sale with id %(id)s at this brand.") % {"id": sale_id})
+        member = members_lock(member_ids=[head["member_id"]])[head["member_id"]] if head["member_id"] else None
+        sale = Sale.objects.select_for_update(no_key=True).get(pk=sale_id)
+        sale_lines = list(sale.lines.order_by("index"))
+        plan = _plan(sale_lines, lines)
+
+        by_id = {line.pk: line for line in sale_lines}
+        amount = sum((by_id[pk].unit_price * qty for pk, qty in plan.items()), ZERO)
+        refunded = sale.refunded_amount + amount
+        is_full = all(line.quantity - line.refunded_quantity == plan.get(line.pk, 0) for line in sale_lines)
+        if is_full:
+            refunded = sale.subtotal  # exact, whatever the prices
+
+        paid_total = _money_share(sale.total, refunded, sale.subtotal)
+        paid = paid_total - sale.refunded_paid
+        earned_total = share_of(sale.points_earned, refunded, sale.subtotal)
+        redeemed_total = share_of(sale.points_redeemed, refunded, sale.subtotal)
+        if sale.subtotal == 0 and is_full:  # a free sale: nothing to share, give everything back
+            earned_total, redeemed_total = sale.points_earned, sale.points_redeemed
+        to_reverse = earned_total - sale.points_reversed
+        to_return = redeemed_total - sale.points_returned
+
+        refund = Refund.objects.create(
+            sale=sale,
+            terminal=terminal,
+            reason=reason,
+            is_full=is_full,
+            amount=amount,
+            paid_amount=paid,
+        )
+        RefundLine.objects.bulk_create(
+            RefundLine(refund=refund, sale_line_id=pk, quantity=qty, amount=by_id[pk].unit_price * qty)
+            for pk, qty in plan.items()
+        )
+        for pk, qty in plan.items():
+            SaleLine.objects.filter(pk=pk).update(refunded_quantity=F("refunded_quantity") + qty)
+
+        reference = f"refund:{refund.pk}"
+        reversed_points = returned_points = 0
+        if member is not None:
+            entries = {
+                e.reference: e
+                for e in LedgerEntry.objects.filter(reference__in=[earn_reference(sale), redeem_reference(sale)])
+            }
+            earn_entry = entries.get(earn_reference(sale))
+            if earn_entry is not None and to_reverse > 0:
+                reversal = points_reverse(
+                    entry=earn_entry,
+                    points=to_reverse,
+                    reference=f"{reference}:earn",
+                    cause_kind="refund",
+                    cause_reference=reference,
+                    reason=reason or _("Refund of receipt %(receipt)s") % {"receipt": sale.receipt_number},
+                )
+                reversed_points = -reversal.points
+            spend_entry = entries.get(redeem_reference(sale))
+            if spend_entry is not None and to_return > 0:
+                restore = points_reverse(
+                    entry=spend_entry,
+                    points=to_return,
+                    reference=f"{reference}:redeem",
+                    cause_kind="refund",
+                    cause_reference=reference,
+                    reason=reason or _("Refund of receipt %(receipt)s") % {"receipt": sale.receipt_number},
+                )
+                returned_points = restore.points
+            if sale.referrer_points:
+                referral_total = share_of(sale.referrer_points, refunded, sale.subtotal)
+                referral_before = share_of(sale.referrer_points, sale.refunded_amount, sale.subtotal)
+                if referral_total > referral_before:
+                    referral_reward_reverse(
+                        sale_reference=sale.reference,
+                        reference=f"{reference}:referral",
+                        points=referral_total - referral_before,
+                    )
+            if member.status != Member.Status.MERGED and (paid > 0 or is_full):
+                tier_spend_reverse(
+                    member=member,
+                    amount=paid,
+                    reference=reference,
+                    original_reference=sale.reference,
+                    full=is_full,
+                    points=to_reverse,
+                )
+
+        returned_codes: list[str] = []
+        if is_full:
+            for voucher in Voucher.objects.filter(used_sale_reference=sale.reference).order_by("pk"):
+                if voucher_return(
+                    voucher=voucher, reason=reason or _("Sale refunded"), sale_reference=sale.reference, at=now
+                ):
+                    returned_codes.append(voucher.code)
+            promotion_applications_reverse(sale_reference=sale.reference, at=now, reference=reference)
+
+        refund.points_reversed = reversed_points
+        refund.points_returned = returned_points
+        refund.vouchers_returned = returned_codes
+        refund.save(update_fields=["points_reversed", "points_returned", "vouchers_returned"])
+        sale.refunded_amount = refunded
+        sale.refunded_paid = paid_total
+        sale.points_reversed = earned_total
+        sale.points_returned = redeemed_total
+        sale.status = Sale.Status.REFUNDED if is_full else Sale.Status.PARTLY_REFUNDED
+        sale.save(update_fields=["refunded_amount", "refunded_paid", "points_reversed", "points_returned", "status"])
+    balance = Member.objects.filter(pk=member.pk).values_list("points_balance", flat=True).first() if member else None
+    return refund, balance

@@ -1,0 +1,218 @@
+"""Recording a sale: everything in one transaction, locks always taken in the same order.
+
+Lock order: (1) the member's row (the ledger's lock, `select_for_update(no_key=True)`), which
+also serialises per-member limits and the tier counters; (2) the new sale row (unique on store
+and receipt number); (3) the vouchers, each by a conditional UPDATE, in primary-key order;
+(4) the member's tier status row; (5) the referrer's row, last (referrals form a tree by
+enrolment date, so two sales can never wait on each other in a cycle). Notifications are
+written to the outbox in the same transaction and sent after commit.
+
+The number of queries does not depend on the number of lines: lines and discounts are written
+with one bulk insert each, and pricing reads per promotion rule and per voucher, not per line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from campaigns.services.promotions import promotion_applications_record
+from campaigns.services.referral import referral_reward
+from loyalty_site.core.errors import NotFoundError
+from members.models import LedgerEntry, Member
+from members.selectors import member_get
+from members.services import members_lock, points_earn, points_spend
+from notifications.models import Event
+from notifications.services import message_enqueue
+from pos.checkout.errors import DuplicateReceipt
+from pos.checkout.pricing import Quote, SaleInput, cart_from_lines, price
+from pos.models import Sale, SaleDiscount, SaleLine
+from stores.models import Terminal
+from tiers.services import tier_spend_record
+from vouchers.services import voucher_use
+
+
+@dataclass
+class SaleResult:
+    sale: Sale
+    quote: Quote
+    points_balance: int | None
+    tier_after_code: str
+    tier_after_name: str
+
+
+def earn_reference(sale: Sale) -> str:
+    return f"{sale.reference}:earn"
+
+
+def redeem_reference(sale: Sale) -> str:
+    return f"{sale.reference}:redeem"
+
+
+def _duplicate(store, receipt_number: str) -> DuplicateReceipt:
+    return DuplicateReceipt(
+        _("Receipt %(receipt)s was already recorded at store %(store)s.")
+        % {"receipt": receipt_number, "store": store.code},
+        extra={"receipt_number": receipt_number},
+    )
+
+
+def sale_record(*, terminal: Terminal, data: SaleInput, notify: bool = True) -> SaleResult:
+    """Record the sale (see the module docstring). `notify=False` records history without
+    messaging the member (the demo's back-dated sales)."""
+    store = terminal.store
+    now = timezone.now()
+    at = data.occurred_at or now
+    with transaction.atomic():
+        member = None
+        if data.member_id:
+            member = member_get(member_id=data.member_id)
+            member = members_lock(member_ids=[member.pk])[member.pk]
+        if Sale.objects.filter(store=store, receipt_number=data.receipt_number).exists():
+            raise _duplicate(store, data.receipt_number)
+
+        quote = price(
+            store=store,
+            member=member,
+            cart=cart_from_lines(data.lines),
+            voucher_codes=data.voucher_codes,
+            points_to_redeem=data.points_to_redeem,
+            at=at,
+        )
+        sale = Sale(
+            store=store,
+            terminal=terminal,
+            member=member,
+            receipt_number=data.receipt_number,
+            occurred_at=at,
+            subtotal=quote.subtotal,
+            discount_total=quote.discount_total,
+            points_amount=quote.points_amount,
+            total=quote.total,
+            earn_base=quote.earn_base,
+            points_redeemed=quote.points_redeemed,
+            points_earned=quote.points_to_earn,
+            multiplier=quote.multiplier,
+            tier_code=quote.tier_code,
+            tier_after_code=quote.tier_code,
+        )
+        try:
+            with transaction.atomic():
+                sale.save(force_insert=True)
+        except IntegrityError:
+            # Another terminal recorded the same receipt between our check and our insert.
+            raise _duplicate(store, data.receipt_number) from None
+
+        SaleLine.objects.bulk_create(
+            SaleLine(
+                sale=sale,
+                index=line.index,
+                sku=line.sku,
+                name=line.name,
+                category=line.category,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                amount=line.amount,
+            )
+            for line in quote.cart.lines
+        )
+        SaleDiscount.objects.bulk_create(
+            SaleDiscount(
+                sale=sale,
+                position=position,
+                source=d.source,
+                code=d.code,
+                description=d.description[:300],
+                amount=d.amount,
+                line_index=d.line_index,
+            )
+            for position, d in enumerate(quote.discounts)
+        )
+
+        for check in sorted(quote.vouchers, key=lambda c: c.voucher.pk):
+            voucher_use(voucher=check.voucher, store=store, sale_reference=sale.reference, at=at)
+
+        tier_after = quote.tier
+        if member is not None and member.status == Member.Status.ACTIVE:
+            if quote.points_redeemed:
+                points_spend(
+                    member=member,
+                    points=quote.points_redeemed,
+                    reference=redeem_reference(sale),
+                    occurred_at=at,
+                    cause_kind="sale",
+                    cause_reference=sale.reference,
+                    reason=_("Paid with points: receipt %(receipt)s") % {"receipt": sale.receipt_number},
+                )
+            outcome = tier_spend_record(
+                member=member,
+                amount=quote.earn_base,
+                reference=sale.reference,
+                occurred_at=at,
+                points=quote.points_to_earn,
+            )
+            tier_after = outcome.tier_after
+            if quote.points_to_earn:
+                points_earn(
+                    member=member,
+                    points=quote.points_to_earn,
+                    reference=earn_reference(sale),
+                    kind=LedgerEntry.Kind.EARN,
+                    occurred_at=at,
+                    cause_kind="sale",
+                    cause_reference=sale.reference,
+                    reason=_("Receipt %(receipt)s at %(store)s")
+                    % {"receipt": sale.receipt_number, "store": store.code},
+                )
+            if quote.promotions.applied:
+                promotion_applications_record(
+                    promotions=quote.promotions.applied,
+                    member=member,
+                    sale_reference=sale.reference,
+                    at=at,
+                    store=store,
+                )
+            sale.referrer_points = (
+                referral_reward(member=member, earn_base=quote.earn_base, sale_reference=sale.reference, at=at) or 0
+            )
+            sale.tier_after_code = tier_after.code
+            sale.tier_changed = outcome.tier_changed
+            sale.save(update_fields=["referrer_points", "tier_after_code", "tier_changed"])
+            if quote.points_to_earn and notify:
+                message_enqueue(
+                    member=member,
+                    event=Event.POINTS_EARNED,
+                    context={
+                        "points_earned": quote.points_to_earn,
+                        "points_balance": member.points_balance,
+                        "store_name": store.name,
+                        "tier_name": tier_after.display_name,
+                    },
+                    dedupe_key=sale.reference,
+                )
+        elif quote.promotions.applied:
+            promotion_applications_record(
+                promotions=quote.promotions.applied, member=member, sale_reference=sale.reference, at=at, store=store
+            )
+    return SaleResult(
+        sale=sale,
+        quote=quote,
+        points_balance=member.points_balance if member is not None else None,
+        tier_after_code=tier_after.code if tier_after else "",
+        tier_after_name=tier_after.display_name if tier_after else "",
+    )
+
+
+def sale_get(*, terminal: Terminal, sale_id: int) -> Sale:
+    """A sale of the terminal's brand (a till may look up a receipt from a sister store)."""
+    sale = (
+        Sale.objects.select_related("member", "store")
+        .prefetch_related("lines", "discounts", "refunds")
+        .filter(pk=sale_id, store__brand_id=terminal.store.brand_id)
+        .first()
+    )
+    if sale is None:
+        raise NotFoundError(_("No sale with id %(id)s at this brand.") % {"id": sale_id})
+    return sale
