@@ -1,0 +1,78 @@
+"""Property: for any cart, member, voucher, points and moment, the sale records exactly what the
+quote said (pos-api.md: "What a quote returns and what the sale then records agree exactly")."""
+
+import datetime
+import itertools
+
+import pytest
+from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.factories import MemberFactory
+from tests.pos.conftest import post
+from tests.pos.test_sales_api import QUOTE, SALES
+from vouchers.models import Reward
+from vouchers.services import voucher_issue
+
+pytestmark = pytest.mark.django_db
+receipts = itertools.count(1)
+SKUS = [
+    ("CF-SUA", "coffee"), ("CF-DEN", "coffee"), ("BAC-XIU", "coffee"), ("BANH-MI", "food"),
+    ("PHO-GA", "pho"), ("TRA-DA", "drink"),
+]  # fmt: skip
+line = st.fixed_dictionaries(
+    {
+        "sku_category": st.sampled_from(SKUS),
+        "quantity": st.integers(min_value=1, max_value=6),
+        "unit_price": st.integers(min_value=0, max_value=250).map(lambda n: n * 1000),
+    }
+)
+case = st.fixed_dictionaries(
+    {
+        "lines": st.lists(line, min_size=1, max_size=6),
+        "points": st.integers(min_value=0, max_value=300),
+        "voucher": st.sampled_from([None, "CASH50K", "PCT10", "CAFE-B2G1"]),
+        "minutes_ago": st.integers(min_value=0, max_value=6 * 24 * 60),
+        "birthday_today": st.booleans(),
+    }
+)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=case)
+def test_the_sale_records_what_the_quote_said(cafe, data):
+    at = timezone.now() - datetime.timedelta(minutes=data["minutes_ago"])
+    birthday = timezone.localtime(at).date().replace(year=1991) if data["birthday_today"] else None
+    if birthday and birthday.month == 2 and birthday.day == 29:
+        birthday = birthday.replace(day=28)
+    member = MemberFactory(points=300, birthday=birthday)
+    vouchers = []
+    if data["voucher"]:
+        reward = Reward.objects.get(code=data["voucher"])
+        vouchers = [voucher_issue(reward=reward, member=member, channel="staff", reason="property").code]
+    body = {
+        "receipt_number": f"PROP-{next(receipts)}",
+        "member": member.pk,
+        "occurred_at": at.isoformat(),
+        "lines": [
+            {"sku": sku, "category": category, "quantity": item["quantity"], "unit_price": item["unit_price"]}
+            for item in data["lines"]
+            for sku, category in [item["sku_category"]]
+        ],
+        "vouchers": vouchers,
+        "points_to_redeem": data["points"],
+    }
+    quote = post(cafe, QUOTE, body)
+    sale = post(cafe, SALES, body, key=body["receipt_number"])
+    assert quote.status_code in (200, 422), quote.content
+    if quote.status_code == 422:  # e.g. a voucher below its minimum: the sale refuses the same way
+        assert sale.status_code == 422 and sale.json()["type"] == quote.json()["type"]
+        return
+    assert sale.status_code == 201, sale.content
+    for field in ("subtotal", "discounts", "total", "points_redeemed", "points_to_earn", "multiplier"):
+        assert sale.json()[field] == quote.json()[field], field
+    if not sale.json()["tier_changed"]:  # a sale crossing a threshold answers with the new tier
+        assert sale.json()["tier"] == quote.json()["tier"]
+    assert sale.json()["points_earned"] == quote.json()["points_to_earn"]
+    assert float(quote.json()["total"]) >= 0
