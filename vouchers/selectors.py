@@ -28,21 +28,17 @@ _RewardStore = Reward.stores.through
 # --- Where a reward applies -------------------------------------------------------------------
 
 
-def _unrestricted() -> Q:
-    return ~Exists(_RewardBrand.objects.filter(reward_id=OuterRef("pk"))) & ~Exists(
-        _RewardStore.objects.filter(reward_id=OuterRef("pk"))
-    )
+def _unrestricted(ref: OuterRef) -> Q:
+    """Rewards with neither brands nor stores chosen: usable everywhere."""
+    return ~Exists(_RewardBrand.objects.filter(reward_id=ref)) & ~Exists(_RewardStore.objects.filter(reward_id=ref))
 
 
 def rewards_usable_at_store_q(*, store: Store, reward_ref: str = "pk") -> Q:
     """Rewards whose vouchers can be used at `store`: no brand or store chosen (everywhere), the
     store's brand chosen, or the store itself chosen. `reward_ref="reward_id"` filters vouchers."""
     ref = OuterRef(reward_ref)
-    unrestricted = ~Exists(_RewardBrand.objects.filter(reward_id=ref)) & ~Exists(
-        _RewardStore.objects.filter(reward_id=ref)
-    )
     return (
-        unrestricted
+        _unrestricted(ref)
         | Exists(_RewardBrand.objects.filter(reward_id=ref, brand_id=store.brand_id))
         | Exists(_RewardStore.objects.filter(reward_id=ref, store_id=store.pk))
     )
@@ -52,7 +48,7 @@ def rewards_offered_at_brand_q(*, brand_id: int) -> Q:
     """Rewards a till of `brand` may hand out: usable somewhere in that brand (everywhere, the
     brand, or one of its stores)."""
     return (
-        _unrestricted()
+        _unrestricted(OuterRef("pk"))
         | Exists(_RewardBrand.objects.filter(reward_id=OuterRef("pk"), brand_id=brand_id))
         | Exists(_RewardStore.objects.filter(reward_id=OuterRef("pk"), store__brand_id=brand_id))
     )
@@ -89,12 +85,15 @@ def reward_is_active(*, reward: Reward, at: datetime.datetime) -> bool:
 
 def rewards_catalogue(*, store: Store, at: datetime.datetime | None = None) -> list[Reward]:
     """What the till of `store` offers now: visible rewards within their issuing window, usable
-    somewhere in the store's brand, not sold out. Cheapest first."""
+    somewhere in the store's brand, not sold out, not past a fixed validity date. Cheapest
+    first."""
     at = at or timezone.now()
+    today = timezone.localtime(at, store.zone).date()
     return list(
         Reward.objects.filter(is_visible=True)
         .filter(Q(active_from__isnull=True) | Q(active_from__lte=at))
         .filter(Q(active_until__isnull=True) | Q(active_until__gt=at))
+        .exclude(validity=Reward.Validity.FIXED_DATE, valid_until__lt=today)
         .filter(rewards_offered_at_brand_q(brand_id=store.brand_id))
         .exclude(stock__isnull=False, issued_count__gte=F("stock"))
         .order_by("points_cost", "code")

@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+import vouchers.services.vouchers as issuing
 from loyalty_site.core.errors import ValidationFailed
 from members.errors import InsufficientPoints, MemberBlocked
 from members.models import LedgerEntry
@@ -320,3 +321,14 @@ def test_the_member_is_told_in_the_issuing_transaction(member, pho_store):
     assert message.dedupe_key == f"voucher-issued:{voucher.pk}"
     assert voucher.code in message.body
     assert "Voucher 50.000đ" in message.body
+
+
+@pytest.mark.django_db
+def test_a_drawn_code_already_taken_is_drawn_again(monkeypatch, member, other_member):
+    reward = RewardFactory()
+    taken = voucher_issue(reward=reward, member=member, channel=Voucher.Channel.CAMPAIGN)
+    draws = iter([taken.code, "K7QM-4XRT"])
+    monkeypatch.setattr(issuing, "voucher_code_generate", lambda: next(draws))
+    fresh = voucher_issue(reward=reward, member=other_member, channel=Voucher.Channel.CAMPAIGN)
+    assert fresh.code == "K7QM-4XRT"
+    assert Voucher.objects.count() == 2

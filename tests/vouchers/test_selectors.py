@@ -73,6 +73,12 @@ def test_the_catalogue_leaves_out_hidden_closed_sold_out_and_other_brands(pho_st
     RewardFactory(code="CLOSED", active_until=now - datetime.timedelta(seconds=1))
     RewardFactory(code="LATER", active_from=now + datetime.timedelta(hours=1))
     RewardFactory(code="CAFE", brands=[cafe_brand])
+    RewardFactory(
+        code="PAST",
+        validity="fixed_date",
+        validity_days=None,
+        valid_until=timezone.localdate() - datetime.timedelta(days=1),
+    )
     sold_out = RewardFactory(code="SOLDOUT", stock=1)
     give(sold_out, member)
     assert rewards_catalogue(store=pho_store) == [cheap, shown]

@@ -101,6 +101,8 @@ def _create(voucher: Voucher) -> Voucher:
                     _("The reference %(reference)s was already used for another voucher.")
                     % {"reference": voucher.reference}
                 ) from None
+            if not Voucher.objects.filter(code=voucher.code).exists():
+                raise  # not a code collision: a real bug, never retried
             voucher.pk = None
             continue  # the random code was taken: draw another
         return voucher
