@@ -1,0 +1,171 @@
+"""Sales and refunds in the admin: read-only records, filtered by brand, store, date and member,
+each with its lines, discounts, ledger effects and refunds."""
+
+from django.contrib import admin
+from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from members.models import LedgerEntry
+from pos.models import Refund, RefundLine, Sale, SaleDiscount, SaleLine
+from stores.admin import TerminalAdmin
+from stores.models import Terminal
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class SaleLineInline(ReadOnlyInline):
+    model = SaleLine
+    fields = ["index", "sku", "name", "category", "quantity", "unit_price", "amount", "refunded_quantity"]
+    readonly_fields = fields
+
+
+class SaleDiscountInline(ReadOnlyInline):
+    model = SaleDiscount
+    fields = ["position", "source", "code", "description", "amount"]
+    readonly_fields = fields
+
+
+class RefundInline(ReadOnlyInline):
+    model = Refund
+    fields = ["created_at", "terminal", "reason", "is_full", "amount", "paid_amount", "points_reversed",
+              "points_returned", "vouchers_returned"]  # fmt: skip
+    readonly_fields = fields
+    show_change_link = True
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records of what happened at the till: nobody edits or deletes them in the admin."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Sale)
+class SaleAdmin(ReadOnlyAdmin):
+    list_display = ["receipt_number", "occurred_at", "store", "member", "total", "points_redeemed",
+                    "points_earned", "tier_changed", "status"]  # fmt: skip
+    list_filter = ["store__brand", "store", "status", ("occurred_at", admin.DateFieldListFilter), "tier_changed"]
+    search_fields = ["receipt_number", "member__code", "member__name", "member__phone"]
+    ordering = ["-occurred_at", "-pk"]
+    list_select_related = ["store", "member"]
+    date_hierarchy = "occurred_at"
+    autocomplete_fields = ["member"]
+    inlines = [SaleLineInline, SaleDiscountInline, RefundInline]
+    fieldsets = [
+        (None, {"fields": ["receipt_number", "occurred_at", "store", "terminal", "member", "status"]}),
+        (
+            _("Money"),
+            {
+                "fields": [
+                    "subtotal",
+                    "discount_total",
+                    "points_amount",
+                    "total",
+                    "earn_base",
+                    "refunded_amount",
+                    "refunded_paid",
+                ]
+            },
+        ),
+        (
+            _("Points and tier"),
+            {
+                "fields": [
+                    "points_redeemed",
+                    "points_earned",
+                    "multiplier",
+                    "referrer_points",
+                    "points_reversed",
+                    "points_returned",
+                    "tier_code",
+                    "tier_after_code",
+                    "tier_changed",
+                    "ledger_effects",
+                ]
+            },
+        ),
+    ]
+    readonly_fields = ["ledger_effects"]
+
+    def lookup_allowed(self, lookup, value, request=None):
+        # The terminal admin links here with ?terminal__id__exact=N.
+        return lookup == "terminal__id__exact" or super().lookup_allowed(lookup, value, request)
+
+    @admin.display(description=_("ledger entries"))
+    def ledger_effects(self, obj):
+        refund_refs = [f"refund:{pk}" for pk in obj.refunds.values_list("pk", flat=True)]
+        entries = (
+            LedgerEntry.objects.filter(
+                Q(cause_reference__in=[obj.reference, *refund_refs]) | Q(reference=f"referral:{obj.reference}")
+            )
+            .select_related("member")
+            .order_by("pk")
+        )
+        rows = [
+            (
+                reverse("admin:members_ledgerentry_change", args=[e.pk]),
+                e.get_kind_display(),
+                f"{e.points:+d}",
+                e.member.code,
+                e.balance_after,
+            )
+            for e in entries
+        ]
+        if not rows:
+            return "-"
+        return format_html(
+            "<ul style='margin:0;padding-left:1em'>{}</ul>",
+            format_html_join("", "<li><a href='{}'>{}</a> {} ({}: {})</li>", rows),
+        )
+
+
+class RefundLineInline(ReadOnlyInline):
+    model = RefundLine
+    fields = ["sale_line", "quantity", "amount"]
+    readonly_fields = fields
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "created_at", "sale", "is_full", "paid_amount", "points_reversed", "points_returned"]
+    list_filter = ["is_full", "sale__store__brand", "sale__store", ("created_at", admin.DateFieldListFilter)]
+    search_fields = ["sale__receipt_number", "sale__member__code", "sale__member__phone", "reason"]
+    ordering = ["-created_at", "-pk"]
+    list_select_related = ["sale", "sale__store"]
+    date_hierarchy = "created_at"
+    autocomplete_fields: list = []
+    inlines = [RefundLineInline]
+
+
+# The terminal admin lives in `stores`, which cannot know about sales: extend it here, on top.
+admin.site.unregister(Terminal)
+
+
+@admin.register(Terminal)
+class TerminalWithSalesAdmin(TerminalAdmin):
+    list_display = [*TerminalAdmin.list_display, "sales"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(sale_count=Count("sales"))
+
+    @admin.display(description=_("sales"), ordering="sale_count")
+    def sales(self, obj):
+        url = reverse("admin:pos_sale_changelist") + f"?terminal__id__exact={obj.pk}"
+        return format_html("<a href='{}'>{}</a>", url, obj.sale_count)
