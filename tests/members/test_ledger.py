@@ -112,26 +112,35 @@ def test_a_reference_reused_for_another_posting_is_refused_and_writes_nothing():
 @pytest.mark.parametrize("points", [0, -5, 1.5, "10", True, None])
 def test_earning_a_non_positive_or_non_integer_amount_is_refused(points):
     member = MemberFactory()
+    before = written_state()
     with pytest.raises(ValidationFailed) as exc:
         points_earn(member=member, points=points, reference="bad")
     assert "points" in exc.value.errors
-    assert LedgerEntry.objects.count() == 0
+    with pytest.raises(ValidationFailed):
+        points_spend(member=member, points=points, reference="bad-spend")
+    assert written_state() == before
 
 
 def test_earn_refuses_a_time_in_the_future_or_without_a_zone_and_a_debit_kind():
     member = MemberFactory()
+    before = written_state()
     with pytest.raises(ValidationFailed):
         points_earn(member=member, points=5, reference="f", occurred_at=days_ago(-1))
     with pytest.raises(ValidationFailed):
         points_earn(member=member, points=5, reference="n", occurred_at=datetime.datetime(2025, 1, 1))
     with pytest.raises(ValueError):
         points_earn(member=member, points=5, reference="k", kind=Kind.SPEND)
-    assert LedgerEntry.objects.count() == 0
+    assert written_state() == before
 
 
 def test_an_unknown_member_is_not_found():
+    MemberFactory(points=5)
+    before = written_state()
     with pytest.raises(MemberNotFound):
         points_earn(member=Member(pk=999_999), points=5, reference="ghost")
+    with pytest.raises(MemberNotFound):
+        points_spend(member=Member(pk=999_999), points=5, reference="ghost-spend")
+    assert written_state() == before
 
 
 def test_back_dated_points_keep_their_real_expiry():
@@ -430,9 +439,10 @@ def test_expiry_for_an_earlier_day_expires_only_what_was_due_then():
 def test_expiry_for_a_future_day_is_refused():
     member = MemberFactory()
     points_earn(member=member, points=10, reference="a", occurred_at=days_ago(300))
+    before = written_state()
     with pytest.raises(ValidationFailed):
         points_expire_due(as_of=datetime.datetime.now(HCM).date() + datetime.timedelta(days=1))
-    assert LedgerEntry.objects.filter(kind="expire").count() == 0
+    assert written_state() == before
 
 
 def test_a_partly_spent_lot_expires_what_is_left_and_the_member_expiry_is_idempotent():
