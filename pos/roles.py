@@ -29,6 +29,7 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
     STORE_MANAGER: {
         "members": _VIEW,
         "members.member": ("view", "add", "change", "import_members", "export_members", "adjust_points"),
+        "members.card": ("view", "add", "change"),  # issue and replace lost cards at the counter
         "tiers": _VIEW,
         "vouchers": _VIEW,
         "campaigns": _VIEW,

@@ -9,6 +9,16 @@ from stores.services import terminal_create
 from tests.factories import StoreFactory
 
 
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    """Cached settings (programme, tiers) and throttle counters never leak between tests."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def store(db):
     return StoreFactory()

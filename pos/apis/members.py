@@ -21,6 +21,9 @@ from members.phones import phone_normalise
 from members.selectors import member_lookup, member_summary
 from members.services import member_enrol
 from stores.models import Store
+from tiers.errors import TiersNotConfigured
+from tiers.selectors import member_tier
+from vouchers.selectors import member_usable_vouchers
 
 # --- Output ---------------------------------------------------------------------------------
 
@@ -61,21 +64,29 @@ class MemberSummaryOutputSerializer(serializers.Serializer):
 
 
 def member_summary_for_pos(*, member: Member, store: Store) -> dict[str, Any]:
-    """The member summary of the contract. The tier and vouchers are placeholders from
-    `members` until the tiers and vouchers apps provide them."""
+    """The member summary of the contract: what `members` knows, plus the member's tier (from
+    `tiers`) and the vouchers usable at this store (from `vouchers`)."""
     summary = member_summary(member=member, store=store)
+    try:
+        tier = {"code": (t := member_tier(member=member)).code, "name": t.display_name}
+    except TiersNotConfigured:  # a programme still being set up: the entry tier's placeholder
+        tier = {"code": summary.tier.code, "name": summary.tier.name}
+    vouchers = member_usable_vouchers(member=member, store=store)
     return {
         "id": summary.id,
         "code": summary.code,
         "name": summary.name,
         "phone_masked": summary.phone_masked,
         "status": summary.status,
-        "tier": {"code": summary.tier.code, "name": summary.tier.name},
+        "tier": tier,
         "points_balance": summary.points_balance,
         "points_available": summary.points_available,
         "points_value": summary.points_value,
         "birthday_today": summary.birthday_today,
-        "vouchers": list(summary.vouchers),
+        "vouchers": [
+            {"code": v.code, "name": v.reward.display_name, "kind": v.reward.kind, "expires_at": v.expires_at}
+            for v in vouchers
+        ],
     }
 
 
