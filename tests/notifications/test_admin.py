@@ -213,6 +213,7 @@ def test_resend_requeues_failed_messages_and_leaves_others_alone(client, boss, o
     failed, pending = outbox
     gateway.reply(200, {"CodeResult": "100", "SMSID": "again"})
     before_pending = Message.objects.values().get(pk=pending.pk)
+    client.cookies["django_language"] = "en"  # the messages below are checked in English
     response = client.post(MESSAGES_URL, {"action": "resend", "_selected_action": [failed.pk, pending.pk]}, follow=True)
     shown = _messages(response)
     assert any("1 message" in m for m in shown) and any("only failed messages" in m for m in shown)
@@ -222,17 +223,25 @@ def test_resend_requeues_failed_messages_and_leaves_others_alone(client, boss, o
     assert Message.objects.values().get(pk=pending.pk) == before_pending
 
 
-def test_marketing_staff_may_look_at_the_outbox_but_not_resend(client, outbox):
+def test_marketing_staff_may_look_at_the_outbox_and_resend_but_store_managers_may_not(client, outbox, gateway):
     failed, _pending = outbox
-    marketer = get_user_model().objects.create_user("mkt", password="pw-for-tests-only", is_staff=True)
-    marketer.groups.add(Group.objects.get(name="Marketing"))
-    client.force_login(marketer)
+    manager = get_user_model().objects.create_user("mgr", password="pw-for-tests-only", is_staff=True)
+    manager.groups.add(Group.objects.get(name="Store manager"))
+    client.force_login(manager)
     response = client.get(MESSAGES_URL)
     assert response.status_code == 200
     assert 'value="resend"' not in response.content.decode()
     client.post(MESSAGES_URL, {"action": "resend", "_selected_action": [failed.pk]})
     failed.refresh_from_db()
     assert failed.status == "failed"
+    marketer = get_user_model().objects.create_user("mkt", password="pw-for-tests-only", is_staff=True)
+    marketer.groups.add(Group.objects.get(name="Marketing"))
+    client.force_login(marketer)
+    assert 'value="resend"' in client.get(MESSAGES_URL).content.decode()
+    gateway.reply(200, {"CodeResult": "100", "SMSID": "again"})
+    client.post(MESSAGES_URL, {"action": "resend", "_selected_action": [failed.pk]})
+    failed.refresh_from_db()
+    assert failed.status != "failed"
 
 
 # --- Preferences --------------------------------------------------------------------------------
