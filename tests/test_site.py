@@ -112,6 +112,21 @@ def test_load_demo_builds_the_demo_stores_and_changes_nothing_the_second_time():
     staff = get_user_model().objects.filter(username__in=["marketing", "manager"])
     assert {u.groups.get().name for u in staff} == {"Marketing", "Store manager"}
     assert "password" in out.getvalue().lower() or "mật khẩu" in out.getvalue().lower()
+    # Every app's part (demo-programme.md): members, tiers, rewards, promotions, and a sales history.
+    from campaigns.models import Promotion
+    from members.models import Member
+    from pos.models import Sale
+    from tiers.models import Tier
+    from vouchers.models import Reward
+
+    assert Member.objects.count() == 200
+    assert set(Tier.objects.values_list("code", flat=True)) == {"MEMBER", "VIP", "DIAMOND"}
+    assert set(Reward.objects.values_list("code", flat=True)) == {"CASH50K", "PCT10", "CAFE-B2G1", "BDAY20"}
+    assert set(Promotion.objects.values_list("code", flat=True)) >= {"GIO-VANG", "SINH-NHAT", "CAFE-SANG"}
+    assert Sale.objects.count() > 300 and Sale.objects.filter(member__isnull=True).exists()
+    from members.selectors import ledger_drift
+
+    assert ledger_drift() == []
 
     before = {m._meta.label: m.objects.count() for m in (Brand, Store, get_user_model())}
     Store.objects.filter(code="PHO-HN01").update(name="Renamed by staff")

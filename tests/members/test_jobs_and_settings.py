@@ -1,6 +1,7 @@
 """Commands, the daily task and its schedule, the programme settings and the demo members."""
 
 import datetime
+import re
 import zoneinfo
 from io import StringIO
 
@@ -42,7 +43,7 @@ def test_expire_points_expires_what_is_due_and_a_second_run_the_same_day_nothing
     assert Member.objects.get(pk=member.pk).points_balance == 12
     before = written_state()
     output = run("expire_points")
-    assert output.startswith("0 ")
+    assert set(re.findall(r"\d+", output)) == {"0"}  # nothing expired, whatever the language
     assert written_state() == before
 
 
@@ -211,7 +212,3 @@ def test_demo_keeps_settings_an_operator_has_edited():
     assert (programme.point_value, programme.pending_days) == (2000, 1)
 
 
-def test_load_demo_prints_the_members_line():
-    output = run("load_demo")
-    assert str(MEMBER_COUNT) in output
-    assert Member.objects.count() == MEMBER_COUNT
