@@ -427,31 +427,54 @@ def _code(length: int) -> str:
     return first + "".join(ALPHABET[i] for i in _unbiased_indexes(length - 1, len(ALPHABET)))
 
 
+def _insert(model, rows: list[dict[str, Any]], chunk: int) -> None:
+    """Insert plain rows (attribute name -> value, e.g. `member_id`; every other field gets its
+    model default).
+
+    On PostgreSQL with COPY: `bulk_create` spends ~0.1 ms of Python per object preparing
+    values, which for 100,000 members and their cards was most of the import's time; COPY
+    hands psycopg the values as they are. Elsewhere (SQLite), `bulk_create`."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create([model(**row) for row in rows], batch_size=chunk)
+        return
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    defaults = {f.attname: f.get_default() for f in fields}
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    table = connection.ops.quote_name(model._meta.db_table)
+    names = [f.attname for f in fields]
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([row[name] if name in row else defaults[name] for name in names])
+
+
 def _create_members(plan: _Plan, chunk: int, now: datetime.datetime) -> dict[str, int]:
+    """Insert the new members (codes drawn in Python, checked unused) and return their ids by
+    phone. The values were validated by `normalise` with the model's own rules."""
     codes = _draw_codes(len(plan.new), MEMBER_CODE_LENGTH, "code")
     referral_codes = _draw_codes(len(plan.new), REFERRAL_CODE_LENGTH, "referral_code")
+    rows = [
+        {
+            "code": codes[i],
+            "referral_code": referral_codes[i],
+            "name": parsed.name,
+            "phone": parsed.phone,
+            "email": parsed.email,
+            "birthday": parsed.birthday,
+            "gender": parsed.gender,
+            "enrolment_channel": Member.Channel.IMPORT.value,
+            "enrolled_at": now,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for i, parsed in enumerate(plan.new)
+    ]
+    _insert(Member, rows, chunk)
     created: dict[str, int] = {}
-    for offset, part in enumerate(_chunks(plan.new, chunk)):
-        start = offset * chunk
-        members = [
-            Member(
-                code=codes[start + i],
-                referral_code=referral_codes[start + i],
-                name=parsed.name,
-                phone=parsed.phone,
-                email=parsed.email,
-                birthday=parsed.birthday,
-                gender=parsed.gender,
-                enrolment_channel=Member.Channel.IMPORT,
-                enrolled_at=now,
-            )
-            for i, parsed in enumerate(part)
-        ]
-        Member.objects.bulk_create(members)
-        if any(member.pk is None for member in members):  # a backend that cannot return ids
-            created.update(Member.objects.filter(phone__in=[m.phone for m in members]).values_list("phone", "pk"))
-        else:
-            created.update((member.phone, member.pk) for member in members)
+    phones = [parsed.phone for parsed in plan.new]
+    for part in _chunks(phones, chunk):
+        created.update(Member.objects.filter(phone__in=part).values_list("phone", "pk"))
     return created
 
 
@@ -505,10 +528,10 @@ def _apply(plan: _Plan, result: ImportResult, options: ImportOptions, progress: 
     _fill_empty(plan, chunk, now)
 
     cards = [
-        Card(member_id=pk if pk is not None else created[parsed.phone], number=parsed.card_number, issued_at=now)
+        {"member_id": pk if pk is not None else created[parsed.phone], "number": parsed.card_number, "issued_at": now}
         for pk, parsed in plan.cards
     ]
-    Card.objects.bulk_create(cards, batch_size=chunk)
+    _insert(Card, cards, chunk)
 
     progress(85, _("Crediting opening balances"))
     reason = _("Opening balance from a previous loyalty programme")

@@ -19,9 +19,11 @@ from campaigns.exports.escape import neutralise
 from campaigns.exports.members import csv_stream, xlsx_write
 from campaigns.services.groups import group_add_members, group_create
 from members.models import Member
+from tests.campaigns.test_import_support import english
 from tests.factories import MemberFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
+__all__ = ["english"]
 
 # Names as member_enrol keeps them (it collapses whitespace, so tab / CR are tested on the writers).
 DANGEROUS = ["=HYPERLINK(\"http://x\")", "+SUM(A1)", "-2+3", "@cmd"]

@@ -16,10 +16,10 @@ from campaigns.imports.services import member_import_check, member_import_create
 from campaigns.models import MemberImport
 from campaigns.services.groups import group_create
 from members.models import Member
-from tests.campaigns.test_import_support import counts, media, workbook_bytes
+from tests.campaigns.test_import_support import counts, english, media, workbook_bytes
 
-pytestmark = pytest.mark.django_db
-__all__ = ["media"]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
+__all__ = ["english", "media"]
 
 UPLOAD = reverse("admin:campaigns_memberimport_upload")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -36,6 +36,7 @@ def staff(*codenames: str) -> User:
 @pytest.fixture
 def manager_client(client, media):
     client.force_login(staff("members.import_members", "members.view_member"))
+    client.post("/i18n/setlang/", {"language": "en", "next": "/admin/"})  # messages made in requests
     return client
 
 
@@ -115,7 +116,7 @@ def test_big_files_are_checked_and_imported_in_the_background(manager_client, dj
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         upload(manager_client, workbook_bytes(rows))
     record = MemberImport.objects.get()
-    assert record.status == "checking" and len(callbacks) == 1
+    assert record.status == "checking" and any("member_import" in c.__qualname__ for c in callbacks)
     page = manager_client.get(detail_url(record)).content.decode()
     assert 'http-equiv="refresh"' in page and "<progress" in page
 
@@ -126,7 +127,7 @@ def test_big_files_are_checked_and_imported_in_the_background(manager_client, dj
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         manager_client.post(reverse("admin:campaigns_memberimport_confirm", args=[record.pk]))
-    assert len(callbacks) == 1
+    assert any("member_import_confirm" in c.__qualname__ for c in callbacks)
     record.refresh_from_db()
     assert (record.status, record.progress) == ("imported", 100)
     assert Member.objects.count() == 5

@@ -56,6 +56,16 @@ def counts() -> dict[str, int]:
 
 
 @pytest.fixture
+def english():
+    """The assertions read the English source messages (the catalogue may already hold the
+    Vietnamese ones)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
     return settings.MEDIA_ROOT
