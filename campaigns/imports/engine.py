@@ -397,34 +397,33 @@ def _collect_errors(rows: list[ParsedRow], result: ImportResult, sampler: _Sampl
 
 def _draw_codes(count: int, length: int, field_name: str) -> list[str]:
     """`count` distinct codes as members.codes makes them (a letter, then letters and digits of
-    the unambiguous alphabet), none already in use. Drawn from one block of random bytes:
-    secrets.choice per character costs seconds for 100,000 members."""
+    its unambiguous alphabet, uniformly drawn), none already in use. Drawn from blocks of
+    random bytes: secrets.choice per character costs seconds for 100,000 members."""
     codes: set[str] = set()
     while len(codes) < count:
-        missing = count - len(codes)
-        drawn = set()
-        for _attempt in range(missing * 2):
-            if len(drawn) >= missing:
-                break
-            drawn.add(_code(length))
-        drawn -= codes
+        drawn = set(_random_codes(count - len(codes), length)) - codes
         for part in _chunks(sorted(drawn), 5000):
             drawn -= set(Member.objects.filter(**{f"{field_name}__in": part}).values_list(field_name, flat=True))
         codes |= drawn
-    return list(codes)[:count]
+    return list(codes)
 
 
-def _unbiased_indexes(size: int, alphabet_length: int) -> list[int]:
-    limit_byte = 256 - 256 % alphabet_length
-    out: list[int] = []
+def _random_codes(count: int, length: int) -> list[str]:
+    firsts = _uniform(count, LETTERS)
+    rest = _uniform(count * (length - 1), ALPHABET)
+    step = length - 1
+    return [firsts[i] + "".join(rest[i * step : (i + 1) * step]) for i in range(count)]
+
+
+def _uniform(size: int, alphabet: str) -> list[str]:
+    """`size` characters of `alphabet`, each equally likely (bytes past the last whole multiple
+    of the alphabet's length are dropped, so there is no modulo bias)."""
+    base = len(alphabet)
+    cutoff = 256 - 256 % base
+    out: list[str] = []
     while len(out) < size:
-        out.extend(b % alphabet_length for b in secrets.token_bytes(size * 2) if b < limit_byte)
+        out.extend(alphabet[b % base] for b in secrets.token_bytes(2 * (size - len(out)) + 16) if b < cutoff)
     return out[:size]
-
-
-def _code(length: int) -> str:
-    first = LETTERS[_unbiased_indexes(1, len(LETTERS))[0]]
-    return first + "".join(ALPHABET[i] for i in _unbiased_indexes(length - 1, len(ALPHABET)))
 
 
 def _insert(model, rows: list[dict[str, Any]], chunk: int) -> None:

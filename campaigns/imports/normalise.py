@@ -18,7 +18,7 @@ from openpyxl.utils.datetime import from_excel
 
 from campaigns.imports import headers as h
 from campaigns.imports.reader import FORMULA_WITHOUT_VALUE, ExcelError
-from members.models import Member, validate_birthday
+from members.models import OLDEST_BIRTHDAY, Member, validate_birthday
 from members.phones import phone_normalise
 from members.services import card_number_normalise
 
@@ -232,7 +232,8 @@ def row_parse(row_number: int, values: dict[str, Any], context: RowContext) -> P
         try:
             if name in (h.BIRTHDAY, h.POINTS_EARNED_ON):
                 day = parse_date(value, epoch=context.epoch)
-                if name == h.BIRTHDAY:
+                if name == h.BIRTHDAY and not OLDEST_BIRTHDAY <= day <= context.today:
+                    # The model's validator, for its message (the range test above is its rule).
                     try:
                         validate_birthday(day)
                     except ValidationError as exc:
