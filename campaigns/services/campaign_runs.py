@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from campaigns.errors import CampaignInactive
 from campaigns.models import Campaign, CampaignDelivery, CampaignRun
 from campaigns.selectors.groups import audience_members, audience_today, audience_zone
-from campaigns.services.bulk import messages_enqueue_bulk, vouchers_issue_bulk
+from campaigns.services.bulk import IssuedVoucher, messages_enqueue_bulk, vouchers_issue_bulk
 from loyalty_site.core.errors import DomainError, ValidationFailed
 from members.errors import MemberBlocked, MemberMerged
 from members.models import LedgerEntry, Member
@@ -80,43 +80,54 @@ def _deliveries_claim(
         return sorted(row[0] for row in cursor.fetchall())
 
 
-def _last_day(voucher: Voucher) -> datetime.date:
+def _last_day(voucher: IssuedVoucher) -> datetime.date:
     return timezone.localtime(voucher.expires_at, audience_zone()).date() - datetime.timedelta(days=1)
 
 
 def _serve(
-    *, campaign: Campaign, run: CampaignRun, period_key: str, member_ids: list[int], by, now: datetime.datetime
+    *,
+    campaign: Campaign,
+    run: CampaignRun,
+    period_key: str,
+    claimed: list[int],
+    id_range: tuple[int, int],
+    by,
+    now: datetime.datetime,
 ) -> _Served:
+    """Give the claimed members of one id range what the campaign gives. The members are
+    named by a subquery on this run's delivery rows of the range (never a long list of ids), so
+    a member un-claimed on the way drops out of every later step by itself."""
     served = _Served()
-    vouchers: dict[int, Voucher] = {}
+    deliveries = CampaignDelivery.objects.filter(
+        campaign=campaign, period_key=period_key, run=run, member_id__gte=id_range[0], member_id__lt=id_range[1]
+    )
+    members = Member.objects.filter(pk__in=deliveries.values("member_id"))
+    vouchers: dict[int, IssuedVoucher] = {}
     if campaign.reward_id:
         issued = vouchers_issue_bulk(
             reward=campaign.reward,
-            member_ids=member_ids,
+            members=members,
             reference_for=lambda member_id: campaign_reference(campaign, period_key, member_id),
             reason=_("Campaign %(code)s") % {"code": campaign.code},
             issued_by=by,
             now=now,
         )
         if issued.refused:
-            # Not served after all: free the claim, so a later run (more stock, a new period of
-            # the reward's limit) may serve them.
-            CampaignDelivery.objects.filter(
-                campaign=campaign, period_key=period_key, member_id__in=list(issued.refused)
-            ).delete()
+            # Not served after all: free the claim, so that a later run (more stock, a new period
+            # of the reward's limit) may serve them.
+            deliveries.filter(member_id__in=list(issued.refused)).delete()
             served.skipped += len(issued.refused)
-            member_ids = [m for m in member_ids if m not in issued.refused]
+            claimed = [m for m in claimed if m not in issued.refused]
         vouchers = issued.vouchers
         served.vouchers = issued.new
     if campaign.bonus_points:
         kept = []
-        for member_id in member_ids:
-            reference = campaign_reference(campaign, period_key, member_id)
+        for member_id in claimed:
             try:
                 entry = points_earn(
                     member=Member(pk=member_id),
                     points=campaign.bonus_points,
-                    reference=reference,
+                    reference=campaign_reference(campaign, period_key, member_id),
                     kind=LedgerEntry.Kind.BONUS,
                     occurred_at=now,
                     cause_kind="campaign",
@@ -126,29 +137,28 @@ def _serve(
                 )
             except (MemberBlocked, MemberMerged):
                 served.skipped += 1
-                CampaignDelivery.objects.filter(campaign=campaign, period_key=period_key, member_id=member_id).delete()
+                deliveries.filter(member_id=member_id).delete()
                 continue
             served.points += entry.points
             kept.append(member_id)
-        member_ids = kept
-    served.members = len(member_ids)
-    if not member_ids:
+        claimed = kept
+    served.members = len(claimed)
+    if not claimed:
         return served
+    reward_name = campaign.reward.name if campaign.reward_id else ""
 
     def context(member_id: int) -> dict:
         values: dict = {"campaign_name": campaign.name}
         voucher = vouchers.get(member_id)
         if voucher is not None:
-            values.update(
-                voucher_code=voucher.code, voucher_name=campaign.reward.name, voucher_expires_at=_last_day(voucher)
-            )
+            values.update(voucher_code=voucher.code, voucher_name=reward_name, voucher_expires_at=_last_day(voucher))
         if campaign.bonus_points:
             values["points_earned"] = campaign.bonus_points
         return values
 
     if campaign.notification_event:
         messages = messages_enqueue_bulk(
-            member_ids=member_ids,
+            members=members,
             event=campaign.notification_event,
             context_for=context,
             dedupe_key_for=lambda _member_id: f"campaign:{campaign.pk}:{period_key}",
@@ -158,12 +168,20 @@ def _serve(
         )
         served.messages = messages.pending
     elif vouchers:
-        # No campaign message: tell each member about the voucher, as issuing one always does.
+        # No campaign message: tell each member about the voucher, as issuing one always does
+        # (with the dedupe key `vouchers.services` uses for it).
+        voucher_ids = dict(
+            Voucher.objects.filter(
+                reward_id=campaign.reward_id,
+                member_id__in=deliveries.values("member_id"),
+                reference__startswith=f"campaign:{campaign.pk}:{period_key}:",
+            ).values_list("member_id", "pk")
+        )
         messages = messages_enqueue_bulk(
-            member_ids=[m for m in member_ids if m in vouchers],
+            members=members,
             event=Event.VOUCHER_ISSUED,
             context_for=context,
-            dedupe_key_for=lambda member_id: f"voucher-issued:{vouchers[member_id].pk}",
+            dedupe_key_for=lambda member_id: f"voucher-issued:{voucher_ids[member_id]}",
             now=now,
         )
         served.messages = messages.pending
@@ -223,7 +241,13 @@ def campaign_run(
                     if not claimed:
                         continue
                     served = _serve(
-                        campaign=campaign, run=run, period_key=period_key, member_ids=claimed, by=by, now=now
+                        campaign=campaign,
+                        run=run,
+                        period_key=period_key,
+                        claimed=claimed,
+                        id_range=(low, low + chunk_span),
+                        by=by,
+                        now=now,
                     )
                     CampaignRun.objects.filter(pk=run.pk).update(
                         members_reached=F("members_reached") + served.members,

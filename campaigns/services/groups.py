@@ -128,8 +128,8 @@ def group_add_members(
     if missing:
         shown = ", ".join(str(m) for m in missing[:20])
         raise ValidationFailed(
-            _("No member with id %(ids)s.") % {"ids": shown},
-            errors={"member_ids": [_("No member with id %(ids)s.") % {"ids": shown}]},
+            _("These member ids do not exist: %(ids)s.") % {"ids": shown},
+            errors={"member_ids": [_("These member ids do not exist: %(ids)s.") % {"ids": shown}]},
         )
     now = timezone.now()
     added = 0
