@@ -170,3 +170,10 @@ def test_a_member_without_a_row_gets_one_lazily_with_the_entry_tier(tiers):
         Member.objects.get(pk=newcomer.pk).enrolled_at,
         newcomer.enrolled_at,
     )
+
+
+def test_an_amount_with_trailing_zeros_is_accepted_as_the_same_amount(member, tiers):
+    outcome = tier_spend_record(
+        member=member, amount=Decimal("5000000.000"), reference="sale:1", occurred_at=local_at(1)
+    )
+    assert outcome.tier_after.code == "VIP"

@@ -49,7 +49,11 @@ def clean_amount(value: object, field: str = "amount") -> Decimal:
     if amount < 0:
         raise ValidationFailed(errors={field: [_("The amount cannot be negative.")]})
     if amount.as_tuple().exponent < -2:
-        raise ValidationFailed(errors={field: [_("Give the amount with at most two decimal places.")]})
+        # Trailing zeros (125000.000) are fine; a real third decimal is a caller's mistake.
+        exact = amount.quantize(Decimal("0.01"))
+        if exact != amount:
+            raise ValidationFailed(errors={field: [_("Give the amount with at most two decimal places.")]})
+        amount = exact
     return amount
 
 

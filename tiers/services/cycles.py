@@ -225,11 +225,15 @@ def tiers_evaluate(*, as_of: datetime.date | None = None) -> EvaluationSummary:
         grace_start = as_of - datetime.timedelta(days=tier.grace_days)
         summary.in_grace += failed.filter(retention_deadline__gte=grace_start).count()
         failed = failed.filter(retention_deadline__lt=grace_start)
+        # Guaranteed at this tier (or above it, should ranks have been edited since): no drop,
+        # a new cycle from today.
+        at_or_above = [t.pk for t in ladder if t.rank >= tier.rank]
+        guaranteed = active_floor(as_of) & Q(floor_tier_id__in=at_or_above)
         with transaction.atomic():
-            summary.kept_by_guarantee += failed.filter(active_floor(as_of), floor_tier=tier).update(
+            summary.kept_by_guarantee += failed.filter(guaranteed).update(
                 **cycle_values(tier, day_start), updated_at=moment
             )
-        failed = failed.exclude(active_floor(as_of) & Q(floor_tier=tier))
+        failed = failed.exclude(guaranteed)
         for target, condition in _downgrade_targets(tier, ladder, as_of):
             moved, written = _move_in_chunks(
                 Move(failed.filter(condition), tier, target, _downgrade_values(tier, target, day_start, moment)),
