@@ -2,7 +2,7 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from loyalty_site.core.errors import ConflictError, UnprocessableError, ValidationFailed
+from loyalty_site.core.errors import ConflictError, ValidationFailed
 
 
 class TiersNotConfigured(ConflictError):
@@ -18,11 +18,6 @@ class TierConfigInvalid(ValidationFailed):
 class TierReferenceReused(ConflictError):
     code = "tier-reference-reused"
     title = _("This reference was already used for a different qualifying spend.")
-
-
-class RefundExceedsSpend(UnprocessableError):
-    code = "refund-exceeds-sale"
-    title = _("The refund is larger than what is left of the sale.")
 
 
 class TierInUse(ConflictError):

@@ -8,12 +8,9 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
-import pytest
-
 from loyalty_site.core.money import points_for_amount
 from tests.tiers.conftest import enrol, local_at, spend, tier_messages, written_state
-from tiers.errors import RefundExceedsSpend
-from tiers.models import TierChange, TierStatus
+from tiers.models import TierChange, TierSpend, TierStatus
 from tiers.selectors import (
     cycle_deadline,
     local_date,
@@ -340,14 +337,21 @@ def test_a_reverted_vip_to_diamond_upgrade_restores_the_vip_cycle(member, tiers)
     assert status.qualifying_spend == Decimal(9_000_000)
 
 
-def test_refunding_more_than_the_sale_is_refused_and_writes_nothing(member, tiers):
-    spend(member, 2_000_000, "sale:1", days_ago=3)
-    tier_spend_reverse(
-        member=member, amount=Decimal(1_500_000), reference="refund:1", original_reference="sale:1", full=False
+def test_refunds_never_take_off_more_than_the_sale_added(member, tiers):
+    # A caller rounding each partial refund up (50,001 + 50,001 of a 100,001 sale) must not
+    # take off more than the sale, nor be refused.
+    spend(member, 3_000_000, "sale:0", days_ago=5)
+    spend(member, 100_001, "sale:1", days_ago=3)
+    first = tier_spend_reverse(
+        member=member, amount=Decimal(50_001), reference="refund:1", original_reference="sale:1", full=False
     )
-    before = written_state()
-    with pytest.raises(RefundExceedsSpend):
-        tier_spend_reverse(
-            member=member, amount=Decimal(600_000), reference="refund:2", original_reference="sale:1", full=False
-        )
-    assert written_state() == before
+    assert first.qualifying_spend == Decimal(3_050_000)
+    second = tier_spend_reverse(
+        member=member, amount=Decimal(50_001), reference="refund:2", original_reference="sale:1", full=False
+    )
+    assert second.qualifying_spend == Decimal(3_000_000)
+    again = tier_spend_reverse(
+        member=member, amount=Decimal(50_001), reference="refund:2", original_reference="sale:1", full=False
+    )
+    assert again.replayed and again.qualifying_spend == Decimal(3_000_000)
+    assert TierSpend.objects.get(reference="refund:2").amount == Decimal(-50_000)

@@ -26,7 +26,7 @@ from loyalty_site.core.errors import ValidationFailed
 from loyalty_site.core.money import ZERO, points_for_amount, share_of, to_decimal
 from members.models import Member
 from members.selectors import programme_settings_get
-from tiers.errors import RefundExceedsSpend, TierReferenceReused
+from tiers.errors import TierReferenceReused
 from tiers.models import Tier, TierChange, TierSettings, TierSpend, TierStatus
 from tiers.selectors import local_date, tier_settings_get, tier_supported_by, tiers_ladder
 from tiers.services.common import (
@@ -73,11 +73,13 @@ class TierOutcome:
         return self.tier_before.pk != self.tier_after.pk
 
 
-def _replay(reference: str, *, member: Member, kind: str, amount: Decimal, status: TierStatus) -> TierOutcome | None:
+def _replay(
+    reference: str, *, member: Member, kind: str, amount: Decimal | None, status: TierStatus
+) -> TierOutcome | None:
     event = TierSpend.objects.select_related("tier_before", "tier_after").filter(reference=reference).first()
     if event is None:
         return None
-    if event.member_id != member.pk or event.kind != kind or abs(event.amount) != amount:
+    if event.member_id != member.pk or event.kind != kind or (amount is not None and abs(event.amount) != amount):
         raise TierReferenceReused(
             _("The reference %(reference)s was already used for another qualifying spend.") % {"reference": reference}
         )
@@ -220,8 +222,10 @@ def tier_spend_reverse(
     spend still supports, if higher), never below a staff floor.
 
     `points`: the points the refund reverses (default: the sale's points in proportion).
-    RefundExceedsSpend when the refunds would add up to more than the sale. Idempotent on
-    `reference`."""
+    Refunds never take off more than the sale added: a refund reaching (or, by a caller's
+    rounding, passing) what is left of the sale takes off exactly what is left and counts as
+    full. Idempotent on `reference` (a retry returns the first outcome; the amount is not
+    compared, since it may have been capped)."""
     amount = clean_amount(amount)
     reference = clean_reference(reference)
     original_reference = clean_reference(original_reference, "original_reference")
@@ -230,7 +234,7 @@ def tier_spend_reverse(
     moment = now()
     with transaction.atomic():
         status = status_lock(member)
-        replayed = _replay(reference, member=member, kind=TierSpend.Kind.REFUND, amount=amount, status=status)
+        replayed = _replay(reference, member=member, kind=TierSpend.Kind.REFUND, amount=None, status=status)
         if replayed is not None:
             return replayed
         before = status.tier
@@ -240,17 +244,14 @@ def tier_spend_reverse(
         if original is not None:
             refunded = -(original.refunds.aggregate(total=Sum("amount"))["total"] or ZERO)
             points_refunded = -(original.refunds.aggregate(total=Sum("points"))["total"] or 0)
-            left = original.amount - refunded
-            if amount > left:
-                raise RefundExceedsSpend(
-                    _("Only %(left)s of the sale %(reference)s is left to refund.")
-                    % {"left": f"{left:,.0f}", "reference": original_reference},
-                    errors={"amount": [_("The refund is larger than what is left of the sale.")]},
-                )
-            full = full or amount == left
-            if points is None:
-                points_left = original.points - points_refunded
-                points = points_left if full else min(share_of(original.points, amount, original.amount), points_left)
+            left = max(original.amount - refunded, ZERO)
+            points_left = max(original.points - points_refunded, 0)
+            if full or amount >= left:
+                full, amount, points = True, left, points_left
+            elif points is None:
+                points = min(share_of(original.points, amount, original.amount), points_left)
+            else:
+                points = min(points, points_left)
             counts_at = original.occurred_at
         else:
             # A sale the tiers never saw (recorded before this app, or by another system):
