@@ -252,7 +252,7 @@ def run() -> str:
         growth = max(x["peak_rss_mb"] for x in large["runs"]) - max(x["peak_rss_mb"] for x in small["runs"])
         lines.append(
             f"- Peak memory at {large['n']:,} members is {growth:+.0f} MB against {small['n']:,} "
-            f"({large['n'] // max(small['n'], 1)}x the members): a run never holds more than one chunk of "
-            "2,000 members."
+            f"({large['n'] // max(small['n'], 1)}x the members): a run never holds more than one chunk "
+            "(`tiers.services.cycles.CHUNK`, 250 members)."
         )
     return "\n".join(lines)

@@ -15,7 +15,7 @@ from loyalty_site.core.schedules import declared_schedules
 from tests.tiers.conftest import enrol, spend, written_state
 from tiers.demo import demo_tiers_load
 from tiers.errors import TierConfigInvalid, TiersNotConfigured
-from tiers.models import Tier, TierSettings, TierStatus
+from tiers.models import Tier, TierChange, TierSettings, TierStatus
 from tiers.selectors import (
     entry_tier,
     local_today,
@@ -24,7 +24,7 @@ from tiers.selectors import (
     tier_invoice_discount,
     tier_voucher_points_cost,
 )
-from tiers.services import tier_delete, tier_save, tiers_evaluate
+from tiers.services import cycles, tier_delete, tier_save, tiers_evaluate
 from tiers.tasks import evaluate_tiers
 
 # --- The demo ladder --------------------------------------------------------------------------
@@ -189,3 +189,16 @@ def test_the_evaluation_does_not_touch_members_whose_cycle_is_running(tiers):
         before.retention_deadline,
         before.updated_at,
     )
+
+
+def test_moves_are_made_a_chunk_at_a_time_and_each_member_once(tiers, monkeypatch, tier_changed_template):
+    monkeypatch.setattr(cycles, "CHUNK", 2)
+    failing = [enrol(email=f"f{i}@example.vn") for i in range(5)]
+    for i, member in enumerate(failing):
+        spend(member, 6_000_000, f"sale:{i}", days_ago=400)
+
+    summary = tiers_evaluate()
+
+    assert (summary.downgraded, summary.messages) == (5, 5)
+    assert all(member_tier(member=member).code == "MEMBER" for member in failing)
+    assert TierChange.objects.filter(kind=TierChange.Kind.RETENTION_NOT_MET).count() == 5

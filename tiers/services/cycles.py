@@ -42,7 +42,10 @@ from tiers.services.common import (
     window_start,
 )
 
-CHUNK = 2000
+# Members moved per transaction. Small enough that a till selling to one of them waits at most
+# a moment for the chunk's row locks (each move also writes the member's message); large
+# enough that the per-chunk queries do not matter.
+CHUNK = 250
 MONEY = DecimalField(max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES)
 
 
