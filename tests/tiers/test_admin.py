@@ -266,3 +266,25 @@ def test_a_store_manager_sees_the_tiers_but_cannot_recompute(manager_client, tie
     assert manager_client.get(reverse("admin:tiers_tier_changelist")).status_code == 200
     assert manager_client.get(reverse("admin:tiers_tier_recompute")).status_code == 403
     assert manager_client.post(reverse("admin:tiers_tier_recompute"), {"confirm": "on"}).status_code == 403
+
+
+def test_every_tiers_admin_page_renders(admin_client, tiers):
+    member = enrol()
+    spend(member, 6_000_000, "sale:1", days_ago=1)
+    status = TierStatus.objects.get(member=member)
+    pages = [
+        reverse("admin:app_list", args=["tiers"]),
+        reverse("admin:tiers_tier_changelist"),
+        reverse("admin:tiers_tier_add"),
+        reverse("admin:tiers_tier_change", args=[tiers["VIP"].pk]),
+        reverse("admin:tiers_tiersettings_change", args=[TierSettings.objects.get().pk]),
+        reverse("admin:tiers_tierstatus_changelist") + "?q=0998",
+        reverse("admin:tiers_tierstatus_change", args=[status.pk]),
+        reverse("admin:tiers_tierstatus_member", args=[member.pk]),
+        reverse("admin:tiers_tierspend_changelist"),
+        reverse("admin:tiers_tierchange_changelist"),
+        reverse("admin:tiers_tierchange_change", args=[TierChange.objects.get().pk]),
+        reverse("admin:tiers_tier_recompute"),
+    ]
+    for url in pages:
+        assert admin_client.get(url).status_code == 200, url
