@@ -49,13 +49,9 @@ def run() -> str:
         manage(env, "load_demo", capture=True)
         keys = _terminal_keys(env, TERMINALS)
         results = []
-        setup = None
         with gunicorn(env, workers=WORKERS) as base:
-            for label, factory in scenarios():
-                if hasattr(factory, "setup"):
-                    setup = factory.setup(env, base, keys)
-                if setup is not None and hasattr(factory, "bind"):
-                    factory = factory.bind(setup)
+            for label, scenario in scenarios():
+                factory = scenario.bind(scenario.setup(env, base, keys)) if hasattr(scenario, "bind") else scenario
                 # A short warm-up so every worker has its connection and imports.
                 load("warm-up", base, keys, factory, per_client=10)
                 results.append(load(label, base, keys, factory, per_client=PER_TERMINAL))

@@ -24,11 +24,10 @@ from loyalty_site.core.errors import NotFoundError
 from members.models import LedgerEntry, Member
 from members.selectors import member_get
 from members.services import members_lock, points_earn, points_spend
-from notifications.models import Event
-from notifications.services import message_enqueue
 from pos.checkout.errors import DuplicateReceipt
 from pos.checkout.pricing import Quote, SaleInput, cart_from_lines, price
 from pos.models import Sale, SaleDiscount, SaleLine
+from pos.tasks import notify_sale_points
 from stores.models import Terminal
 from tiers.services import tier_spend_record
 from vouchers.services import voucher_use
@@ -59,6 +58,15 @@ def _duplicate(store, receipt_number: str) -> DuplicateReceipt:
     )
 
 
+def _member_locked(member_id: int) -> Member:
+    """Lock the member's row (or, for a merged record, its survivor's)."""
+    member = members_lock(member_ids=[member_id])[member_id]
+    if member.merged_into_id is not None:
+        survivor = member_get(member_id=member_id)
+        member = members_lock(member_ids=[survivor.pk])[survivor.pk]
+    return member
+
+
 def sale_record(*, terminal: Terminal, data: SaleInput, notify: bool = True) -> SaleResult:
     """Record the sale (see the module docstring). `notify=False` records history without
     messaging the member (the demo's back-dated sales)."""
@@ -68,8 +76,7 @@ def sale_record(*, terminal: Terminal, data: SaleInput, notify: bool = True) -> 
     with transaction.atomic():
         member = None
         if data.member_id:
-            member = member_get(member_id=data.member_id)
-            member = members_lock(member_ids=[member.pk])[member.pk]
+            member = _member_locked(data.member_id)
         if Sale.objects.filter(store=store, receipt_number=data.receipt_number).exists():
             raise _duplicate(store, data.receipt_number)
 
@@ -181,17 +188,8 @@ def sale_record(*, terminal: Terminal, data: SaleInput, notify: bool = True) -> 
             sale.tier_changed = outcome.tier_changed
             sale.save(update_fields=["referrer_points", "tier_after_code", "tier_changed"])
             if quote.points_to_earn and notify:
-                message_enqueue(
-                    member=member,
-                    event=Event.POINTS_EARNED,
-                    context={
-                        "points_earned": quote.points_to_earn,
-                        "points_balance": member.points_balance,
-                        "store_name": store.name,
-                        "tier_name": tier_after.display_name,
-                    },
-                    dedupe_key=sale.reference,
-                )
+                sale_id = sale.pk
+                transaction.on_commit(lambda: notify_sale_points.delay(sale_id))
         elif quote.promotions.applied:
             promotion_applications_record(
                 promotions=quote.promotions.applied, member=member, sale_reference=sale.reference, at=at, store=store

@@ -313,9 +313,14 @@ def test_the_sale_can_be_read_back_with_its_lines(pho):
     problem(till("CAFE-HN01", name="other brand").get(f"{SALES}/{created['id']}"), "not-found")
 
 
-def test_points_earned_are_notified_after_the_sale(pho):
+def test_points_earned_are_notified_after_the_sale_commits_once(pho, django_capture_on_commit_callbacks):
     member = MemberFactory(email="khach@example.vn")
-    post(pho, SALES, sale_body("N-1", pho_lines(100_000), member), key="n")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        post(pho, SALES, sale_body("N-1", pho_lines(100_000), member), key="n")
+    assert not Message.objects.filter(member=member).exists()  # nothing before the commit
+    for callback in callbacks:
+        callback()
+        callback()  # a task delivered twice
     message = Message.objects.get(member=member, event="points-earned", channel="email")
     assert "5" in message.body
 
