@@ -3,9 +3,10 @@ issue 7: under 60 s.
 
 Setup (not timed): a throwaway database, `migrate`, `load_demo` (the campaign, the BDAY20
 reward, the birthday templates), then 1,000,000 members bulk-loaded with one set-based
-INSERT ... SELECT FROM generate_series (then VACUUM ANALYZE): birthdays spread evenly over the year (so about 1/12
-have theirs in the month of the run), 60 % consenting to SMS, 30 % to email with an address,
-1 % blocked, home stores spread over the demo stores.
+INSERT ... SELECT FROM generate_series (then VACUUM ANALYZE and a CHECKPOINT, as a database in
+steady state): birthdays spread evenly over the year (so about 1/12 have theirs in the month of
+the run), 60 % consenting to SMS, 30 % to email with an address, 1 % blocked, home stores spread
+over the demo stores.
 
 Timed, each `manage.py run_campaign BIRTHDAY-MONTHLY` in its own process (timed inside it, from
 the command's start to its end, Django start-up excluded):
@@ -122,8 +123,10 @@ def run() -> str:
         manage(env, "load_demo", capture=True)
         started = time.perf_counter()
         _psql(url, _LOAD_MEMBERS.replace("__MEMBER_COUNT__", str(int(MEMBERS))))
-        # A table in steady state, as autovacuum keeps it: not a million rows fresh from the load.
+        # A table in steady state, as autovacuum keeps it (not a million rows fresh from the load),
+        # and no checkpoint of that load's WAL running during the timed run.
         _psql(url, "VACUUM ANALYZE members_member")
+        _psql(url, "CHECKPOINT")
         load_seconds = time.perf_counter() - started
         total = int(_psql(url, "SELECT count(*) FROM members_member"))
         month = int(_psql(url, "SELECT extract(month FROM now() AT TIME ZONE 'Asia/Ho_Chi_Minh')"))

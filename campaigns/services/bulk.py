@@ -83,22 +83,25 @@ def rows_insert(model: type[models.Model], rows: Iterable[dict], *, now: datetim
     count = 0
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            plan = [(f.attname, default, isinstance(f, models.JSONField)) for f, default in columns]
+            plan = [(f.attname, default) for f, default in columns]
+            moments = [i for i, (f, _d) in enumerate(columns) if isinstance(f, models.DateTimeField)]
+            documents = [i for i, (f, _d) in enumerate(columns) if isinstance(f, models.JSONField)]
             # The same few times (now, an expiry) recur on every row: turned into COPY text once.
-            as_text: dict[object, str] = {}
+            as_text: dict[datetime.datetime, str] = {}
             with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
                 for row in rows:
-                    values = []
-                    for attname, default, is_json in plan:
-                        value = row.get(attname, default)
-                        if is_json:
-                            value = json.dumps(value)
-                        elif isinstance(value, datetime.datetime):
-                            text = as_text.get(value)
+                    values = [row.get(attname, default) for attname, default in plan]
+                    for i in moments:
+                        moment = values[i]
+                        if moment is not None:
+                            text = as_text.get(moment)
                             if text is None:
-                                text = as_text[value] = value.isoformat()
-                            value = text
-                        values.append(value)
+                                text = as_text[moment] = moment.isoformat()
+                            values[i] = text
+                    for i in documents:
+                        document = values[i]
+                        if document is not None:
+                            values[i] = "{}" if document == {} else json.dumps(document)
                     copy.write_row(values)
                     count += 1
         else:

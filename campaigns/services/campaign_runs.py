@@ -15,6 +15,7 @@ the same period claims nobody: nothing is given twice."""
 from __future__ import annotations
 
 import datetime
+import functools
 import logging
 import uuid
 from dataclasses import dataclass
@@ -80,8 +81,14 @@ def _deliveries_claim(
         return sorted(row[0] for row in cursor.fetchall())
 
 
+@functools.lru_cache(maxsize=64)
+def _last_day_of(expires_at: datetime.datetime) -> datetime.date:
+    return timezone.localtime(expires_at, audience_zone()).date() - datetime.timedelta(days=1)
+
+
 def _last_day(voucher: IssuedVoucher) -> datetime.date:
-    return timezone.localtime(voucher.expires_at, audience_zone()).date() - datetime.timedelta(days=1)
+    """The voucher's last valid day, as its message shows it (the same for a whole batch)."""
+    return _last_day_of(voucher.expires_at)
 
 
 def _serve(

@@ -29,9 +29,11 @@ from loyalty_site.core.errors import ValidationFailed
 from members.models import LedgerEntry, Member
 from members.services import member_block
 from notifications.models import Event, Message
-from tests.campaigns.conftest import enrol
+from tests.campaigns.conftest import HCM, enrol
 from tests.conftest import run_in_threads
+from vouchers.codes import voucher_code_is_valid
 from vouchers.models import Reward, Voucher
+from vouchers.selectors import voucher_expires_at
 from vouchers.services import reward_save, voucher_issue
 
 pytestmark = pytest.mark.django_db
@@ -98,6 +100,12 @@ def test_the_birthday_campaign_gives_the_voucher_and_the_message(birthday_campai
     vouchers = Voucher.objects.filter(reward=bday20)
     assert {v.member_id for v in vouchers} == {m.pk for m in march_members}
     assert {v.channel for v in vouchers} == {Voucher.Channel.CAMPAIGN}
+    assert all(voucher_code_is_valid(v.code) for v in vouchers)
+    assert len({v.code for v in vouchers}) == 3
+    # The same expiry voucher_issue gives: the end of the month of issue.
+    expected_expiry = voucher_expires_at(reward=bday20, issued_at=vouchers[0].issued_at, zone=HCM)
+    assert {v.expires_at for v in vouchers} == {expected_expiry}
+    assert {v.reference for v in vouchers} == {f"campaign:{birthday_campaign.pk}:{MARCH_1.year}:{m.pk}" for m in march_members}  # noqa: E501
     bday20.refresh_from_db()
     assert bday20.issued_count == 3
 
@@ -440,3 +448,76 @@ def test_period_keys():
     assert campaign.period_key(as_of=datetime.date(2025, 3, 1)) == "2025"
     campaign.once_per = Campaign.OncePer.EVER
     assert campaign.period_key(as_of=datetime.date(2025, 3, 1)) == "ever"
+
+
+# --- The bulk writers agree with the per-member services --------------------------------------
+
+
+def test_bulk_messages_match_message_enqueue_field_for_field(birthday_templates):
+    from django.utils import timezone
+
+    from campaigns.services.bulk import messages_enqueue_bulk
+    from notifications.services import message_enqueue
+
+    one = enrol(name="Lý Thị Một", consents={"sms": True})
+    two = enrol(name="Lý Thị Hai", consents={"sms": True})
+    no_consent = enrol(name="Lý Văn Ba")
+    now = timezone.now()
+    context = {"voucher_code": "ABCD-EFGH", "voucher_name": "Quà", "voucher_expires_at": datetime.date(2030, 1, 31)}
+    message_enqueue(member=one, event=Event.BIRTHDAY, context=context, dedupe_key="k", now=now)
+    message_enqueue(member=no_consent, event=Event.BIRTHDAY, context=context, dedupe_key="k", now=now)
+    result = messages_enqueue_bulk(
+        members=Member.objects.filter(pk__in=[two.pk, no_consent.pk]),
+        event=Event.BIRTHDAY,
+        context_for=lambda _m: context,
+        dedupe_key_for=lambda _m: "k",
+        now=now,
+    )
+    assert (result.pending, result.skipped, result.existing) == (1, 0, 1)
+    fields = ["event", "channel", "language", "template_id", "marketing", "subject", "status", "skip_reason",
+              "scheduled_at", "dedupe_key", "zns_template_id", "zns_params", "attempts"]  # fmt: skip
+    by_service = Message.objects.filter(member=one).values(*fields).get()
+    by_bulk = Message.objects.filter(member=two).values(*fields, "body").get()
+    assert by_bulk.pop("body") == Message.objects.get(member=one).body.replace("Lý Thị Một", "Lý Thị Hai")
+    assert by_bulk == by_service
+    assert Message.objects.filter(member=no_consent).count() == 1  # the same key wrote nothing new
+
+
+def test_compiled_templates_render_like_the_notifications_renderer():
+    import zoneinfo
+
+    from campaigns.services.bulk import _Compiled
+    from notifications.models import Channel, Language, MessageTemplate
+    from notifications.selectors import template_render
+
+    zone = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")
+    values = {"member_name": "Ngô Thị Lan", "points_balance": 1250, "voucher_code": "ABCD-EFGH",
+              "voucher_name": "Quà", "voucher_expires_at": datetime.date(2030, 1, 31), "store_name": None}  # fmt: skip
+    email = MessageTemplate(
+        pk=1,
+        event=Event.BIRTHDAY,
+        channel=Channel.EMAIL,
+        language=Language.EN,
+        subject="Hi {member_name}",
+        body="{{code}} {voucher_code} until {voucher_expires_at}, {points_balance} points at {store_name}",
+    )
+    zalo = MessageTemplate(
+        pk=2,
+        event=Event.BIRTHDAY,
+        channel=Channel.ZALO,
+        language=Language.VI,
+        body="x",
+        zalo_template_id="123",
+        zalo_params={"name": "{member_name}", "code": "{voucher_code}"},
+    )
+    broken = MessageTemplate(pk=3, event=Event.BIRTHDAY, channel=Channel.SMS, language=Language.VI, body="Sai {ngoac")
+    templates = [email, zalo, broken]
+    for template in templates:
+        expected = template_render(template=template, values=values, zone=zone)
+        compiled = _Compiled(template)
+        texts, missing = compiled.render(values, zone)
+        assert compiled.error == expected.error
+        if expected.error:
+            continue
+        assert (texts["subject"][:200], texts["body"], missing) == (expected.subject, expected.body, expected.missing)
+        assert {k[4:]: v for k, v in texts.items() if k.startswith("zns:")} == expected.zns_params

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from campaigns.models import Promotion, PromotionApplication
 from campaigns.selectors import promotions_applicable
@@ -459,3 +460,40 @@ def test_an_empty_cart_gets_nothing(gio_vang, stores):
     from loyalty_site.core.cart import Cart
 
     assert not promotions_applicable(cart=Cart(lines=()), member=enrol(), store=stores["PHO-HN01"], at=local(*FRIDAY, 15)).applied  # noqa: E501
+
+
+# --- Admin ------------------------------------------------------------------------------------
+
+
+def test_the_admin_form_saves_weekdays_from_checkboxes_and_refuses_a_bad_window(client, superuser, brands):
+    client.force_login(superuser)
+    url = reverse("admin:campaigns_promotion_add")
+    assert client.get(url).status_code == 200
+    data = {
+        "code": "GIO-VANG-2",
+        "name": "Giờ vàng x2",
+        "kind": Kind.EARN_MULTIPLIER,
+        "multiplier": "2",
+        "scope": Promotion.Scope.INVOICE,
+        "weekday_choices": ["5", "1", "3"],
+        "time_from": "14:00",
+        "time_until": "17:00",
+        "limit_period": Promotion.LimitPeriod.DAY,
+        "priority": "0",
+        "is_active": "on",
+    }
+    response = client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    promotion = Promotion.objects.get(code="GIO-VANG-2")
+    assert (promotion.weekdays, promotion.created_by) == ("135", superuser)
+    bad = client.post(url, {**data, "code": "NUA-CUA-SO", "time_until": ""})
+    assert bad.status_code == 200
+    assert not Promotion.objects.filter(code="NUA-CUA-SO").exists()
+    listing = client.get(reverse("admin:campaigns_promotion_changelist")).content.decode()
+    assert "GIO-VANG-2" in listing
+    client.post(
+        reverse("admin:campaigns_promotion_changelist"),
+        {"action": "deactivate", "_selected_action": [promotion.pk]},
+    )
+    promotion.refresh_from_db()
+    assert not promotion.is_active
