@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 
-from bench.harness import TABLE_HEADER, bench_env, gunicorn, load, manage, pg_database
+from bench.harness import TABLE_HEADER, bench_env, flush_broker, gunicorn, load, manage, pg_database
 
 TERMINALS = int(os.environ.get("BENCH_TERMINALS", "8"))
 PER_TERMINAL = int(os.environ.get("BENCH_REQUESTS_PER_TERMINAL", "300"))
@@ -55,12 +55,13 @@ def run() -> str:
                 # A short warm-up so every worker has its connection and imports.
                 load("warm-up", base, keys, factory, per_client=10)
                 results.append(load(label, base, keys, factory, per_client=PER_TERMINAL))
+        flush_broker(env)
     lines = [
         "## POS API throughput (PostgreSQL, gunicorn)",
         "",
         f"`.venv/bin/python bench/run.py api_throughput` — {TERMINALS} terminals, each a process "
         f"sending {PER_TERMINAL} requests in sequence over keep-alive; gunicorn with {WORKERS} sync "
-        "workers; client and server share the machine.",
+        "workers; Celery tasks go to a Redis broker (production shape); client and server share the machine.",
         "",
         TABLE_HEADER,
         *[r.row() for r in results],

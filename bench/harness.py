@@ -40,6 +40,9 @@ def pg_database(name: str) -> Iterator[str]:
 
 def bench_env(database_url: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in {"CELERY_BROKER_URL"}}
+    # The production shape: tasks (e.g. the after-sale message) go to a real Redis broker rather
+    # than running eagerly inside the request. No worker consumes them during the run.
+    env["CELERY_BROKER_URL"] = os.environ.get("BENCH_CELERY_BROKER_URL", "redis://127.0.0.1:6379/13")
     env.update(
         DJANGO_SETTINGS_MODULE="bench.settings",
         DATABASE_URL=database_url,
@@ -175,3 +178,10 @@ def load(
 
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
+
+
+def flush_broker(env: dict[str, str]) -> None:
+    """Drop the tasks a benchmark left in its broker database."""
+    url = env.get("CELERY_BROKER_URL", "")
+    if url.startswith("redis://"):
+        subprocess.run(["redis-cli", "-u", url, "FLUSHDB"], check=False, capture_output=True)

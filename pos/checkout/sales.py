@@ -181,9 +181,10 @@ def sale_record(*, terminal: Terminal, data: SaleInput, notify: bool = True) -> 
                     at=at,
                     store=store,
                 )
-            sale.referrer_points = (
-                referral_reward(member=member, earn_base=quote.earn_base, sale_reference=sale.reference, at=at) or 0
-            )
+            if member.referred_by_id is not None:  # most members were not referred: no query for them
+                sale.referrer_points = (
+                    referral_reward(member=member, earn_base=quote.earn_base, sale_reference=sale.reference, at=at) or 0
+                )
             sale.tier_after_code = tier_after.code
             sale.tier_changed = outcome.tier_changed
             sale.save(update_fields=["referrer_points", "tier_after_code", "tier_changed"])
