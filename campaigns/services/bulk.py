@@ -185,7 +185,26 @@ def reward_refusal_now(reward: Reward, *, at: datetime.datetime, zone: zoneinfo.
     return None
 
 
-def vouchers_issue_bulk(
+@dataclass
+class VoucherPlan:
+    """Vouchers drawn for a batch before the reward is locked (see `vouchers_plan_bulk`)."""
+
+    reward: Reward
+    members: QuerySet[Member]
+    channel: str
+    reason: str
+    issued_by_id: int | None
+    now: datetime.datetime
+    existing: dict[int, IssuedVoucher] = field(default_factory=dict)
+    planned: dict[int, IssuedVoucher] = field(default_factory=dict)
+    refused: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def vouchers(self) -> dict[int, IssuedVoucher]:
+        return {**self.existing, **self.planned}
+
+
+def vouchers_plan_bulk(
     *,
     reward: Reward,
     members: QuerySet[Member],
@@ -194,39 +213,77 @@ def vouchers_issue_bulk(
     reason: str = "",
     issued_by=None,
     now: datetime.datetime | None = None,
-) -> BulkIssue:
-    """Issue one voucher of `reward`, without points, to each member of `members` (a queryset,
-    used as a subquery), in the caller's transaction. A reward that cannot be issued at all
-    raises RewardUnavailable (nothing written); members over the per-member limit, beyond the
-    stock left, or not active are refused one by one."""
+) -> VoucherPlan:
+    """The first half of a bulk issue, without any lock: the vouchers already issued under each
+    member's reference (a retry gets them back), the members who are not active (refused), and
+    for the others a voucher with a free code and its expiry, to be issued by
+    `vouchers_issue_planned`. A reward that cannot be issued now raises RewardUnavailable."""
     now = now or timezone.now()
     zone = programme_zone()
-    result = BulkIssue()
+    plan = VoucherPlan(
+        reward=reward,
+        members=members,
+        channel=channel,
+        reason=reason[:300],
+        issued_by_id=getattr(issued_by, "pk", None),
+        now=now,
+    )
+    statuses = dict(members.order_by("pk").values_list("pk", "status"))
+    if not statuses:
+        return plan
+    for member_id, code, expires_at, reference in Voucher.objects.filter(
+        reward_id=reward.pk, member_id__in=members.order_by().values("pk"), reference__isnull=False
+    ).values_list("member_id", "code", "expires_at", "reference"):
+        if reference == reference_for(member_id):
+            plan.existing[member_id] = IssuedVoucher(member_id, code, expires_at, reference)
+    wanted = [m for m in statuses if m not in plan.existing]
+    if not wanted:
+        return plan
+    refusal = reward_refusal_now(reward, at=now, zone=zone)
+    if refusal is not None and refusal.reason != "out-of-stock":
+        raise refusal.error()
+    for member_id in wanted:
+        if statuses[member_id] != Member.Status.ACTIVE:
+            plan.refused[member_id] = "member-inactive"
+    wanted = [m for m in wanted if m not in plan.refused]
+    if not wanted:
+        return plan
+    expires_at = voucher_expires_at(reward=reward, issued_at=now, zone=zone)
+    sample = Voucher(
+        code=voucher_codes_draw(1)[0], reward=reward, member_id=wanted[0], channel=channel, issued_at=now,
+        issued_by_id=plan.issued_by_id, reason=plan.reason, reference=reference_for(wanted[0]), expires_at=expires_at,
+    )  # fmt: skip
+    # Every row differs only in member, code and reference: validating one validates the shape
+    # of all (a full_clean per row would cost more than the insert).
+    try:
+        sample.full_clean(exclude=["member", "reward", "issued_by"], validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        raise ValidationFailed(errors=exc.message_dict) from exc
+    for member_id, code in zip(wanted, _free_codes(len(wanted)), strict=True):
+        plan.planned[member_id] = IssuedVoucher(member_id, code, expires_at, reference_for(member_id))
+    return plan
+
+
+def vouchers_issue_planned(*, plan: VoucherPlan) -> BulkIssue:
+    """The second half, in the caller's transaction: lock the reward's row, check again that it
+    can be issued (RewardUnavailable otherwise), refuse the members over the per-member limit and
+    those beyond the stock left, insert the others' vouchers and move `issued_count` by as many.
+    The lock is held from here to the caller's commit: call it as late as the work allows."""
+    result = BulkIssue(vouchers=dict(plan.existing), refused=dict(plan.refused))
+    if not plan.planned:
+        return result
+    now = plan.now
+    zone = programme_zone()
     with transaction.atomic():
-        locked = Reward.objects.select_for_update(no_key=True).get(pk=reward.pk)
-        statuses = dict(members.order_by("pk").values_list("pk", "status"))
-        if not statuses:
-            return result
-        subquery = members.order_by().values("pk")
-        for member_id, code, expires_at, reference in Voucher.objects.filter(
-            reward_id=locked.pk, member_id__in=subquery, reference__isnull=False
-        ).values_list("member_id", "code", "expires_at", "reference"):
-            if reference == reference_for(member_id):
-                result.vouchers[member_id] = IssuedVoucher(member_id, code, expires_at, reference)
-        wanted = [m for m in statuses if m not in result.vouchers]
-        if not wanted:
-            return result
+        locked = Reward.objects.select_for_update(no_key=True).get(pk=plan.reward.pk)
         refusal = reward_refusal_now(locked, at=now, zone=zone)
         if refusal is not None and refusal.reason != "out-of-stock":
             raise refusal.error()
-        for member_id in wanted:
-            if statuses[member_id] != Member.Status.ACTIVE:
-                result.refused[member_id] = "member-inactive"
-        wanted = [m for m in wanted if m not in result.refused]
-        if locked.limit_per_member is not None and wanted:
-            held = Voucher.objects.filter(reward_id=locked.pk, member_id__in=subquery).exclude(
-                status=Voucher.Status.VOID
-            )
+        wanted = list(plan.planned)
+        if locked.limit_per_member is not None:
+            held = Voucher.objects.filter(
+                reward_id=locked.pk, member_id__in=plan.members.order_by().values("pk")
+            ).exclude(status=Voucher.Status.VOID)
             start = limit_period_start(period=locked.limit_period, at=now, zone=zone)
             if start is not None:
                 held = held.filter(issued_at__gte=start)
@@ -242,23 +299,7 @@ def vouchers_issue_bulk(
             wanted = wanted[:left]
         if not wanted:
             return result
-        expires_at = voucher_expires_at(reward=locked, issued_at=now, zone=zone)
-        sample = Voucher(
-            code=voucher_codes_draw(1)[0], reward=locked, member_id=wanted[0], channel=channel, issued_at=now,
-            issued_by=issued_by, reason=reason[:300], reference=reference_for(wanted[0]), expires_at=expires_at,
-        )  # fmt: skip
-        # Every row differs only in member, code and reference: validating one validates the
-        # shape of all (a full_clean per row would cost more than the insert).
-        try:
-            sample.full_clean(
-                exclude=["member", "reward", "issued_by"], validate_unique=False, validate_constraints=False
-            )
-        except ValidationError as exc:
-            raise ValidationFailed(errors=exc.message_dict) from exc
-        issued = [
-            IssuedVoucher(member_id, code, expires_at, reference_for(member_id))
-            for member_id, code in zip(wanted, _free_codes(len(wanted)), strict=True)
-        ]
+        issued = [plan.planned[m] for m in wanted]
         rows_insert(
             Voucher,
             (
@@ -267,12 +308,12 @@ def vouchers_issue_bulk(
                     "reward_id": locked.pk,
                     "member_id": v.member_id,
                     "status": Voucher.Status.ISSUED,
-                    "channel": channel,
+                    "channel": plan.channel,
                     "issued_at": now,
-                    "issued_by_id": getattr(issued_by, "pk", None),
-                    "reason": reason[:300],
+                    "issued_by_id": plan.issued_by_id,
+                    "reason": plan.reason,
                     "reference": v.reference,
-                    "expires_at": expires_at,
+                    "expires_at": v.expires_at,
                 }
                 for v in issued
             ),
@@ -283,6 +324,34 @@ def vouchers_issue_bulk(
             result.vouchers[voucher.member_id] = voucher
         result.new = len(issued)
     return result
+
+
+def vouchers_issue_bulk(
+    *,
+    reward: Reward,
+    members: QuerySet[Member],
+    reference_for: Callable[[int], str],
+    channel: str = Voucher.Channel.CAMPAIGN,
+    reason: str = "",
+    issued_by=None,
+    now: datetime.datetime | None = None,
+) -> BulkIssue:
+    """Issue one voucher of `reward`, without points, to each member of `members` (a queryset,
+    used as a subquery), in the caller's transaction: `vouchers_plan_bulk` then
+    `vouchers_issue_planned`. A reward that cannot be issued at all raises RewardUnavailable
+    (nothing written); members over the per-member limit, beyond the stock left, or not active
+    are refused one by one."""
+    with transaction.atomic():
+        plan = vouchers_plan_bulk(
+            reward=reward,
+            members=members,
+            reference_for=reference_for,
+            channel=channel,
+            reason=reason,
+            issued_by=issued_by,
+            now=now,
+        )
+        return vouchers_issue_planned(plan=plan)
 
 
 # --- Messages -----------------------------------------------------------------------------------
@@ -530,6 +599,16 @@ def messages_enqueue_bulk(
     return result
 
 
+def messages_withdraw(*, member_ids: list[int], event: str, dedupe_key: str, now: datetime.datetime) -> int:
+    """Delete the pending messages `messages_enqueue_bulk` wrote in the current transaction (at
+    `now`) for these members, e.g. when their voucher turned out to be refused before the
+    commit. Returns how many pending ones were withdrawn (a send queued for them finds nothing)."""
+    written = Message.objects.filter(member_id__in=member_ids, event=event, dedupe_key=dedupe_key, created_at=now)
+    pending = written.filter(status=Message.Status.PENDING).count()
+    written.delete()
+    return pending
+
+
 def _skip(row: dict, reason: str, detail: str = "") -> dict:
     row.update(status=Message.Status.SKIPPED, skip_reason=reason, skip_detail=detail[:300], queued_at=None)
     return row
@@ -602,8 +681,12 @@ __all__ = [
     "BulkIssue",
     "BulkMessages",
     "IssuedVoucher",
+    "VoucherPlan",
     "messages_enqueue_bulk",
+    "messages_withdraw",
     "rows_insert",
     "voucher_codes_draw",
     "vouchers_issue_bulk",
+    "vouchers_issue_planned",
+    "vouchers_plan_bulk",
 ]

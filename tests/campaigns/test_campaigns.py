@@ -521,3 +521,21 @@ def test_compiled_templates_render_like_the_notifications_renderer():
             continue
         assert (texts["subject"][:200], texts["body"], missing) == (expected.subject, expected.body, expected.missing)
         assert {k[4:]: v for k, v in texts.items() if k.startswith("zns:")} == expected.zns_params
+
+
+def test_side_by_side_ranges_keep_the_stock_and_withdraw_the_messages_of_those_refused(transactional_db, bday20, birthday_templates, march_segment):  # noqa: E501
+    bday20.stock = 4
+    reward_save(reward=bday20)
+    members = [enrol(birthday=datetime.date(1990, 3, 1 + i), consents={"sms": True}) for i in range(9)]
+    campaign = make_campaign(code="IT-QUA", segment=march_segment, reward=bday20,
+                             notification_event=Event.BIRTHDAY, once_per=Campaign.OncePer.YEAR)  # fmt: skip
+    run = campaign_run(campaign=campaign, as_of=MARCH_1, chunk_span=2, workers=2)
+    assert (run.status, run.members_reached, run.members_skipped, run.vouchers_issued) == ("done", 4, 5, 4)
+    served_ids = served(campaign)
+    assert len(served_ids) == 4
+    assert set(Voucher.objects.values_list("member_id", flat=True)) == served_ids
+    assert set(Message.objects.values_list("member_id", flat=True)) == served_ids
+    assert run.messages_queued == 4
+    bday20.refresh_from_db()
+    assert bday20.issued_count == 4
+    assert len(members) == 9
