@@ -175,12 +175,10 @@ def _read(fileobj: IO[bytes], result: ImportResult, progress: Progress) -> list[
         result.columns = {name: sheet.column_label(name) for name in sheet.columns}
         result.ignored_columns = sheet.ignored
         context = RowContext(column_label=sheet.column_label, epoch=sheet.epoch, today=today, expires_on=expires_on)
-        estimated = sheet.estimated_rows or 0
-        step = max(estimated // 20, 2000)
         for count, (row_number, values) in enumerate(sheet.rows, start=1):
             rows.append(row_parse(row_number, values, context))
-            if count % step == 0 and estimated:
-                progress(min(60, 60 * count // estimated), _("Reading the file"))
+            if count % 2000 == 0:
+                progress(min(59, int(60 * sheet.read_fraction())), _("Reading the file"))
         label = sheet.column_label
     result.rows_total = len(rows)
     if not rows:
@@ -209,22 +207,45 @@ def _flag_duplicates(rows: list[ParsedRow], label: Callable[[str], str]) -> None
                 parsed.errors.append(RowError(parsed.row, label(name), value, message % {"rows": others}))
 
 
+def _where_in(model, fields: tuple[str, ...], field: str, values: list, chunk: int) -> Iterable[tuple]:
+    """`model.objects.filter(<field>__in=values).values_list(*fields)`, chunked. On PostgreSQL
+    as `= ANY(%s)` with one array parameter: an IN list of 5,000 placeholders costs ~0.1 s to
+    build, send and parse, which added up to seconds per 100,000 rows."""
+    if not values:
+        return
+    if connection.vendor != "postgresql":
+        for part in _chunks(values, chunk):
+            yield from model.objects.filter(**{f"{field}__in": part}).values_list(*fields)
+        return
+    meta = model._meta
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(meta.get_field(name).column) for name in fields)
+    sql = f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {quote(meta.get_field(field).column)} = ANY(%s)"  # noqa: S608
+    with connection.cursor() as cursor:
+        for part in _chunks(values, 50_000):
+            cursor.execute(sql, [list(part)])
+            yield from cursor.fetchall()
+
+
 # --- Planning ---------------------------------------------------------------------------------
 
 
 def _existing_members(phones: list[str], chunk: int) -> dict[str, dict[str, Any]]:
-    fields = ("pk", "phone", "name", "email", "birthday", "gender", "status", "merged_into_id", "code")
+    fields = ("id", "phone", "name", "email", "birthday", "gender", "status", "merged_into", "code")
+    keys = ("pk", "phone", "name", "email", "birthday", "gender", "status", "merged_into_id", "code")
     found: dict[str, dict[str, Any]] = {}
-    for part in _chunks(phones, chunk):
-        for values in Member.objects.filter(phone__in=part).values(*fields):
-            found[values["phone"]] = values
+    for row in _where_in(Member, fields, "phone", phones, chunk):
+        values = dict(zip(keys, row, strict=True))
+        found[values["phone"]] = values
     # A merged record's phone leads to its survivor (as member_lookup does).
     pending = {phone: values["merged_into_id"] for phone, values in found.items() if values["merged_into_id"]}
     for _depth in range(10):
         if not pending:
             break
-        survivor_ids = set(pending.values())
-        survivors = {values["pk"]: values for values in Member.objects.filter(pk__in=survivor_ids).values(*fields)}
+        survivor_ids = list(set(pending.values()))
+        survivors = {
+            row[0]: dict(zip(keys, row, strict=True)) for row in _where_in(Member, fields, "id", survivor_ids, chunk)
+        }
         next_pending = {}
         for phone, survivor_id in pending.items():
             survivor = survivors[survivor_id]
@@ -242,18 +263,14 @@ def _plan(rows: list[ParsedRow], result: ImportResult, options: ImportOptions, l
 
     card_numbers = [parsed.card_number for parsed in valid if parsed.card_number]
     card_owner: dict[str, int] = {}
-    for part in _chunks(card_numbers, chunk):
-        card_owner.update(Card.objects.filter(number__in=part).values_list("number", "member_id"))
+    card_owner.update(_where_in(Card, ("number", "member"), "number", card_numbers, chunk))
     member_ids = sorted({values["pk"] for values in existing.values()})
     with_card: set[int] = set()
     opening: dict[int, int] = {}
-    for part in _chunks(member_ids, chunk):
-        with_card.update(Card.objects.filter(member_id__in=part).values_list("member_id", flat=True).distinct())
-        references = [opening_reference(pk) for pk in part]
-        for reference, points in LedgerEntry.objects.filter(reference__in=references).values_list(
-            "reference", "points"
-        ):
-            opening[int(reference.rsplit(":", 1)[1])] = points
+    with_card.update(member_id for (member_id,) in _where_in(Card, ("member",), "member", member_ids, chunk))
+    references = [opening_reference(pk) for pk in member_ids]
+    for reference, points in _where_in(LedgerEntry, ("reference", "points"), "reference", references, chunk):
+        opening[int(reference.rsplit(":", 1)[1])] = points
 
     plan = _Plan()
     sampler = _Sampler()
@@ -402,8 +419,7 @@ def _draw_codes(count: int, length: int, field_name: str) -> list[str]:
     codes: set[str] = set()
     while len(codes) < count:
         drawn = set(_random_codes(count - len(codes), length)) - codes
-        for part in _chunks(sorted(drawn), 5000):
-            drawn -= set(Member.objects.filter(**{f"{field_name}__in": part}).values_list(field_name, flat=True))
+        drawn -= {taken for (taken,) in _where_in(Member, (field_name,), field_name, list(drawn), 5000)}
         codes |= drawn
     return list(codes)
 
@@ -470,11 +486,8 @@ def _create_members(plan: _Plan, chunk: int, now: datetime.datetime) -> dict[str
         for i, parsed in enumerate(plan.new)
     ]
     _insert(Member, rows, chunk)
-    created: dict[str, int] = {}
     phones = [parsed.phone for parsed in plan.new]
-    for part in _chunks(phones, chunk):
-        created.update(Member.objects.filter(phone__in=part).values_list("phone", "pk"))
-    return created
+    return dict(_where_in(Member, ("phone", "id"), "phone", phones, chunk))
 
 
 def _fill_sql(rows: int) -> str:

@@ -159,8 +159,11 @@ def parse_email(value: Any) -> str:
     return email
 
 
+_GENDERS_AS_TYPED = {"Nam": Member.Gender.MALE, "Nữ": Member.Gender.FEMALE, "Khác": Member.Gender.OTHER}
+
+
 def parse_gender(value: Any) -> str:
-    gender = GENDERS.get(h.header_key(value))
+    gender = _GENDERS_AS_TYPED.get(value) or GENDERS.get(h.header_key(value))
     if gender is None:
         raise CellError(_("Write Nam, Nữ or Khác (or male, female, other)."))
     return gender

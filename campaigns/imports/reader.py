@@ -62,9 +62,9 @@ class Sheet:
     columns: dict[str, int]
     headers: dict[str, str]
     ignored: list[str]
-    estimated_rows: int | None
     epoch: Any
     rows: Iterator[tuple[int, dict[str, Any]]] = field(repr=False)
+    read_fraction: Any = field(default=lambda: 0.0, repr=False)  # () -> how much of the sheet is read
 
     def column_label(self, field_name: str) -> str:
         """How an error names a column: its header as written in the file and its letter."""
@@ -106,14 +106,23 @@ def sheet_open(fileobj: IO[bytes], *, max_rows: int) -> Iterator[Sheet]:
             parsed = _guard_parse(parser.parse())
             header_row, columns, headers, ignored = _find_header(parsed)
             wanted = {column: name for name, column in columns.items()}
-            claimed = worksheet.max_row
-            estimated = claimed - header_row if claimed and claimed - header_row <= max_rows * 2 else None
+            try:
+                sheet_size = workbook._archive.getinfo(worksheet._worksheet_path).file_size or 1
+            except (AttributeError, KeyError):
+                sheet_size = 0
+
+            def read_fraction() -> float:
+                try:
+                    return min(1.0, source.tell() / sheet_size) if sheet_size else 0.0
+                except (OSError, ValueError):
+                    return 0.0
+
             yield Sheet(
+                read_fraction=read_fraction,
                 header_row=header_row,
                 columns=columns,
                 headers=headers,
                 ignored=ignored,
-                estimated_rows=estimated,
                 epoch=workbook.epoch,
                 rows=_data_rows(parsed, wanted, max_rows),
             )
