@@ -59,6 +59,10 @@ class Move:
     from_tier: Tier
     to_tier: Tier
     values: dict
+    # Rows are locked in this order, the same in every run (so two runs cannot deadlock); the
+    # evaluation's order follows the (tier, retention_deadline) index, so a chunk is found
+    # without sorting every member of the tier.
+    order: tuple[str, ...] = ("member_id",)
 
 
 def _move_in_chunks(
@@ -72,7 +76,7 @@ def _move_in_chunks(
         with transaction.atomic():
             ids = list(
                 move.statuses.select_for_update(no_key=True)
-                .order_by("member_id")
+                .order_by(*move.order)
                 .values_list("member_id", flat=True)[:CHUNK]
             )
             if not ids:
@@ -239,7 +243,13 @@ def tiers_evaluate(*, as_of: datetime.date | None = None) -> EvaluationSummary:
         failed = failed.exclude(guaranteed)
         for target, condition in _downgrade_targets(tier, ladder, as_of):
             moved, written = _move_in_chunks(
-                Move(failed.filter(condition), tier, target, _downgrade_values(tier, target, day_start, moment)),
+                Move(
+                    failed.filter(condition),
+                    tier,
+                    target,
+                    _downgrade_values(tier, target, day_start, moment),
+                    order=("retention_deadline", "member_id"),
+                ),
                 kind=TierChange.Kind.RETENTION_NOT_MET,
                 reference=reference,
                 dedupe_key=f"tier-evaluate:{as_of.isoformat()}:{tier.code}:{target.code}",
