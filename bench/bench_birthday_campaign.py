@@ -170,5 +170,7 @@ def run() -> str:
         f"{'yes' if second['members_reached'] == 0 and vouchers == deliveries else 'NO'}.",
         f"- Birthday messages in the outbox: {messages or 'none'} (members without consent are skipped, as "
         "`message_enqueue` does).",
+        "- Load average when the benchmark ended: {:.1f} / {:.1f} / {:.1f} (1 / 5 / 15 min); other work may share "
+        "the machine.".format(*os.getloadavg()),
     ]
     return "\n".join(lines)

@@ -1,11 +1,10 @@
 """An admin action other apps' admins can attach: put the selected members into a static group.
 
-The members admin belongs to the members app, which sits below campaigns and cannot import it;
-the app above that composes the admin (or a later change in `members/admin.py`, layering
-permitting) attaches it with
+The members admin belongs to the members app, which sits below campaigns and cannot import it
+(import-linter refuses it): the action is attached from a layer above members, e.g. one line in
+`campaigns/admin/__init__.py` once the members admin is registered:
 
-    from campaigns.admin.actions import add_to_group_action
-    MemberAdmin.actions = [*MemberAdmin.actions, add_to_group_action]
+    admin.site._registry[Member].actions = [*MemberAdmin.actions, add_to_group_action]
 
 It shows a page to choose a group (or name a new one), then calls
 `campaigns.services.group_add_members`. It needs the right to change customer groups, checked

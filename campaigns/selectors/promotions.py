@@ -39,6 +39,7 @@ from loyalty_site.core.cart import Cart, CartLine
 from loyalty_site.core.money import ZERO, clamp_discount, percent_of, quantize_money
 from members.models import Member
 from stores.models import Store
+from tiers.selectors import member_tier
 
 ONE = Decimal(1)
 Kind = Promotion.Kind
@@ -244,8 +245,6 @@ def _over_limit(rules: list[_Rule], member: Member, local: datetime.datetime) ->
 
 
 def _member_tier_id(member: Member) -> int | None:
-    from tiers.selectors import member_tier
-
     tier = member_tier(member=member)
     return tier.pk if tier is not None else None
 
