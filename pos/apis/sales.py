@@ -18,6 +18,7 @@ from loyalty_site.core.api.idempotency import IdempotentAPIView
 from loyalty_site.core.api.schema import ACCEPT_LANGUAGE, COMMON_ERRORS, IDEMPOTENCY_KEY, problem
 from loyalty_site.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
 from members.selectors import programme_settings_get
+from pos.apis.members import TierOutputSerializer
 from pos.checkout import SaleInput, sale_get, sale_quote, sale_record, sale_refund
 from pos.models import Sale
 
@@ -93,11 +94,6 @@ class RefundInputSerializer(serializers.Serializer):
 
 
 # --- Output ---------------------------------------------------------------------------------
-
-
-class TierOutputSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    name = serializers.CharField()
 
 
 class DiscountOutputSerializer(serializers.Serializer):
