@@ -18,6 +18,7 @@ from loyalty_site.core.errors import ValidationFailed
 from loyalty_site.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, ZERO, to_decimal
 from members.errors import MemberNotFound
 from members.models import Member
+from members.selectors import programme_settings_get
 from notifications.conf import notifications_setting
 from notifications.models import Event, MemberPreference
 from notifications.selectors import member_language, templates_active
@@ -91,13 +92,17 @@ def status_lock(member: Member) -> TierStatus:
         enrolled_at = Member.objects.filter(pk=member.pk).values_list("enrolled_at", flat=True).first()
         if enrolled_at is None:
             raise MemberNotFound(_("No member with id %(id)s.") % {"id": member.pk})
+        # Spend counts from enrolment; but a till that was offline may sync an enrolment
+        # together with a sale made a few days before it, so count back as far as sales may
+        # be dated (the programme's back-dating limit).
+        counted_from = enrolled_at - datetime.timedelta(days=programme_settings_get().backdating_limit_days)
         TierStatus.objects.bulk_create(
             [
                 TierStatus(
                     member_id=member.pk,
                     tier=entry_tier(),
                     since=enrolled_at,
-                    counted_from=enrolled_at,
+                    counted_from=counted_from,
                     updated_at=now(),
                 )
             ],
