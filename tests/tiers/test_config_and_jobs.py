@@ -12,7 +12,8 @@ from django.core.management import CommandError, call_command
 
 from loyalty_site.core.errors import ValidationFailed
 from loyalty_site.core.schedules import declared_schedules
-from tests.tiers.conftest import enrol, spend, written_state
+from members.services import member_merge
+from tests.tiers.conftest import enrol, spend, tier_messages, written_state
 from tiers.demo import demo_tiers_load
 from tiers.errors import TierConfigInvalid, TiersNotConfigured
 from tiers.models import Tier, TierChange, TierSettings, TierStatus
@@ -202,3 +203,13 @@ def test_moves_are_made_a_chunk_at_a_time_and_each_member_once(tiers, monkeypatc
     assert (summary.downgraded, summary.messages) == (5, 5)
     assert all(member_tier(member=member).code == "MEMBER" for member in failing)
     assert TierChange.objects.filter(kind=TierChange.Kind.RETENTION_NOT_MET).count() == 5
+
+
+def test_a_merged_record_changes_tier_but_its_survivor_is_not_told_about_it(tiers, tier_changed_template):
+    survivor, merged = enrol(email="a@example.vn"), enrol(email="b@example.vn")
+    spend(merged, 6_000_000, "sale:1", days_ago=400)
+    member_merge(survivor=survivor, merged=merged, reason="Trùng số điện thoại")
+    messages_before = tier_messages(survivor)
+
+    assert tiers_evaluate().moves == {("VIP", "MEMBER"): 1}
+    assert tier_messages(survivor) == messages_before

@@ -213,7 +213,10 @@ def _tier_name(tier: Tier, language: str) -> str:
 def notify_tier_changed(*, member: Member, tier: Tier, dedupe_key: str, language: str | None = None):
     """Enqueue the member's `tier-changed` message in the caller's transaction (it is sent
     after commit); the dedupe key makes a retry enqueue nothing new. The tier's name is given
-    in the member's language."""
+    in the member's language. A merged record is not told: `message_enqueue` would send it to
+    the survivor, whose tier is another one."""
+    if member.status == Member.Status.MERGED:
+        return []
     language = language or member_language(member)
     return message_enqueue(
         member=member,
