@@ -491,17 +491,21 @@ def _create_members(plan: _Plan, chunk: int, now: datetime.datetime) -> dict[str
 
 
 def _fill_sql(rows: int) -> str:
+    """UPDATE ... FROM a row source (id, name, email, birthday, gender) that only fills what is
+    still empty. PostgreSQL reads the rows from five arrays (unnest: five parameters whatever
+    the number of rows); SQLite from a VALUES list."""
     table = connection.ops.quote_name(Member._meta.db_table)
     column = {name: connection.ops.quote_name(Member._meta.get_field(name).column) for name in FILLABLE}
     pk = connection.ops.quote_name(Member._meta.pk.column)
     updated_at = connection.ops.quote_name(Member._meta.get_field("updated_at").column)
     if connection.vendor == "postgresql":
-        placeholder = "(%s::bigint, %s::text, %s::text, %s::date, %s::text)"
-        source = "v(id, name, email, birthday, gender)"
+        source = (
+            "unnest(%s::bigint[], %s::text[], %s::text[], %s::date[], %s::text[]) "
+            "AS v(id, name, email, birthday, gender)"
+        )
         ref = {"id": "v.id", h.NAME: "v.name", h.EMAIL: "v.email", h.BIRTHDAY: "v.birthday", h.GENDER: "v.gender"}
     else:
-        placeholder = "(%s, %s, %s, %s, %s)"
-        source = "v"
+        source = f"(VALUES {', '.join(['(%s, %s, %s, %s, %s)'] * rows)}) AS v"
         ref = {"id": "v.column1", h.NAME: "v.column2", h.EMAIL: "v.column3", h.BIRTHDAY: "v.column4",
                h.GENDER: "v.column5"}
     sets = []
@@ -512,22 +516,26 @@ def _fill_sql(rows: int) -> str:
         )
     sets.append(f"{column[h.BIRTHDAY]} = COALESCE(m.{column[h.BIRTHDAY]}, {ref[h.BIRTHDAY]})")
     sets.append(f"{updated_at} = %s")
-    values = ", ".join([placeholder] * rows)
     # Identifiers come from the model's meta, quoted; every value is a parameter.
-    return f"UPDATE {table} AS m SET {', '.join(sets)} FROM (VALUES {values}) AS {source} WHERE m.{pk} = {ref['id']}"  # noqa: S608
+    return f"UPDATE {table} AS m SET {', '.join(sets)} FROM {source} WHERE m.{pk} = {ref['id']}"  # noqa: S608
 
 
 def _fill_empty(plan: _Plan, chunk: int, now: datetime.datetime) -> None:
     """Fill only what is still empty, in SQL: a field someone set since the plan stays as is."""
-    sqlite = connection.vendor != "postgresql"
+    postgres = connection.vendor == "postgresql"
     with connection.cursor() as cursor:
-        for part in _chunks(plan.fills, min(chunk, 2000)):
+        for part in _chunks(plan.fills, 20_000 if postgres else min(chunk, 2000)):
+            fields = (h.NAME, h.EMAIL, h.BIRTHDAY, h.GENDER)
+            columns = (
+                [pk for pk, _parsed, _fills in part],
+                *([fills.get(name) for _pk, _parsed, fills in part] for name in fields),
+            )
+            if postgres:
+                cursor.execute(_fill_sql(len(part)), [now, *columns])
+                continue
             params: list[Any] = [now]
-            for pk, _parsed, fills in part:
-                birthday = fills.get(h.BIRTHDAY)
-                if sqlite and birthday is not None:
-                    birthday = birthday.isoformat()
-                params += [pk, fills.get(h.NAME), fills.get(h.EMAIL), birthday, fills.get(h.GENDER)]
+            for pk, name, email, birthday, gender in zip(*columns, strict=True):
+                params += [pk, name, email, birthday.isoformat() if birthday else None, gender]
             cursor.execute(_fill_sql(len(part)), params)
 
 

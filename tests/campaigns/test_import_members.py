@@ -124,6 +124,31 @@ def test_formula_cells_without_a_cached_value_are_row_errors_and_blank_lines_are
     assert counts() == before  # by default a file with errors imports nothing
 
 
+def test_excel_error_values_are_row_errors():
+    def prepare(sheet):
+        sheet["C2"].value = "#N/A"
+        sheet["C2"].data_type = "e"  # a formula that failed, as Excel saves it
+
+    result = run(workbook_bytes([["Họ tên", "SĐT", "Ngày sinh"], ["An", "0912000015", None]], prepare=prepare))
+
+    [error] = result.errors
+    assert (error.row, error.column) == (2, "Ngày sinh (C)") and "#N/A" in error.message
+
+
+def test_progress_is_reported_while_the_file_is_read():
+    rows = [["Họ tên", "SĐT"]] + [[f"Khách {i}", f"0914{i:06d}"] for i in range(6000)]
+    seen: list[int] = []
+
+    members_import(
+        io.BytesIO(workbook_bytes(rows)),
+        options=ImportOptions(dry_run=True),
+        progress=lambda percent, stage: seen.append(percent),
+    )
+
+    assert any(1 < percent < 60 for percent in seen)
+    assert seen == sorted(seen)
+
+
 def test_a_libreoffice_file_claiming_a_million_rows_reads_only_its_data():
     def prepare(sheet):
         sheet.cell(row=1_048_576, column=3).number_format = "DD/MM/YYYY"  # a formatted, empty last row
