@@ -7,10 +7,15 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from members.models import LedgerEntry
+from campaigns.admin.actions import add_to_group_action
+from campaigns.exports.admin_actions import can_export, export_members_action
+from members.admin import MemberAdmin
+from members.models import LedgerEntry, Member
 from pos.models import Refund, RefundLine, Sale, SaleDiscount, SaleLine
 from stores.admin import TerminalAdmin
 from stores.models import Terminal
+from tiers.admin_panels import member_tier_panel
+from tiers.errors import TiersNotConfigured
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -169,3 +174,40 @@ class TerminalWithSalesAdmin(TerminalAdmin):
     def sales(self, obj):
         url = reverse("admin:pos_sale_changelist") + f"?terminal__id__exact={obj.pk}"
         return format_html("<a href='{}'>{}</a>", url, obj.sale_count)
+
+
+# The member admin lives in `members`, which cannot know about tiers, vouchers or campaigns:
+# extend it here, on top, with the "why this tier" panel, the member's vouchers and sales, and
+# the campaign actions (add to a customer group, export).
+admin.site.unregister(Member)
+
+
+@admin.register(Member)
+class MemberWithProgrammeAdmin(MemberAdmin):
+    actions = [*MemberAdmin.actions, add_to_group_action, export_members_action]
+    change_fieldsets = [
+        *MemberAdmin.change_fieldsets[:2],
+        (_("Tier, vouchers and sales"), {"fields": ["tier_panel", "vouchers_and_sales"]}),
+        *MemberAdmin.change_fieldsets[2:],
+    ]
+    readonly_fields = [*MemberAdmin.readonly_fields, "tier_panel", "vouchers_and_sales"]
+
+    def has_export_members_permission(self, request):
+        return can_export(request.user)
+
+    @admin.display(description=_("why this tier"))
+    def tier_panel(self, obj):
+        try:
+            return member_tier_panel(obj)
+        except TiersNotConfigured:
+            return "-"
+
+    @admin.display(description=_("vouchers and sales"))
+    def vouchers_and_sales(self, obj):
+        vouchers = reverse("admin:vouchers_voucher_changelist") + f"?q={obj.code}"
+        issue = reverse("admin:vouchers_voucher_issue") + f"?member={obj.pk}"
+        sales = reverse("admin:pos_sale_changelist") + f"?q={obj.code}"
+        return format_html(
+            "<a href='{}'>{}</a> · <a href='{}'>{}</a> · <a href='{}'>{}</a>",
+            vouchers, _("vouchers"), issue, _("issue a voucher"), sales, _("sales"),
+        )  # fmt: skip

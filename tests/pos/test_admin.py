@@ -47,3 +47,12 @@ def test_terminals_show_their_last_use_and_link_to_their_sales(demo_programme, b
     terminal_id = Sale.objects.get(receipt_number="ADM-2").terminal_id
     sales = boss.get("/admin/pos/sale/", {"terminal__id__exact": terminal_id}).content.decode()
     assert "ADM-2" in sales
+
+
+def test_the_member_page_explains_the_tier_and_links_vouchers_and_sales(demo_programme, boss):
+    member = MemberFactory()
+    post(till("PHO-HN01"), SALES, sale_body("ADM-3", pho_lines(5_000_000), member, at=timezone.now()), key="t3")
+    page = boss.get(f"/admin/members/member/{member.pk}/change/").content.decode()
+    assert "VIP" in page and "/admin/vouchers/voucher/issue/?member=" in page
+    listing = boss.get("/admin/members/member/").content.decode()
+    assert 'value="add_to_group_action"' in listing and 'value="export_members_action"' in listing
