@@ -1,10 +1,7 @@
 """An admin action other apps' admins can attach: put the selected members into a static group.
 
 The members admin belongs to the members app, which sits below campaigns and cannot import it
-(import-linter refuses it): the action is attached from a layer above members, e.g. one line in
-`campaigns/admin/__init__.py` once the members admin is registered:
-
-    admin.site._registry[Member].actions = [*MemberAdmin.actions, add_to_group_action]
+(import-linter refuses it): `pos/admin.py`, the top layer, attaches it to the member list.
 
 It shows a page to choose a group (or name a new one), then calls
 `campaigns.services.group_add_members`. It needs the right to change customer groups, checked
