@@ -38,19 +38,17 @@ def main() -> int:
     po.metadata["Content-Type"] = "text/plain; charset=UTF-8"
     missing = []
     for entry in po:
-        if "fuzzy" in entry.flags:
-            entry.flags.remove("fuzzy")
-        text = known.get(entry.msgid)
+        # The JSON files are the only source of translations: msgmerge's "fuzzy" guesses from
+        # similar messages are wrong more often than not (and may carry other placeholders).
+        text = known.get(entry.msgid, "")
+        entry.flags = [flag for flag in entry.flags if flag != "fuzzy"]
+        entry.previous_msgid = entry.previous_msgid_plural = None
         if entry.msgid_plural:
-            if text:
-                entry.msgstr_plural = {0: text}
-            if not entry.msgstr_plural.get(0):
-                missing.append(entry.msgid)
+            entry.msgstr_plural = {0: text}
         else:
-            if text:
-                entry.msgstr = text
-            if not entry.msgstr:
-                missing.append(entry.msgid)
+            entry.msgstr = text
+        if not text:
+            missing.append(entry.msgid)
     used = {e.msgid for e in po}
     TRANSLATIONS.write_text(
         json.dumps({k: v for k, v in sorted(known.items()) if k in used}, ensure_ascii=False, indent=1) + "\n",
