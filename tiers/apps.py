@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class TiersConfig(AppConfig):
     name = "tiers"
     verbose_name = _("Tiers")
+
+    def ready(self) -> None:
+        from tiers import receivers  # noqa: F401 -- connects the cache invalidation

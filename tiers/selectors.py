@@ -1,6 +1,6 @@
 """Reads of the tiers app: the ladder, a member's tier and its benefits, and "why this tier".
 Nothing here writes (except `tier_settings_get`, which creates the settings row with its
-defaults the first time)."""
+defaults the first time). The ladder and the settings, read by every sale, are cached."""
 
 from __future__ import annotations
 
@@ -15,10 +15,17 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from loyalty_site.core.config_cache import config_cache_invalidate, config_cached
 from loyalty_site.core.money import HUNDRED, ZERO, RoundingMode, percent_of, round_to_int, to_decimal
 from members.models import Member
 from tiers.errors import TiersNotConfigured
 from tiers.models import Tier, TierChange, TierSettings, TierStatus
+
+TIERS_LADDER_CACHE_KEY = "tiers:ladder:v1"
+TIER_SETTINGS_CACHE_KEY = "tiers:settings:v1"
+# As members.selectors.PROGRAMME_SETTINGS_CACHE_SECONDS: the safety net behind the explicit
+# invalidation, not the way changes reach the tills.
+TIERS_CACHE_SECONDS = 60
 
 # --- Time -------------------------------------------------------------------------------------
 
@@ -50,23 +57,42 @@ def cycle_deadline(start_day: datetime.date, months: int) -> datetime.date:
 # --- Settings and the ladder ------------------------------------------------------------------
 
 
-def tier_settings_get() -> TierSettings:
-    """The programme's tier settings (the one row, created with the defaults if missing)."""
+def tier_settings_get(*, fresh: bool = False) -> TierSettings:
+    """The programme's tier settings (the one row, created with the defaults if missing).
+    Cached (see `loyalty_site.core.config_cache`) and invalidated whenever the row is saved;
+    `fresh=True` reads the database: for the jobs that depend on `last_evaluated_on`, which they
+    update themselves."""
+    return config_cached(TIER_SETTINGS_CACHE_KEY, _tier_settings_load, timeout=TIERS_CACHE_SECONDS, fresh=fresh)
+
+
+def _tier_settings_load() -> TierSettings:
     found, _created = TierSettings.objects.get_or_create(pk=TierSettings.SINGLETON_PK)
     return found
 
 
-def tiers_ladder() -> list[Tier]:
-    """Every tier, lowest rank first."""
+def tiers_ladder(*, fresh: bool = False) -> list[Tier]:
+    """Every tier, lowest rank first. Cached like the settings (a new list each call);
+    `fresh=True` reads the database."""
+    return config_cached(TIERS_LADDER_CACHE_KEY, _tiers_ladder_load, timeout=TIERS_CACHE_SECONDS, fresh=fresh)
+
+
+def _tiers_ladder_load() -> list[Tier]:
     return list(Tier.objects.order_by("rank"))
+
+
+def tiers_cache_invalidate() -> None:
+    """Drop the cached ladder and settings: called by the services that change them, and by the
+    signal receivers of `tiers.apps` for writes that bypass the services (the admin, fixtures)."""
+    config_cache_invalidate(TIERS_LADDER_CACHE_KEY)
+    config_cache_invalidate(TIER_SETTINGS_CACHE_KEY)
 
 
 def entry_tier() -> Tier:
     """The tier of every member who has not qualified for more (the lowest rank)."""
-    tier = Tier.objects.order_by("rank").first()
-    if tier is None:
+    ladder = tiers_ladder()
+    if not ladder:
         raise TiersNotConfigured(_("No tier is configured yet: add at least the entry tier."))
-    return tier
+    return ladder[0]
 
 
 def tier_next(*, tier: Tier, ladder: list[Tier] | None = None) -> Tier | None:

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from loyalty_site.core.errors import ValidationFailed
 from tiers.errors import TierConfigInvalid, TierInUse
 from tiers.models import Tier, TierSettings, TierStatus
+from tiers.selectors import tiers_cache_invalidate
 from tiers.services.common import now, qualifying_refresh
 
 SETTINGS_FIELDS = frozenset({"basis", "window", "window_months"})
@@ -95,6 +96,8 @@ def tier_save(*, tier: Tier) -> Tier:
         if errors:
             raise TierConfigInvalid(errors=errors)
         tier.save()
+        # Every sale reads the cached ladder: drop it now and again when this commits.
+        tiers_cache_invalidate()
     return tier
 
 
@@ -111,6 +114,7 @@ def tier_delete(*, tier: Tier) -> None:
         try:
             with transaction.atomic():
                 tier.delete()
+            tiers_cache_invalidate()
         except ProtectedError:
             raise TierInUse(
                 _("Tier %(code)s is referred to by the tier history or a guarantee; it cannot be deleted.")
@@ -136,6 +140,7 @@ def tier_settings_update(*, data: dict[str, Any], updated_by=None) -> TierSettin
         except ValidationError as exc:
             raise ValidationFailed(errors=_messages(exc)) from exc
         programme.save()
+        tiers_cache_invalidate()
         if any(getattr(programme, name) != value for name, value in before.items()):
             qualifying_refresh(TierStatus.objects.all(), programme, now())
     return programme

@@ -30,6 +30,7 @@ from tiers.selectors import (
     start_of_day,
     tier_retention_requirement,
     tier_settings_get,
+    tiers_cache_invalidate,
     tiers_ladder,
 )
 from tiers.services.common import (
@@ -184,10 +185,12 @@ def tiers_evaluate(*, as_of: datetime.date | None = None) -> EvaluationSummary:
     if as_of > today:
         raise ValidationFailed(errors={"as_of": [_("Tier cycles cannot be evaluated for a future day.")]})
     summary = EvaluationSummary(as_of=as_of)
-    ladder = tiers_ladder()
+    # Fresh reads: the job depends on `last_evaluated_on`, which it sets itself, and moves many
+    # members, so it never works from a copy cached before a change.
+    ladder = tiers_ladder(fresh=True)
     if not ladder:
         return summary
-    programme = tier_settings_get()
+    programme = tier_settings_get(fresh=True)
     moment = now()
     day_start = start_of_day(as_of)
     reference = f"evaluate:{as_of.isoformat()}"
@@ -262,6 +265,7 @@ def tiers_evaluate(*, as_of: datetime.date | None = None) -> EvaluationSummary:
 
     if programme.last_evaluated_on is None or programme.last_evaluated_on < as_of:
         TierSettings.objects.filter(pk=programme.pk).update(last_evaluated_on=as_of)
+        tiers_cache_invalidate()  # an UPDATE sends no signal
     return summary
 
 
@@ -305,7 +309,7 @@ def tiers_recompute_preview() -> RecomputeSummary:
     """How many members would move up and down if every member were put in the tier the
     current thresholds give their qualifying spend (never below a staff guarantee). Members
     without a status row have no spend and stay in the entry tier."""
-    ladder = tiers_ladder()
+    ladder = tiers_ladder(fresh=True)  # run right after thresholds change: never a cached copy
     summary = RecomputeSummary()
     if not ladder:
         return summary
@@ -333,7 +337,7 @@ def tiers_recompute(*, staff_user=None) -> RecomputeSummary:
     """Put every member in the tier the current rules give (see `tiers_recompute_preview`).
     Each member who moves starts the new tier's retention cycle today, keeps their qualifying
     spend, gets a history entry (reason: recompute) and is told."""
-    ladder = tiers_ladder()
+    ladder = tiers_ladder(fresh=True)  # run right after thresholds change: never a cached copy
     summary = RecomputeSummary()
     if not ladder:
         return summary
