@@ -7,6 +7,10 @@ the ledger rows being inserted), then, under the lock:
 2. checks the rule (spendable points, blocked member, reversible amount);
 3. appends the entry, moves points into or out of lots, and updates the cached balance.
 
+`points_earn` and `points_spend` also run inside a caller's transaction (the POS checkout) without
+savepoints and, when the caller passes the instance `members_lock` returned, without locking the
+row a second time (`loyalty_site.core.transactions`): they refuse before their first write.
+
 Lots are consumed soonest-expiring first. A credit while the member owes points (a claw-back
 left the balance negative) pays the debt first. See `Member` for why the database constraints
 still protect every spend.
@@ -30,6 +34,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loyalty_site.core.errors import ValidationFailed
+from loyalty_site.core.transactions import holds_row_lock, row_locked, service_transaction, writes
 from members.errors import (
     InsufficientPoints,
     LedgerReferenceReused,
@@ -62,11 +67,19 @@ def members_lock(*, member_ids: Iterable[int]) -> dict[int, Member]:
     missing = set(ids) - set(locked)
     if missing:
         raise MemberNotFound(_("No member with id %(id)s.") % {"id": ", ".join(map(str, sorted(missing)))})
+    for member in locked.values():
+        row_locked(member)
     return locked
 
 
 def _lock(member_id: int) -> Member:
     return members_lock(member_ids=[member_id])[member_id]
+
+
+def _locked(member: Member) -> Member:
+    """The caller's instance when it locked the row in this transaction (`members_lock`), else
+    the row locked now."""
+    return member if holds_row_lock(member) else _lock(member.pk)
 
 
 def _sync(target: Member, source: Member) -> None:
@@ -154,7 +167,7 @@ def _existing(reference: str, *, member: Member, kind: str, points: int | None =
     return entry
 
 
-def _post(
+def _entry(
     locked: Member,
     *,
     kind: str,
@@ -168,6 +181,7 @@ def _post(
     reverses: LedgerEntry | None = None,
     points_not_recovered: int = 0,
 ) -> LedgerEntry:
+    """The entry to append, validated (a refusal, before anything is written)."""
     entry = LedgerEntry(
         member=locked,
         kind=kind,
@@ -192,20 +206,48 @@ def _post(
         )
     except ValidationError as exc:
         raise ValidationFailed(errors=exc.message_dict) from exc
+    return entry
+
+
+def _append(locked: Member, entry: LedgerEntry, *, savepoint: bool = True) -> LedgerEntry:
+    """Insert the entry and move the cached balance. Without a savepoint (inside `writes()`), a
+    duplicate reference found only by the database (another member's posting committed between
+    our check and our insert) aborts the whole transaction rather than being told apart."""
     try:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=savepoint):
             entry.save(force_insert=True)
     except IntegrityError:
-        if not LedgerEntry.objects.filter(reference=reference).exists():
+        if not savepoint:
+            raise  # the transaction is aborted: nothing more can be asked of the database
+        if not LedgerEntry.objects.filter(reference=entry.reference).exists():
             raise  # another constraint: a bug, not a refusal
         # The same reference committed meanwhile for another member (whose lock we do not
         # hold): a reuse, never a retry of this posting.
         raise LedgerReferenceReused(
-            _("The reference %(reference)s was already used for another posting.") % {"reference": reference}
+            _("The reference %(reference)s was already used for another posting.") % {"reference": entry.reference}
         ) from None
-    Member.objects.filter(pk=locked.pk).update(points_balance=F("points_balance") + points)
-    locked.points_balance += points
+    Member.objects.filter(pk=locked.pk).update(points_balance=F("points_balance") + entry.points)
+    locked.points_balance += entry.points
     return entry
+
+
+def _post(locked: Member, **fields) -> LedgerEntry:
+    return _append(locked, _entry(locked, **fields))
+
+
+def _add_lot(locked: Member, entry: LedgerEntry, *, programme: ProgrammeSettings) -> None:
+    """The credit's lot and its movement; then any debt is paid out of it."""
+    lot = PointLot.objects.create(
+        member=locked,
+        entry=entry,
+        points=entry.points,
+        remaining=entry.points,
+        earned_at=entry.occurred_at,
+        available_from=entry.occurred_at + datetime.timedelta(days=programme.pending_days),
+        expires_at=lot_expires_at(programme=programme, earned_at=entry.occurred_at),
+    )
+    LotMovement.objects.create(entry=entry, lot=lot, points=entry.points)
+    _settle_debt(locked)
 
 
 def _credit(
@@ -219,17 +261,7 @@ def _credit(
     **posting,
 ) -> LedgerEntry:
     entry = _post(locked, kind=kind, points=points, reference=reference, occurred_at=occurred_at, **posting)
-    lot = PointLot.objects.create(
-        member=locked,
-        entry=entry,
-        points=points,
-        remaining=points,
-        earned_at=occurred_at,
-        available_from=occurred_at + datetime.timedelta(days=programme.pending_days),
-        expires_at=lot_expires_at(programme=programme, earned_at=occurred_at),
-    )
-    LotMovement.objects.create(entry=entry, lot=lot, points=points)
-    _settle_debt(locked)
+    _add_lot(locked, entry, programme=programme)
     return entry
 
 
@@ -289,24 +321,26 @@ def points_earn(
     now = timezone.now()
     occurred_at = _occurred(occurred_at, now)
     programme = programme_settings_get()
-    with transaction.atomic():
-        locked = _lock(member.pk)
+    with service_transaction():
+        locked = _locked(member)
         existing = _existing(reference, member=locked, kind=kind, points=points)
         if existing is not None:
             return existing
         _require_transacting(locked)
-        entry = _credit(
+        entry = _entry(
             locked,
             kind=kind,
             points=points,
             reference=reference,
             occurred_at=occurred_at,
-            programme=programme,
             cause_kind=cause_kind,
             cause_reference=cause_reference,
             reason=reason,
             created_by=created_by,
         )
+        with writes():
+            _append(locked, entry, savepoint=False)
+            _add_lot(locked, entry, programme=programme)
     _sync(member, locked)
     return entry
 
@@ -330,8 +364,8 @@ def points_spend(
     reference = _reference(reference)
     now = timezone.now()
     occurred_at = _occurred(occurred_at, now)
-    with transaction.atomic():
-        locked = _lock(member.pk)
+    with service_transaction():
+        locked = _locked(member)
         existing = _existing(reference, member=locked, kind=Kind.SPEND, points=-points)
         if existing is not None:
             return existing
@@ -348,7 +382,7 @@ def points_spend(
                 % {"available": max(available, 0), "points": points},
                 extra={"points_available": max(available, 0), "points_requested": points},
             )
-        entry = _post(
+        entry = _entry(
             locked,
             kind=Kind.SPEND,
             points=-points,
@@ -359,7 +393,9 @@ def points_spend(
             reason=reason,
             created_by=created_by,
         )
-        _take(entry, lots, points)
+        with writes():
+            _append(locked, entry, savepoint=False)
+            _take(entry, lots, points)
     _sync(member, locked)
     return entry
 

@@ -7,6 +7,9 @@ and receipt number); (3) the vouchers, each by a conditional UPDATE, in primary-
 enrolment date, so two sales can never wait on each other in a cycle). Notifications are
 written to the outbox in the same transaction and sent after commit.
 
+The member instance locked in (1) is handed to the ledger, which then neither locks nor reads
+the row again; the nested services open no savepoints (`loyalty_site.core.transactions`).
+
 The number of queries does not depend on the number of lines: lines and discounts are written
 with one bulk insert each, and pricing reads per promotion rule and per voucher, not per line."""
 
@@ -106,10 +109,10 @@ def sale_record(*, terminal: Terminal, data: SaleInput, notify: bool = True) -> 
             tier_after_code=quote.tier_code,
         )
         try:
-            with transaction.atomic():
-                sale.save(force_insert=True)
+            sale.save(force_insert=True)
         except IntegrityError:
-            # Another terminal recorded the same receipt between our check and our insert.
+            # Another terminal recorded the same receipt between our check and our insert. No
+            # savepoint around the insert: this transaction (or savepoint) is rolled back anyway.
             raise _duplicate(store, data.receipt_number) from None
 
         SaleLine.objects.bulk_create(
@@ -185,9 +188,11 @@ def sale_record(*, terminal: Terminal, data: SaleInput, notify: bool = True) -> 
                 sale.referrer_points = (
                     referral_reward(member=member, earn_base=quote.earn_base, sale_reference=sale.reference, at=at) or 0
                 )
-            sale.tier_after_code = tier_after.code
-            sale.tier_changed = outcome.tier_changed
-            sale.save(update_fields=["referrer_points", "tier_after_code", "tier_changed"])
+            if outcome.tier_changed or sale.referrer_points:
+                # Most sales change neither: the row inserted above is already right.
+                sale.tier_after_code = tier_after.code
+                sale.tier_changed = outcome.tier_changed
+                sale.save(update_fields=["referrer_points", "tier_after_code", "tier_changed"])
             if quote.points_to_earn and notify:
                 sale_id = sale.pk
                 transaction.on_commit(lambda: notify_sale_points.delay(sale_id))

@@ -339,3 +339,21 @@ def test_queries_per_sale_do_not_grow_with_the_number_of_lines(pho):
     few = count("QC-1", coffee(1))
     many = count("QC-2", [{"sku": f"SKU-{i}", "category": "pho", "quantity": 1, "unit_price": 1000} for i in range(40)])
     assert many == few
+
+
+def test_a_sale_reads_the_member_once_and_nests_no_savepoints_in_the_checkout(pho):
+    """The checkout locks the member's row once and hands that instance to the ledger (paying
+    with points and earning); the tiers and ledger services open no savepoints of their own
+    (`loyalty_site.core.transactions`). The only savepoints are the idempotency layer's claim
+    and refusal scope and the checkout's own transaction, nested in the test's transaction."""
+    member = MemberFactory(points=100)
+    post(pho, SALES, sale_body("SP-0", coffee(1), member), key="SP-0")  # creates the tier status row
+
+    with CaptureQueriesContext(connection) as queries:
+        response = post(pho, SALES, sale_body("SP-1", coffee(2), member, points_to_redeem=10), key="SP-1")
+    assert response.status_code == 201 and response.json()["points_redeemed"] == 10
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert sum(1 for s in sql if s.startswith("SELECT") and 'FROM "members_member"' in s) == 1
+    savepoints = [s for s in sql if s.startswith("SAVEPOINT")]
+    assert len(savepoints) == 4, savepoints  # request transaction (a savepoint here), claim, refusal scope, checkout
+    assert ledger_drift() == []

@@ -24,7 +24,7 @@ from notifications.models import Event, MemberPreference
 from notifications.selectors import member_language, templates_active
 from notifications.services import message_enqueue
 from tiers.models import Tier, TierChange, TierSettings, TierSpend, TierStatus
-from tiers.selectors import cycle_deadline, entry_tier, local_date, start_of_day
+from tiers.selectors import cycle_deadline, entry_tier, local_date, start_of_day, tiers_ladder
 
 # The moment a member reaches a tier by a sale, the new cycle starts just after that sale, so
 # the sale itself counts towards the qualifying spend that reached the tier, not towards
@@ -80,14 +80,17 @@ def clean_moment(value: datetime.datetime | None, field: str = "occurred_at") ->
 # --- The status row ---------------------------------------------------------------------------
 
 
-def status_lock(member: Member) -> TierStatus:
+def status_lock(member: Member, *, create: bool = True) -> TierStatus | None:
     """The member's status row, locked (`FOR NO KEY UPDATE`) until the end of the caller's
     transaction. A member without one is in the entry tier: the row is created here, with an
-    insert that ignores a concurrent insert of the same row, then locked like any other."""
+    insert that ignores a concurrent insert of the same row, then locked like any other
+    (`create=False`: None instead, for a caller that may still refuse before it writes)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("status_lock must run inside a transaction")
     locked = TierStatus.objects.select_for_update(no_key=True).filter(member_id=member.pk)
     status = locked.first()
+    if status is None and not create:
+        return None
     if status is None:
         enrolled_at = Member.objects.filter(pk=member.pk).values_list("enrolled_at", flat=True).first()
         if enrolled_at is None:
@@ -109,10 +112,17 @@ def status_lock(member: Member) -> TierStatus:
             ignore_conflicts=True,
         )
         status = locked.get()
-    # The tier rows are tiny and read on every call: one more query keeps the lock on the
-    # status row alone (a join would lock the tier rows too).
-    status.tier = Tier.objects.get(pk=status.tier_id)
+    # Not a join: that would lock the tier rows too. The ladder is cached (tiers.selectors).
+    status.tier = tier_of(status.tier_id)
     return status
+
+
+def tier_of(tier_id: int) -> Tier:
+    """The tier with this id, from the ladder."""
+    for tier in tiers_ladder():
+        if tier.pk == tier_id:
+            return tier
+    return Tier.objects.get(pk=tier_id)
 
 
 def snapshot(status: TierStatus) -> dict:

@@ -1,7 +1,8 @@
 """Qualifying spend: a sale adds, a refund subtracts, and the tier moves at once.
 
 Both services own their transaction and nest in the caller's (the POS checkout calls them
-inside its own): they lock the member's status row (`FOR NO KEY UPDATE`), return the recorded
+inside its own; `tier_spend_record` then opens no savepoint: it refuses before it writes, see
+`loyalty_site.core.transactions`): they lock the member's status row (`FOR NO KEY UPDATE`), return the recorded
 outcome when the reference was recorded already (a retry), and otherwise record the event,
 update the counters, move the tier and write its history and notification in one go.
 
@@ -24,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from loyalty_site.core.errors import ValidationFailed
 from loyalty_site.core.money import ZERO, points_for_amount, share_of, to_decimal
+from loyalty_site.core.transactions import service_transaction, writes
 from members.models import Member
 from members.selectors import programme_settings_get
 from tiers.errors import TierReferenceReused
@@ -45,6 +47,7 @@ from tiers.services.common import (
     save_status,
     snapshot,
     status_lock,
+    tier_of,
 )
 
 STATUS_FIELDS = (
@@ -74,11 +77,14 @@ class TierOutcome:
 
 
 def _replay(
-    reference: str, *, member: Member, kind: str, amount: Decimal | None, status: TierStatus
+    reference: str, *, member: Member, kind: str, amount: Decimal | None, status: TierStatus | None
 ) -> TierOutcome | None:
-    event = TierSpend.objects.select_related("tier_before", "tier_after").filter(reference=reference).first()
+    # One narrow query on the hot path (a join to the two tiers costs more to plan than to run);
+    # the tiers come from the cached ladder.
+    event = TierSpend.objects.filter(reference=reference).first()
     if event is None:
         return None
+    event.tier_before, event.tier_after = tier_of(event.tier_before_id), tier_of(event.tier_after_id)
     if event.member_id != member.pk or event.kind != kind or (amount is not None and abs(event.amount) != amount):
         raise TierReferenceReused(
             _("The reference %(reference)s was already used for another qualifying spend.") % {"reference": reference}
@@ -86,16 +92,18 @@ def _replay(
     return TierOutcome(
         tier_before=event.tier_before,
         tier_after=event.tier_after,
-        qualifying_spend=status.qualifying_spend,
+        qualifying_spend=(status or status_lock(member)).qualifying_spend,
         replayed=True,
     )
 
 
-def _insert_event(event: TierSpend) -> None:
+def _insert_event(event: TierSpend, *, savepoint: bool = True) -> None:
     try:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=savepoint):
             event.save(force_insert=True)
     except IntegrityError:
+        if not savepoint:
+            raise  # the transaction is aborted (see `loyalty_site.core.transactions.writes`)
         # The same reference committed meanwhile for another member (whose row we do not lock).
         raise TierReferenceReused(
             _("The reference %(reference)s was already used for another qualifying spend.")
@@ -144,11 +152,13 @@ def tier_spend_record(
     points = _clean_points(points)
     programme = tier_settings_get()
     moment = now()
-    with transaction.atomic():
-        status = status_lock(member)
+    with service_transaction():
+        # A member's first sale creates the status row: only once nothing can be refused.
+        status = status_lock(member, create=False)
         replayed = _replay(reference, member=member, kind=TierSpend.Kind.SALE, amount=amount, status=status)
         if replayed is not None:
             return replayed
+        status = status or status_lock(member)
         before = status.tier
         if points is None:
             points = _points_at_tier(amount, before) if programme.basis == TierSettings.Basis.POINTS else 0
@@ -165,35 +175,35 @@ def tier_spend_record(
             tier_before=before,
             tier_after=before,
         )
-        _insert_event(event)
-        if programme.window == TierSettings.Window.ROLLING:
-            status.qualifying_spend = rolling_qualifying(status, programme, moment)
-        elif counts_in_window(programme, status, moment, occurred_at):
-            status.qualifying_spend += quantity
-        if counts_in_cycle(status, occurred_at):
-            status.cycle_spend += quantity
+        with writes():
+            _insert_event(event, savepoint=False)
+            if programme.window == TierSettings.Window.ROLLING:
+                status.qualifying_spend = rolling_qualifying(status, programme, moment)
+            elif counts_in_window(programme, status, moment, occurred_at):
+                status.qualifying_spend += quantity
+            if counts_in_cycle(status, occurred_at):
+                status.cycle_spend += quantity
 
-        ladder = tiers_ladder()
-        target = tier_supported_by(qualifying=status.qualifying_spend, ladder=ladder)
-        change = None
-        if target.rank > before.rank:
-            reached_at = max(occurred_at, status.since)
-            status.tier = target
-            status.since = reached_at
-            apply(status, cycle_values(target, reached_at + AFTER_THE_SALE))
-            change = change_record(
-                member_id=member.pk,
-                from_tier=before,
-                to_tier=target,
-                kind=TierChange.Kind.UPGRADE,
-                reference=reference,
-                at=moment,
-                state_before=state_before,
-            )
-            TierSpend.objects.filter(pk=event.pk).update(tier_after=target)
-        save_status(status, STATUS_FIELDS)
-        if change is not None:
-            notify_tier_changed(member=_member(member), tier=target, dedupe_key=f"tier-change:{change.pk}")
+            target = tier_supported_by(qualifying=status.qualifying_spend, ladder=tiers_ladder())
+            change = None
+            if target.rank > before.rank:
+                reached_at = max(occurred_at, status.since)
+                status.tier = target
+                status.since = reached_at
+                apply(status, cycle_values(target, reached_at + AFTER_THE_SALE))
+                change = change_record(
+                    member_id=member.pk,
+                    from_tier=before,
+                    to_tier=target,
+                    kind=TierChange.Kind.UPGRADE,
+                    reference=reference,
+                    at=moment,
+                    state_before=state_before,
+                )
+                TierSpend.objects.filter(pk=event.pk).update(tier_after=target)
+            save_status(status, STATUS_FIELDS)
+            if change is not None:
+                notify_tier_changed(member=_member(member), tier=target, dedupe_key=f"tier-change:{change.pk}")
     return TierOutcome(
         tier_before=before, tier_after=status.tier, qualifying_spend=status.qualifying_spend, change=change
     )
