@@ -24,6 +24,7 @@ How promotions combine (one rule per effect, `stackable` decides):
 
 from __future__ import annotations
 
+import copy
 import datetime
 from collections import defaultdict
 from collections.abc import Iterable
@@ -36,6 +37,7 @@ from django.utils.translation import ngettext
 
 from campaigns.models import Promotion, PromotionApplication
 from loyalty_site.core.cart import Cart, CartLine
+from loyalty_site.core.config_cache import config_cache_invalidate, config_cached
 from loyalty_site.core.money import ZERO, clamp_discount, percent_of, quantize_money
 from members.models import Member
 from stores.models import Store
@@ -119,17 +121,22 @@ class _Rule:
         )
 
 
-def _rules_on(day: datetime.date) -> list[_Rule]:
-    """Active promotions that may be valid on `day` (or the day before, for a window crossing
-    midnight), with their store, brand and tier ids: four small queries."""
-    promotions = list(
-        Promotion.objects.filter(is_active=True)
-        .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=day))
-        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=day - datetime.timedelta(days=1)))
-        .order_by("-priority", "code")
-    )
+# Every active promotion with its store, brand and tier ids, in the selector's order: the static
+# part of the rules, read by every sale and changed a few times a month. Per-member limits are
+# counted per sale (`_over_limit`), never cached.
+PROMOTION_RULES_CACHE_KEY = "campaigns:promotion-rules:v1"
+# The safety net behind the explicit invalidation (`promotion_rules_cache_invalidate`), as for
+# the programme settings.
+PROMOTION_RULES_CACHE_SECONDS = 60
+
+_CachedRule = tuple[Promotion, frozenset[int], frozenset[int], frozenset[int]]
+
+
+def _active_rules_load() -> tuple[_CachedRule, ...]:
+    """Every active promotion with its store, brand and tier ids: four small queries."""
+    promotions = list(Promotion.objects.filter(is_active=True).order_by("-priority", "code"))
     if not promotions:
-        return []
+        return ()
     ids = [p.pk for p in promotions]
     relations: dict[str, dict[int, set[int]]] = {}
     for name, column in (("stores", "store_id"), ("brands", "brand_id"), ("tiers", "tier_id")):
@@ -138,14 +145,34 @@ def _rules_on(day: datetime.date) -> list[_Rule]:
         for promotion_id, other_id in through.objects.filter(promotion_id__in=ids).values_list("promotion_id", column):
             found[promotion_id].add(other_id)
         relations[name] = found
-    return [
-        _Rule(
-            promotion=p,
-            store_ids=relations["stores"].get(p.pk, set()),
-            brand_ids=relations["brands"].get(p.pk, set()),
-            tier_ids=relations["tiers"].get(p.pk, set()),
+    return tuple(
+        (
+            p,
+            frozenset(relations["stores"].get(p.pk, ())),
+            frozenset(relations["brands"].get(p.pk, ())),
+            frozenset(relations["tiers"].get(p.pk, ())),
         )
         for p in promotions
+    )
+
+
+def promotion_rules_cache_invalidate() -> None:
+    """Drop the cached rules: whoever changes a promotion or its stores, brands or tiers calls it
+    in the same transaction (the receivers of `campaigns.receivers` do for every save)."""
+    config_cache_invalidate(PROMOTION_RULES_CACHE_KEY)
+
+
+def _rules_on(day: datetime.date) -> list[_Rule]:
+    """Active promotions that may be valid on `day` (or the day before, for a window crossing
+    midnight), with their store, brand and tier ids. From the cache: no query once cached. The
+    rules are new objects on every call: a caller may change them without touching the cache or
+    another caller's copy."""
+    cached = config_cached(PROMOTION_RULES_CACHE_KEY, _active_rules_load, timeout=PROMOTION_RULES_CACHE_SECONDS)
+    day_before = day - datetime.timedelta(days=1)
+    return [
+        _Rule(promotion=copy.copy(p), store_ids=set(store_ids), brand_ids=set(brand_ids), tier_ids=set(tier_ids))
+        for p, store_ids, brand_ids, tier_ids in cached
+        if (p.valid_from is None or p.valid_from <= day) and (p.valid_until is None or p.valid_until >= day_before)
     ]
 
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from campaigns.models import Promotion, PromotionApplication
-from campaigns.selectors.promotions import AppliedPromotion
+from campaigns.selectors.promotions import AppliedPromotion, promotion_rules_cache_invalidate
 from loyalty_site.core.errors import ValidationFailed
 from loyalty_site.core.money import ZERO
 from members.models import Member
@@ -94,12 +94,19 @@ def promotion_save(*, promotion: Promotion, by=None) -> Promotion:
     except ValidationError as exc:
         raise ValidationFailed(errors=exc.message_dict) from exc
     promotion.save()
+    # The signal receivers do it too (and for the links the admin saves next); said here so the
+    # service does not depend on them.
+    promotion_rules_cache_invalidate()
     return promotion
 
 
 def promotions_set_active(*, promotions: Iterable[Promotion], active: bool) -> int:
     """Switch promotions on or off; returns how many changed."""
     ids = [p.pk for p in promotions]
-    return Promotion.objects.filter(pk__in=ids).exclude(is_active=active).update(
-        is_active=active, updated_at=timezone.now()
-    )
+    with transaction.atomic():
+        changed = Promotion.objects.filter(pk__in=ids).exclude(is_active=active).update(
+            is_active=active, updated_at=timezone.now()
+        )
+        if changed:
+            promotion_rules_cache_invalidate()  # an UPDATE sends no signal
+    return changed
