@@ -309,11 +309,15 @@ def points_earn(
     cause_reference: str = "",
     reason: str = "",
     created_by=None,
+    reference_is_new: bool = False,
 ) -> LedgerEntry:
     """Credit `points` (kind earn, referral or bonus) as a new lot that expires and becomes
     spendable by the programme's rules, counted from `occurred_at` (default now; back-dated
     credits, e.g. a late sale or an opening balance, keep their real expiry). Refused for a
-    blocked or merged member. Idempotent on `reference`."""
+    blocked or merged member. Idempotent on `reference` (see `_existing`; `reference_is_new`
+    skips that look-up for a caller whose reference names a row it inserted in this very
+    transaction, such as a new sale: the unique constraint still refuses a duplicate, by
+    rolling the whole transaction back)."""
     if kind not in LedgerEntry.CREDIT_KINDS:
         raise ValueError(f"points_earn posts credits only, not {kind!r}")
     points = _require_positive(points)
@@ -323,7 +327,7 @@ def points_earn(
     programme = programme_settings_get()
     with service_transaction():
         locked = _locked(member)
-        existing = _existing(reference, member=locked, kind=kind, points=points)
+        existing = None if reference_is_new else _existing(reference, member=locked, kind=kind, points=points)
         if existing is not None:
             return existing
         _require_transacting(locked)
@@ -355,18 +359,21 @@ def points_spend(
     cause_reference: str = "",
     reason: str = "",
     created_by=None,
+    reference_is_new: bool = False,
 ) -> LedgerEntry:
     """Spend `points` from the member's spendable lots (available, not expired), the
     soonest-expiring first. InsufficientPoints (409) when they do not cover it, with
     `points_available` in the error's extra; MemberBlocked for a blocked member. Idempotent on
-    `reference`."""
+    `reference` (`reference_is_new`: as for `points_earn`)."""
     points = _require_positive(points)
     reference = _reference(reference)
     now = timezone.now()
     occurred_at = _occurred(occurred_at, now)
     with service_transaction():
         locked = _locked(member)
-        existing = _existing(reference, member=locked, kind=Kind.SPEND, points=-points)
+        existing = (
+            None if reference_is_new else _existing(reference, member=locked, kind=Kind.SPEND, points=-points)
+        )
         if existing is not None:
             return existing
         _require_transacting(locked)

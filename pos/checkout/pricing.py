@@ -122,10 +122,12 @@ def price(
     points_to_redeem: int,
     at: datetime.datetime,
     programme: ProgrammeSettings | None = None,
+    tier: Tier | None = None,
 ) -> Quote:
     """Price `cart` for `member` at `store` at `at`. Reads only. Raises the voucher errors
     (voucher-not-found / -used / -expired / -not-applicable), PointsNotApplicable, MemberBlocked
-    (points asked by a blocked member) or ValidationFailed (points without a member)."""
+    (points asked by a blocked member) or ValidationFailed (points without a member). `tier`: the
+    member's tier when the caller has just read it (the sale, from the row it locked)."""
     programme = programme or programme_settings_get()
     discounts: list[AppliedDiscount] = []
     subtotal = cart.subtotal
@@ -137,7 +139,10 @@ def price(
     remaining = max(ZERO, subtotal - promotions.discount_total)
     priced_cart = promotions.cart_after_lines(cart)
 
-    tier = member_tier(member=member) if member is not None else None
+    if member is None:
+        tier = None
+    elif tier is None:
+        tier = member_tier(member=member)
     if tier is not None and remaining > 0:
         tier_discount = min(tier_invoice_discount(tier=tier, amount=remaining), remaining)
         if tier_discount > 0:

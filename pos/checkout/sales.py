@@ -1,14 +1,22 @@
 """Recording a sale: everything in one transaction, locks always taken in the same order.
 
 Lock order: (1) the member's row (the ledger's lock, `select_for_update(no_key=True)`), which
-also serialises per-member limits and the tier counters; (2) the new sale row (unique on store
-and receipt number); (3) the vouchers, each by a conditional UPDATE, in primary-key order;
-(4) the member's tier status row; (5) the referrer's row, last (referrals form a tree by
-enrolment date, so two sales can never wait on each other in a cycle). Notifications are
-written to the outbox in the same transaction and sent after commit.
+also serialises per-member limits and the tier counters; (2) the member's tier status row, read
+under the lock so the sale is priced at the tier it then counts against; (3) the new sale row
+(unique on store and receipt number); (4) the vouchers, each by a conditional UPDATE, in
+primary-key order; (5) the referrer's row, last (referrals form a tree by enrolment date, so two
+sales can never wait on each other in a cycle). Every other path that takes a tier status row
+(refunds, staff changes) takes the member's row first, so (2) before (3) cannot deadlock. The
+member's points message is queued after commit (`pos.tasks.notify_sale_points`).
 
-The member instance locked in (1) is handed to the ledger, which then neither locks nor reads
-the row again; the nested services open no savepoints (`loyalty_site.core.transactions`).
+Like the services it calls, the checkout refuses before it writes (unknown member, duplicate
+receipt, every pricing refusal) and then writes inside `writes()`: it opens no savepoint of its
+own, and neither do the ledger and tiers services it calls (`loyalty_site.core.transactions`).
+The member and tier status rows locked in (1) and (2) are handed to those services, which
+neither lock nor read them again; the references they post under name the new sale, so they
+skip their look-up for a retry (`reference_is_new`). A refusal that can only be found after the
+first write (a voucher used, or the receipt recorded, by another till a moment earlier) rolls
+back the whole transaction; the API's idempotency layer then stores the refusal.
 
 The number of queries does not depend on the number of lines: lines and discounts are written
 with one bulk insert each, and pricing reads per promotion rule and per voucher, not per line."""
@@ -24,6 +32,7 @@ from django.utils.translation import gettext as _
 from campaigns.services.promotions import promotion_applications_record
 from campaigns.services.referral import referral_reward
 from loyalty_site.core.errors import NotFoundError
+from loyalty_site.core.transactions import service_transaction, writes
 from members.models import LedgerEntry, Member
 from members.selectors import member_get
 from members.services import members_lock, points_earn, points_spend
@@ -32,7 +41,8 @@ from pos.checkout.pricing import Quote, SaleInput, cart_from_lines, price
 from pos.models import Sale, SaleDiscount, SaleLine
 from pos.tasks import notify_sale_points
 from stores.models import Terminal
-from tiers.services import tier_spend_record
+from tiers.models import Tier
+from tiers.services import tier_spend_record, tier_status_lock
 from vouchers.services import voucher_use
 
 
@@ -76,12 +86,14 @@ def sale_record(*, terminal: Terminal, data: SaleInput, notify: bool = True) -> 
     store = terminal.store
     now = timezone.now()
     at = data.occurred_at or now
-    with transaction.atomic():
-        member = None
+    with service_transaction():
+        member, status = None, None
         if data.member_id:
             member = _member_locked(data.member_id)
         if Sale.objects.filter(store=store, receipt_number=data.receipt_number).exists():
             raise _duplicate(store, data.receipt_number)
+        if member is not None:
+            status = tier_status_lock(member=member)
 
         quote = price(
             store=store,
@@ -90,6 +102,7 @@ def sale_record(*, terminal: Terminal, data: SaleInput, notify: bool = True) -> 
             voucher_codes=data.voucher_codes,
             points_to_redeem=data.points_to_redeem,
             at=at,
+            tier=status.tier if status is not None else None,
         )
         sale = Sale(
             store=store,
@@ -108,75 +121,14 @@ def sale_record(*, terminal: Terminal, data: SaleInput, notify: bool = True) -> 
             tier_code=quote.tier_code,
             tier_after_code=quote.tier_code,
         )
-        try:
-            sale.save(force_insert=True)
-        except IntegrityError:
-            # Another terminal recorded the same receipt between our check and our insert. No
-            # savepoint around the insert: this transaction (or savepoint) is rolled back anyway.
-            raise _duplicate(store, data.receipt_number) from None
-
-        SaleLine.objects.bulk_create(
-            SaleLine(
-                sale=sale,
-                index=line.index,
-                sku=line.sku,
-                name=line.name,
-                category=line.category,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                amount=line.amount,
-            )
-            for line in quote.cart.lines
-        )
-        SaleDiscount.objects.bulk_create(
-            SaleDiscount(
-                sale=sale,
-                position=position,
-                source=d.source,
-                code=d.code,
-                description=d.description[:300],
-                amount=d.amount,
-                line_index=d.line_index,
-            )
-            for position, d in enumerate(quote.discounts)
-        )
-
-        for check in sorted(quote.vouchers, key=lambda c: c.voucher.pk):
-            voucher_use(voucher=check.voucher, store=store, sale_reference=sale.reference, at=at)
-
-        tier_after = quote.tier
-        if member is not None and member.status == Member.Status.ACTIVE:
-            if quote.points_redeemed:
-                points_spend(
-                    member=member,
-                    points=quote.points_redeemed,
-                    reference=redeem_reference(sale),
-                    occurred_at=at,
-                    cause_kind="sale",
-                    cause_reference=sale.reference,
-                    reason=_("Paid with points: receipt %(receipt)s") % {"receipt": sale.receipt_number},
-                )
-            outcome = tier_spend_record(
-                member=member,
-                amount=quote.earn_base,
-                reference=sale.reference,
-                occurred_at=at,
-                points=quote.points_to_earn,
-            )
-            tier_after = outcome.tier_after
-            if quote.points_to_earn:
-                points_earn(
-                    member=member,
-                    points=quote.points_to_earn,
-                    reference=earn_reference(sale),
-                    kind=LedgerEntry.Kind.EARN,
-                    occurred_at=at,
-                    cause_kind="sale",
-                    cause_reference=sale.reference,
-                    reason=_("Receipt %(receipt)s at %(store)s")
-                    % {"receipt": sale.receipt_number, "store": store.code},
-                )
-            if quote.promotions.applied:
+        with writes():
+            _insert(sale, quote)
+            for check in sorted(quote.vouchers, key=lambda c: c.voucher.pk):
+                voucher_use(voucher=check.voucher, store=store, sale_reference=sale.reference, at=at)
+            tier_after = quote.tier
+            if member is not None and member.status == Member.Status.ACTIVE:
+                tier_after = _member_effects(sale, quote, member=member, status=status, notify=notify)
+            elif quote.promotions.applied:
                 promotion_applications_record(
                     promotions=quote.promotions.applied,
                     member=member,
@@ -184,22 +136,6 @@ def sale_record(*, terminal: Terminal, data: SaleInput, notify: bool = True) -> 
                     at=at,
                     store=store,
                 )
-            if member.referred_by_id is not None:  # most members were not referred: no query for them
-                sale.referrer_points = (
-                    referral_reward(member=member, earn_base=quote.earn_base, sale_reference=sale.reference, at=at) or 0
-                )
-            if outcome.tier_changed or sale.referrer_points:
-                # Most sales change neither: the row inserted above is already right.
-                sale.tier_after_code = tier_after.code
-                sale.tier_changed = outcome.tier_changed
-                sale.save(update_fields=["referrer_points", "tier_after_code", "tier_changed"])
-            if quote.points_to_earn and notify:
-                sale_id = sale.pk
-                transaction.on_commit(lambda: notify_sale_points.delay(sale_id))
-        elif quote.promotions.applied:
-            promotion_applications_record(
-                promotions=quote.promotions.applied, member=member, sale_reference=sale.reference, at=at, store=store
-            )
     return SaleResult(
         sale=sale,
         quote=quote,
@@ -207,6 +143,96 @@ def sale_record(*, terminal: Terminal, data: SaleInput, notify: bool = True) -> 
         tier_after_code=tier_after.code if tier_after else "",
         tier_after_name=tier_after.display_name if tier_after else "",
     )
+
+
+def _insert(sale: Sale, quote: Quote) -> None:
+    """The sale, its lines and its discounts: three inserts whatever the number of lines."""
+    try:
+        sale.save(force_insert=True)
+    except IntegrityError:
+        # Another terminal recorded the same receipt between our check and our insert (the
+        # transaction is rolled back: see `writes`).
+        raise _duplicate(sale.store, sale.receipt_number) from None
+    SaleLine.objects.bulk_create(
+        SaleLine(
+            sale=sale,
+            index=line.index,
+            sku=line.sku,
+            name=line.name,
+            category=line.category,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            amount=line.amount,
+        )
+        for line in quote.cart.lines
+    )
+    SaleDiscount.objects.bulk_create(
+        SaleDiscount(
+            sale=sale,
+            position=position,
+            source=d.source,
+            code=d.code,
+            description=d.description[:300],
+            amount=d.amount,
+            line_index=d.line_index,
+        )
+        for position, d in enumerate(quote.discounts)
+    )
+
+
+def _member_effects(sale: Sale, quote: Quote, *, member: Member, status, notify: bool) -> Tier:
+    """Points paid and earned, qualifying spend, promotion counters and the referrer's reward of
+    an active member's sale; returns the tier after it."""
+    at, store = sale.occurred_at, sale.store
+    if quote.points_redeemed:
+        points_spend(
+            member=member,
+            points=quote.points_redeemed,
+            reference=redeem_reference(sale),
+            occurred_at=at,
+            cause_kind="sale",
+            cause_reference=sale.reference,
+            reason=_("Paid with points: receipt %(receipt)s") % {"receipt": sale.receipt_number},
+            reference_is_new=True,
+        )
+    outcome = tier_spend_record(
+        member=member,
+        amount=quote.earn_base,
+        reference=sale.reference,
+        occurred_at=at,
+        points=quote.points_to_earn,
+        reference_is_new=True,
+        status=status,
+    )
+    if quote.points_to_earn:
+        points_earn(
+            member=member,
+            points=quote.points_to_earn,
+            reference=earn_reference(sale),
+            kind=LedgerEntry.Kind.EARN,
+            occurred_at=at,
+            cause_kind="sale",
+            cause_reference=sale.reference,
+            reason=_("Receipt %(receipt)s at %(store)s") % {"receipt": sale.receipt_number, "store": store.code},
+            reference_is_new=True,
+        )
+    if quote.promotions.applied:
+        promotion_applications_record(
+            promotions=quote.promotions.applied, member=member, sale_reference=sale.reference, at=at, store=store
+        )
+    if member.referred_by_id is not None:  # most members were not referred: no query for them
+        sale.referrer_points = (
+            referral_reward(member=member, earn_base=quote.earn_base, sale_reference=sale.reference, at=at) or 0
+        )
+    if outcome.tier_changed or sale.referrer_points:
+        # Most sales change neither: the row inserted above is already right.
+        sale.tier_after_code = outcome.tier_after.code
+        sale.tier_changed = outcome.tier_changed
+        sale.save(update_fields=["referrer_points", "tier_after_code", "tier_changed"])
+    if quote.points_to_earn and notify:
+        sale_id = sale.pk
+        transaction.on_commit(lambda: notify_sale_points.delay(sale_id))
+    return outcome.tier_after
 
 
 def sale_get(*, terminal: Terminal, sale_id: int) -> Sale:

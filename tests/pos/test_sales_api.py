@@ -343,9 +343,10 @@ def test_queries_per_sale_do_not_grow_with_the_number_of_lines(pho):
 
 def test_a_sale_reads_the_member_once_and_nests_no_savepoints_in_the_checkout(pho):
     """The checkout locks the member's row once and hands that instance to the ledger (paying
-    with points and earning); the tiers and ledger services open no savepoints of their own
-    (`loyalty_site.core.transactions`). The only savepoints are the idempotency layer's claim
-    and refusal scope and the checkout's own transaction, nested in the test's transaction."""
+    with points and earning); the checkout, tiers and ledger services open no savepoints of their
+    own (`loyalty_site.core.transactions`), and the idempotency claim is one statement. The only
+    savepoints left: the request's transaction (a savepoint here, inside the test's) and the
+    idempotency layer's refusal scope, which keeps the claim while undoing a refused request."""
     member = MemberFactory(points=100)
     post(pho, SALES, sale_body("SP-0", coffee(1), member), key="SP-0")  # creates the tier status row
 
@@ -354,6 +355,7 @@ def test_a_sale_reads_the_member_once_and_nests_no_savepoints_in_the_checkout(ph
     assert response.status_code == 201 and response.json()["points_redeemed"] == 10
     sql = [q["sql"] for q in queries.captured_queries]
     assert sum(1 for s in sql if s.startswith("SELECT") and 'FROM "members_member"' in s) == 1
+    assert sum(1 for s in sql if s.startswith("SELECT") and 'FROM "tiers_tierstatus"' in s) == 1
     savepoints = [s for s in sql if s.startswith("SAVEPOINT")]
-    assert len(savepoints) == 4, savepoints  # request transaction (a savepoint here), claim, refusal scope, checkout
+    assert len(savepoints) == 2, savepoints
     assert ledger_drift() == []

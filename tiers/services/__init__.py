@@ -3,7 +3,9 @@
 The API for other apps (all keyword-only, each owning its transaction and nesting in the
 caller's):
 
-    tier_spend_record(*, member, amount, reference, occurred_at=None, points=None) -> TierOutcome
+    tier_spend_record(*, member, amount, reference, occurred_at=None, points=None,
+                      reference_is_new=False, status=None) -> TierOutcome
+    tier_status_lock(*, member) -> TierStatus | None   (the checkout: lock, price, then record)
     tier_spend_reverse(*, member, amount, reference, original_reference, full, points=None) -> TierOutcome
     tier_set(*, member, tier, reason, staff_user, floor_until=None) -> TierChange
     tiers_evaluate(*, as_of=None) -> EvaluationSummary
@@ -26,7 +28,7 @@ from tiers.services.cycles import (
     tiers_recompute,
     tiers_recompute_preview,
 )
-from tiers.services.spend import TierOutcome, tier_spend_record, tier_spend_reverse
+from tiers.services.spend import TierOutcome, tier_spend_record, tier_spend_reverse, tier_status_lock
 from tiers.services.staff import tier_set
 
 __all__ = [
@@ -40,6 +42,7 @@ __all__ = [
     "tier_settings_update",
     "tier_spend_record",
     "tier_spend_reverse",
+    "tier_status_lock",
     "tiers_evaluate",
     "tiers_recompute",
     "tiers_recompute_preview",

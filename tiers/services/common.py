@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from loyalty_site.core.errors import ValidationFailed
 from loyalty_site.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, ZERO, to_decimal
+from loyalty_site.core.transactions import row_locked
 from members.errors import MemberNotFound
 from members.models import Member
 from members.selectors import programme_settings_get
@@ -114,6 +115,7 @@ def status_lock(member: Member, *, create: bool = True) -> TierStatus | None:
         status = locked.get()
     # Not a join: that would lock the tier rows too. The ladder is cached (tiers.selectors).
     status.tier = tier_of(status.tier_id)
+    row_locked(status)
     return status
 
 

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 
 from loyalty_site.core.errors import ValidationFailed
 from loyalty_site.core.money import ZERO, points_for_amount, share_of, to_decimal
-from loyalty_site.core.transactions import service_transaction, writes
+from loyalty_site.core.transactions import holds_row_lock, service_transaction, writes
 from members.models import Member
 from members.selectors import programme_settings_get
 from tiers.errors import TierReferenceReused
@@ -140,12 +140,18 @@ def tier_spend_record(
     reference: str,
     occurred_at: datetime.datetime | None = None,
     points: int | None = None,
+    reference_is_new: bool = False,
+    status: TierStatus | None = None,
 ) -> TierOutcome:
     """Add a sale's qualifying spend (`amount`, the earn base in VND) and upgrade the member at
     once to the highest tier the qualifying spend reaches. `points` are the points the sale
     earned; when the programme counts points and they are not given, they are computed at the
     member's current earn rate without multipliers. Idempotent on `reference`: a retry returns
-    the outcome recorded the first time and changes nothing."""
+    the outcome recorded the first time and changes nothing. `reference_is_new`: the caller's
+    reference names a row it inserted in this very transaction (a new sale), so the look-up
+    for a retry is skipped; the unique constraint still refuses a duplicate, by rolling the
+    whole transaction back. `status`: the member's row as `tier_status_lock` returned it in
+    this transaction (not locked or read again)."""
     amount = clean_amount(amount)
     reference = clean_reference(reference)
     occurred_at = clean_moment(occurred_at)
@@ -154,11 +160,13 @@ def tier_spend_record(
     moment = now()
     with service_transaction():
         # A member's first sale creates the status row: only once nothing can be refused.
-        status = status_lock(member, create=False)
-        replayed = _replay(reference, member=member, kind=TierSpend.Kind.SALE, amount=amount, status=status)
-        if replayed is not None:
-            return replayed
-        status = status or status_lock(member)
+        if status is None or status.member_id != member.pk or not holds_row_lock(status):
+            status = status_lock(member, create=reference_is_new)
+        if not reference_is_new:
+            replayed = _replay(reference, member=member, kind=TierSpend.Kind.SALE, amount=amount, status=status)
+            if replayed is not None:
+                return replayed
+            status = status or status_lock(member)
         before = status.tier
         if points is None:
             points = _points_at_tier(amount, before) if programme.basis == TierSettings.Basis.POINTS else 0
@@ -207,6 +215,15 @@ def tier_spend_record(
     return TierOutcome(
         tier_before=before, tier_after=status.tier, qualifying_spend=status.qualifying_spend, change=change
     )
+
+
+def tier_status_lock(*, member: Member) -> TierStatus | None:
+    """Lock the member's status row now, for a caller that reads the tier before it records the
+    spend in the same transaction (the checkout prices the sale at the tier it locked, then
+    passes the row to `tier_spend_record`). None when the member has no row yet: they are in the
+    entry tier, and `tier_spend_record` creates the row (so nothing is written before the
+    caller's own refusals)."""
+    return status_lock(member, create=False)
 
 
 def _member(member: Member) -> Member:
