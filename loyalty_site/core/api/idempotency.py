@@ -1,9 +1,10 @@
 """Idempotency keys for state-changing POS requests (`pos-api.md`, "Basics").
 
 How a request with `Idempotency-Key: K` runs, all in one database transaction:
-1. insert the record (scope, K) -- the unique constraint is the claim. A concurrent request with
-   the same key blocks on that insert until the first one commits, then finds its record and
-   replays it (or, if the first one rolled back, takes over the claim);
+1. insert the record (scope, K) -- the unique constraint is the claim (one `INSERT ... ON
+   CONFLICT DO NOTHING`). A concurrent request with the same key blocks on that insert until the
+   first one commits, then finds its record and replays it (or, if the first one rolled back,
+   takes over the claim);
 2. run the view in a savepoint; a refusal (any 4xx) rolls back the savepoint only, so the
    refusal itself is stored and replayed, while nothing it attempted is kept;
 3. render the response and store its exact bytes on the record; commit.
@@ -21,7 +22,7 @@ import re
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, OperationalError, transaction
+from django.db import DatabaseError, OperationalError, transaction
 from django.http import HttpResponse
 from django.utils import timezone
 from rest_framework.request import Request
@@ -65,6 +66,37 @@ def idempotency_records_purge(*, older_than_hours: int | None = None) -> int:
     cutoff = timezone.now() - timedelta(hours=hours)
     deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
     return deleted
+
+
+def _insert_unless_claimed(record: IdempotencyRecord) -> bool:
+    """Insert the claim, or find (scope, key) taken: `INSERT ... ON CONFLICT DO NOTHING
+    RETURNING id`, one statement (PostgreSQL, SQLite 3.35+) where catching an IntegrityError
+    would need a savepoint around the insert, two round trips more on every POS write. Like a
+    plain insert, it waits while another transaction holds an uncommitted claim of the same key,
+    then inserts if that one rolled back. The ORM has no such statement: `bulk_create`'s
+    `ignore_conflicts` does not say whether the row went in."""
+    connection = transaction.get_connection()
+    meta = IdempotencyRecord._meta
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    quote = connection.ops.quote_name
+    # Only identifiers from the model's meta go into the text; every value is a parameter.
+    sql = "INSERT INTO {table} ({columns}) VALUES ({values}) ON CONFLICT ({unique}) DO NOTHING RETURNING {pk}".format(  # noqa: S608
+        table=quote(meta.db_table),
+        columns=", ".join(quote(field.column) for field in fields),
+        values=", ".join(["%s"] * len(fields)),
+        unique=", ".join(quote(meta.get_field(name).column) for name in ("scope", "key")),
+        pk=quote(meta.pk.column),
+    )
+    params = [field.get_db_prep_save(getattr(record, field.attname), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    record.pk = row[0]
+    record._state.adding = False
+    record._state.db = connection.alias
+    return True
 
 
 class IdempotentAPIView(APIView):
@@ -135,20 +167,20 @@ class IdempotentAPIView(APIView):
             return response
 
     def _claim(self, scope, key, fingerprint, request):
+        record = IdempotencyRecord(
+            scope=scope,
+            key=key,
+            request_hash=fingerprint,
+            method=request.method,
+            path=request.path[:500],
+            response_status=0,
+            response_body=b"",
+            response_content_type="",
+            created_at=timezone.now(),
+        )
         try:
-            with transaction.atomic():
-                return IdempotencyRecord.objects.create(
-                    scope=scope,
-                    key=key,
-                    request_hash=fingerprint,
-                    method=request.method,
-                    path=request.path[:500],
-                    response_status=0,
-                    response_body=b"",
-                    response_content_type="",
-                )
-        except IntegrityError:
-            pass
+            if _insert_unless_claimed(record):
+                return record
         except OperationalError as exc:  # lock timeout while the other request runs
             raise RequestInProgress() from exc
         try:
