@@ -39,10 +39,13 @@ def pg_database(name: str) -> Iterator[str]:
 
 
 def bench_env(database_url: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"CELERY_BROKER_URL"}}
+    env = {k: v for k, v in os.environ.items() if k not in {"CELERY_BROKER_URL", "CACHE_URL"}}
     # The production shape: tasks (e.g. the after-sale message) go to a real Redis broker rather
     # than running eagerly inside the request. No worker consumes them during the run.
     env["CELERY_BROKER_URL"] = os.environ.get("BENCH_CELERY_BROKER_URL", "redis://127.0.0.1:6379/13")
+    # Production shape again: the cache (throttling, cached settings and promotion rules) is
+    # Redis, shared by every gunicorn worker, as README's deployment section says.
+    env["CACHE_URL"] = os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6379/12")
     env.update(
         DJANGO_SETTINGS_MODULE="bench.settings",
         DATABASE_URL=database_url,
@@ -181,7 +184,8 @@ def median(values: list[float]) -> float:
 
 
 def flush_broker(env: dict[str, str]) -> None:
-    """Drop the tasks a benchmark left in its broker database."""
-    url = env.get("CELERY_BROKER_URL", "")
-    if url.startswith("redis://"):
-        subprocess.run(["redis-cli", "-u", url, "FLUSHDB"], check=False, capture_output=True)
+    """Drop the tasks and cache entries a benchmark left in its Redis databases."""
+    for name in ("CELERY_BROKER_URL", "CACHE_URL"):
+        url = env.get(name, "")
+        if url.startswith("redis://"):
+            subprocess.run(["redis-cli", "-u", url, "FLUSHDB"], check=False, capture_output=True)
