@@ -41,6 +41,7 @@ from loyalty_site.core.config_cache import config_cache_invalidate, config_cache
 from loyalty_site.core.money import ZERO, clamp_discount, percent_of, quantize_money
 from members.models import Member
 from stores.models import Store
+from tiers.models import Tier
 from tiers.selectors import member_tier
 
 ONE = Decimal(1)
@@ -276,9 +277,18 @@ def _member_tier_id(member: Member) -> int | None:
     return tier.pk if tier is not None else None
 
 
-def _eligible(rules: list[_Rule], *, cart: Cart, member: Member | None, store: Store, local: datetime.datetime):
+def _eligible(
+    rules: list[_Rule],
+    *,
+    cart: Cart,
+    member: Member | None,
+    store: Store,
+    local: datetime.datetime,
+    tier: Tier | None = None,
+):
     subtotal = cart.subtotal
-    tier_id: list[int | None] = []  # looked up once, only when a promotion names tiers
+    # Looked up once, only when a promotion names tiers (and the caller did not say).
+    tier_id: list[int | None] = [tier.pk] if tier is not None else []
     eligible = []
     for rule in rules:
         p = rule.promotion
@@ -486,19 +496,20 @@ def _point_effects(rules: list[_Rule]) -> tuple[Decimal, int, list[AppliedPromot
 
 
 def promotions_applicable(
-    *, cart: Cart, member: Member | None, store: Store, at: datetime.datetime
+    *, cart: Cart, member: Member | None, store: Store, at: datetime.datetime, tier: Tier | None = None
 ) -> PromotionResult:
     """What the active promotions give to `cart`, sold to `member` (None: an anonymous sale) at
     `store` at the moment `at` (aware; read in the store's time zone). A pure read: the quote and
     the sale call it alike; the sale then records `result.applied` with
-    `promotion_applications_record`. See the module docstring for the rules."""
+    `promotion_applications_record`. `tier`: the member's current tier when the caller has it
+    (otherwise read when a promotion names tiers). See the module docstring for the rules."""
     if at.tzinfo is None:
         raise ValueError("`at` must be an aware datetime")
     local = at.astimezone(store.zone)
     rules = _rules_on(local.date())
     if not rules or not cart.lines:
         return EMPTY_RESULT
-    eligible = _eligible(rules, cart=cart, member=member, store=store, local=local)
+    eligible = _eligible(rules, cart=cart, member=member, store=store, local=local, tier=tier)
     if not eligible:
         return EMPTY_RESULT
     discounts = [r for r in eligible if r.promotion.is_discount]

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -45,11 +46,12 @@ def promotion_applications_record(
     sale_reference: str,
     at: datetime.datetime,
     store: Store | None = None,
-) -> list[PromotionApplication]:
+) -> QuerySet[PromotionApplication]:
     """Record that a sale (`sale_reference`, made at `at`) used these promotions: pass
     `PromotionResult.applied` (the amounts are kept for reports), or promotions / ids.
     Idempotent: recording the same sale again adds nothing (unique on promotion and sale).
-    Returns the sale's applications."""
+    Returns the sale's applications as a queryset, read only if the caller looks (the checkout
+    does not). One INSERT, atomic by itself: no savepoint inside the caller's transaction."""
     sale_reference = (sale_reference or "").strip()
     errors = {}
     if not sale_reference:
@@ -60,14 +62,11 @@ def promotion_applications_record(
         raise ValidationFailed(errors=errors)
     rows = [_row(item, member=member, store=store, sale_reference=sale_reference, at=at) for item in promotions]
     if not rows:
-        return []
-    with transaction.atomic():
-        PromotionApplication.objects.bulk_create(rows, ignore_conflicts=True)
-    return list(
-        PromotionApplication.objects.filter(
-            sale_reference=sale_reference, promotion_id__in=[row.promotion_id for row in rows]
-        ).order_by("pk")
-    )
+        return PromotionApplication.objects.none()
+    PromotionApplication.objects.bulk_create(rows, ignore_conflicts=True)
+    return PromotionApplication.objects.filter(
+        sale_reference=sale_reference, promotion_id__in=[row.promotion_id for row in rows]
+    ).order_by("pk")
 
 
 def promotion_applications_reverse(

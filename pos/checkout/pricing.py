@@ -132,17 +132,18 @@ def price(
     discounts: list[AppliedDiscount] = []
     subtotal = cart.subtotal
 
-    promotions = promotions_applicable(cart=cart, member=member, store=store, at=at)
+    if member is None:
+        tier = None
+    elif tier is None:
+        tier = member_tier(member=member)
+
+    promotions = promotions_applicable(cart=cart, member=member, store=store, at=at, tier=tier)
     for applied in promotions.applied:
         if applied.discount > 0:
             discounts.append(AppliedDiscount("promotion", applied.code, applied.description, applied.discount))
     remaining = max(ZERO, subtotal - promotions.discount_total)
     priced_cart = promotions.cart_after_lines(cart)
 
-    if member is None:
-        tier = None
-    elif tier is None:
-        tier = member_tier(member=member)
     if tier is not None and remaining > 0:
         tier_discount = min(tier_invoice_discount(tier=tier, amount=remaining), remaining)
         if tier_discount > 0:

@@ -8,6 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from campaigns.models import Promotion
+from campaigns.services.promotions import promotion_save
 from members.models import LedgerEntry
 from members.selectors import ledger_drift
 from notifications.models import Message
@@ -349,10 +351,17 @@ def test_a_sale_reads_the_member_once_and_nests_no_savepoints_in_the_checkout(ph
     idempotency layer's refusal scope, which keeps the claim while undoing a refused request."""
     member = MemberFactory(points=100)
     post(pho, SALES, sale_body("SP-0", coffee(1), member), key="SP-0")  # creates the tier status row
+    without_bonus = post(pho, QUOTE, sale_body("SP-1", coffee(2), member, points_to_redeem=10)).json()["points_to_earn"]
+    # A promotion for the member's tier: pricing answers it from the row the checkout locked.
+    bonus = promotion_save(
+        promotion=Promotion(code="SP-BONUS", name="SP bonus", kind=Promotion.Kind.BONUS_POINTS, bonus_points=3)
+    )
+    bonus.tiers.set([TierStatus.objects.get(member=member).tier])
 
     with CaptureQueriesContext(connection) as queries:
         response = post(pho, SALES, sale_body("SP-1", coffee(2), member, points_to_redeem=10), key="SP-1")
     assert response.status_code == 201 and response.json()["points_redeemed"] == 10
+    assert response.json()["points_to_earn"] == without_bonus + 3
     sql = [q["sql"] for q in queries.captured_queries]
     assert sum(1 for s in sql if s.startswith("SELECT") and 'FROM "members_member"' in s) == 1
     assert sum(1 for s in sql if s.startswith("SELECT") and 'FROM "tiers_tierstatus"' in s) == 1
