@@ -107,6 +107,22 @@ class LoadResult:
     latencies_ms: list[float]
     statuses: dict[int, int]
 
+    @classmethod
+    def combine(cls, parts: list[LoadResult]) -> LoadResult:
+        """Several loads of one scenario as one: requests and seconds add up."""
+        statuses: dict[int, int] = {}
+        for part in parts:
+            for code, n in part.statuses.items():
+                statuses[code] = statuses.get(code, 0) + n
+        return cls(
+            parts[0].name,
+            sum(p.requests for p in parts),
+            sum(p.errors for p in parts),
+            sum(p.seconds for p in parts),
+            [ms for p in parts for ms in p.latencies_ms],
+            statuses,
+        )
+
     @property
     def throughput(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
