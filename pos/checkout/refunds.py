@@ -7,7 +7,8 @@ refund reverses exactly what the sale earned (pos-api.md): points earned, points
 money paid, qualifying spend and the referrer's points. Vouchers used on the sale come back
 only when the refund completes the sale, and only if they have not expired.
 
-Lock order as for a sale: the member, then the sale row, then vouchers."""
+Lock order: the member first, as for a sale (so everything of one member is serialised there),
+then the sale row, the vouchers and the member's tier status row."""
 
 from __future__ import annotations
 
