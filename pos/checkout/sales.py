@@ -128,7 +128,7 @@ def sale_record(*, terminal: Terminal, data: SaleInput, notify: bool = True) -> 
             tier_after = quote.tier
             if member is not None and member.status == Member.Status.ACTIVE:
                 tier_after = _member_effects(sale, quote, member=member, status=status, notify=notify)
-            elif quote.promotions.applied:
+            if quote.promotions.applied:
                 promotion_applications_record(
                     promotions=quote.promotions.applied,
                     member=member,
@@ -181,8 +181,8 @@ def _insert(sale: Sale, quote: Quote) -> None:
 
 
 def _member_effects(sale: Sale, quote: Quote, *, member: Member, status, notify: bool) -> Tier:
-    """Points paid and earned, qualifying spend, promotion counters and the referrer's reward of
-    an active member's sale; returns the tier after it."""
+    """Points paid and earned, qualifying spend and the referrer's reward of an active member's
+    sale; returns the tier after it."""
     at, store = sale.occurred_at, sale.store
     if quote.points_redeemed:
         points_spend(
@@ -215,10 +215,6 @@ def _member_effects(sale: Sale, quote: Quote, *, member: Member, status, notify:
             cause_reference=sale.reference,
             reason=_("Receipt %(receipt)s at %(store)s") % {"receipt": sale.receipt_number, "store": store.code},
             reference_is_new=True,
-        )
-    if quote.promotions.applied:
-        promotion_applications_record(
-            promotions=quote.promotions.applied, member=member, sale_reference=sale.reference, at=at, store=store
         )
     if member.referred_by_id is not None:  # most members were not referred: no query for them
         sale.referrer_points = (
