@@ -1,6 +1,6 @@
 """Celery tasks: thin wrappers that take ids and call one service. Each may run twice (the
 broker can deliver a task again) without giving anything twice: a campaign run claims its
-members through unique delivery rows, and sending a message claims it first."""
+members through unique delivery rows."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from django.db import DatabaseError
 
 from campaigns.models import Campaign, CampaignRun
 from campaigns.services import campaign_run
-from notifications.services import message_send
 
 logger = logging.getLogger("campaigns.tasks")
 _DB_RETRY = {"autoretry_for": (DatabaseError,), "retry_backoff": 60, "max_retries": 3}
@@ -37,11 +36,3 @@ def run_campaign(
         by=user,
     )
     return {"run": run.pk, "status": run.status, "members_reached": run.members_reached}
-
-
-@shared_task(name="campaigns.send_messages", ignore_result=True, **_DB_RETRY)
-def send_messages(message_ids: list[int]) -> None:
-    """Send a campaign's batch of outbox messages (each one is claimed before it is sent, so a
-    repeat sends nothing twice; a batch that is lost is picked up by the outbox sweeper)."""
-    for message_id in message_ids:
-        message_send(message_id=message_id)

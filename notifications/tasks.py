@@ -29,3 +29,11 @@ def sweep_outbox() -> dict:
 def send_expiry_reminders(as_of: str | None = None) -> dict:
     day = datetime.date.fromisoformat(as_of) if as_of else None
     return asdict(expiry_reminders_enqueue(as_of=day))
+
+
+@shared_task(name="notifications.send_messages", ignore_result=True, **_DB_RETRY)
+def send_messages(message_ids: list[int]) -> None:
+    """Send a batch written by `messages_enqueue_bulk`. Each message is claimed before it is
+    sent, so a repeat sends nothing twice; a lost batch is picked up by the outbox sweeper."""
+    for message_id in message_ids:
+        message_send(message_id=message_id)

@@ -33,19 +33,13 @@ from django.utils.translation import gettext as _
 from campaigns.errors import CampaignInactive
 from campaigns.models import Campaign, CampaignDelivery, CampaignRun
 from campaigns.selectors.groups import audience_members, audience_today, audience_zone
-from campaigns.services.bulk import (
-    IssuedVoucher,
-    messages_enqueue_bulk,
-    messages_withdraw,
-    vouchers_issue_planned,
-    vouchers_plan_bulk,
-)
+from campaigns.services.bulk import IssuedVoucher, vouchers_issue_planned, vouchers_plan_bulk
 from loyalty_site.core.errors import DomainError, ValidationFailed
 from members.errors import MemberBlocked, MemberMerged
 from members.models import LedgerEntry, Member
 from members.services import points_earn
 from notifications.models import Event
-from notifications.services import message_enqueue
+from notifications.services import message_enqueue, messages_enqueue_bulk, messages_withdraw
 from vouchers.models import Voucher
 
 logger = logging.getLogger("campaigns.runs")
@@ -152,7 +146,7 @@ def _serve(
     reward_name = campaign.reward.name if campaign.reward_id else ""
     dedupe_key = f"campaign:{campaign.pk}:{period_key}"
 
-    def context(member_id: int) -> dict:
+    def context(member_id: int, _language: str) -> dict:
         values: dict = {"campaign_name": campaign.name}
         voucher = vouchers.get(member_id)
         if voucher is not None:
@@ -166,7 +160,7 @@ def _serve(
             members=members,
             event=campaign.notification_event,
             context_for=context,
-            dedupe_key_for=lambda _member_id: dedupe_key,
+            dedupe_key=dedupe_key,
             marketing=campaign.notification_is_marketing,
             variant=campaign.code,
             now=now,

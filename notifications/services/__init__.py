@@ -43,8 +43,31 @@ placeholder without a value; the daily marketing cap (NOTIFICATIONS_MARKETING_DA
 member per store-local day). SMS and Zalo due in the quiet hours (21:00-08:00 store time) are
 scheduled for the end of them. The member's language (`MemberPreference`, default vi) picks the
 template; a missing translation falls back to Vietnamese.
+
+Many members at once
+====================
+
+    from notifications.services import messages_enqueue_bulk
+
+    messages_enqueue_bulk(
+        members=member_ids,                 # member ids, or a queryset (used as a subquery)
+        event=Event.TIER_CHANGED,
+        context=None,                       # values every member gets (optional)
+        context_for=lambda member_id, language: {"tier_name": names[language]},
+                                            # one member's values, given their language (optional)
+        dedupe_key="tier-evaluate:2025-06-10:VIP:MEMBER",
+                                            # or dedupe_key_for=lambda member_id: ...
+        send_at=None, channels=None, marketing=None, variant="",   # as message_enqueue
+    ) -> BulkMessages                       # counts: pending, skipped, existing, dispatched
+
+writes, in the caller's transaction, exactly the rows `message_enqueue` would write called once
+per member, with every rule above, in a handful of queries per batch (COPY on PostgreSQL), and
+queues one sending task per batch and send time after commit. Use it wherever one event goes to
+many members: a campaign run, the daily tier evaluation. `messages_withdraw` takes back what it
+wrote in the current transaction for members who turn out not to be served after all.
 """
 
+from notifications.services.bulk import BulkMessages, messages_enqueue_bulk, messages_withdraw
 from notifications.services.outbox import (
     SweepResult,
     message_enqueue,
@@ -57,6 +80,7 @@ from notifications.services.reminders import ReminderResult, expiry_reminders_en
 from notifications.services.templates import template_preview, template_save, template_send_test
 
 __all__ = [
+    "BulkMessages",
     "ReminderResult",
     "SweepResult",
     "expiry_reminders_enqueue",
@@ -64,6 +88,8 @@ __all__ = [
     "message_enqueue",
     "message_resend",
     "message_send",
+    "messages_enqueue_bulk",
+    "messages_withdraw",
     "outbox_sweep",
     "template_preview",
     "template_save",

@@ -454,10 +454,12 @@ def test_period_keys():
 
 
 def test_bulk_messages_match_message_enqueue_field_for_field(birthday_templates):
+    """The campaign run's messages come from `notifications.services.messages_enqueue_bulk`,
+    called as `_serve` calls it (a queryset of members, one key for the period); its rows are
+    those of `message_enqueue` (every rule is compared in tests/notifications/test_enqueue_bulk.py)."""
     from django.utils import timezone
 
-    from campaigns.services.bulk import messages_enqueue_bulk
-    from notifications.services import message_enqueue
+    from notifications.services import message_enqueue, messages_enqueue_bulk
 
     one = enrol(name="Lý Thị Một", consents={"sms": True})
     two = enrol(name="Lý Thị Hai", consents={"sms": True})
@@ -469,58 +471,20 @@ def test_bulk_messages_match_message_enqueue_field_for_field(birthday_templates)
     result = messages_enqueue_bulk(
         members=Member.objects.filter(pk__in=[two.pk, no_consent.pk]),
         event=Event.BIRTHDAY,
-        context_for=lambda _m: context,
-        dedupe_key_for=lambda _m: "k",
+        context_for=lambda _member_id, _language: context,
+        dedupe_key="k",
         now=now,
     )
     assert (result.pending, result.skipped, result.existing) == (1, 0, 1)
     fields = ["event", "channel", "language", "template_id", "marketing", "subject", "status", "skip_reason",
-              "scheduled_at", "dedupe_key", "zns_template_id", "zns_params", "attempts"]  # fmt: skip
+              "skip_detail", "scheduled_at", "queued_at", "dedupe_key", "zns_template_id", "zns_params", "attempts",
+              "claimed_at", "sent_at", "provider_message_id", "last_error"]  # fmt: skip
     by_service = Message.objects.filter(member=one).values(*fields).get()
-    by_bulk = Message.objects.filter(member=two).values(*fields, "body").get()
+    by_bulk = Message.objects.filter(member=two).values(*fields, "body", "recipient").get()
     assert by_bulk.pop("body") == Message.objects.get(member=one).body.replace("Lý Thị Một", "Lý Thị Hai")
+    assert by_bulk.pop("recipient") == two.phone
     assert by_bulk == by_service
     assert Message.objects.filter(member=no_consent).count() == 1  # the same key wrote nothing new
-
-
-def test_compiled_templates_render_like_the_notifications_renderer():
-    import zoneinfo
-
-    from campaigns.services.bulk import _Compiled
-    from notifications.models import Channel, Language, MessageTemplate
-    from notifications.selectors import template_render
-
-    zone = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")
-    values = {"member_name": "Ngô Thị Lan", "points_balance": 1250, "voucher_code": "ABCD-EFGH",
-              "voucher_name": "Quà", "voucher_expires_at": datetime.date(2030, 1, 31), "store_name": None}  # fmt: skip
-    email = MessageTemplate(
-        pk=1,
-        event=Event.BIRTHDAY,
-        channel=Channel.EMAIL,
-        language=Language.EN,
-        subject="Hi {member_name}",
-        body="{{code}} {voucher_code} until {voucher_expires_at}, {points_balance} points at {store_name}",
-    )
-    zalo = MessageTemplate(
-        pk=2,
-        event=Event.BIRTHDAY,
-        channel=Channel.ZALO,
-        language=Language.VI,
-        body="x",
-        zalo_template_id="123",
-        zalo_params={"name": "{member_name}", "code": "{voucher_code}"},
-    )
-    broken = MessageTemplate(pk=3, event=Event.BIRTHDAY, channel=Channel.SMS, language=Language.VI, body="Sai {ngoac")
-    templates = [email, zalo, broken]
-    for template in templates:
-        expected = template_render(template=template, values=values, zone=zone)
-        compiled = _Compiled(template)
-        texts, missing = compiled.render(values, zone)
-        assert compiled.error == expected.error
-        if expected.error:
-            continue
-        assert (texts["subject"][:200], texts["body"], missing) == (expected.subject, expected.body, expected.missing)
-        assert {k[4:]: v for k, v in texts.items() if k.startswith("zns:")} == expected.zns_params
 
 
 def test_side_by_side_ranges_keep_the_stock_and_withdraw_the_messages_of_those_refused(transactional_db, bday20, birthday_templates, march_segment):  # noqa: E501
