@@ -20,10 +20,9 @@ from loyalty_site.core.transactions import row_locked
 from members.errors import MemberNotFound
 from members.models import Member
 from members.selectors import programme_settings_get
-from notifications.conf import notifications_setting
-from notifications.models import Event, MemberPreference
-from notifications.selectors import member_language, templates_active
-from notifications.services import message_enqueue
+from notifications.models import Event
+from notifications.selectors import member_language
+from notifications.services import message_enqueue, messages_enqueue_bulk
 from tiers.models import Tier, TierChange, TierSettings, TierSpend, TierStatus
 from tiers.selectors import cycle_deadline, entry_tier, local_date, start_of_day, tiers_ladder
 
@@ -239,23 +238,19 @@ def notify_tier_changed(*, member: Member, tier: Tier, dedupe_key: str, language
 
 
 def notify_many(member_ids: Sequence[int], *, tier: Tier, dedupe_key: str) -> int:
-    """Tell each of `member_ids` that they are now in `tier`, loading the members (and their
-    language preference) a chunk at a time. Returns the messages written."""
+    """Tell each of `member_ids` that they are now in `tier`, as `notify_tier_changed` does for
+    one (the tier's name in each member's language, merged records not told), set-based: one
+    `messages_enqueue_bulk` per NOTIFY_CHUNK members, so memory stays flat however many move.
+    Returns the messages, as `notify_tier_changed` returns them (new or already there)."""
     written = 0
-    if not templates_active(event=Event.TIER_CHANGED):
-        # No active text on any channel: message_enqueue would write nothing for anyone.
-        return 0
     for start in range(0, len(member_ids), NOTIFY_CHUNK):
-        chunk = member_ids[start : start + NOTIFY_CHUNK]
-        members = Member.objects.select_related("home_store").in_bulk(chunk)
-        languages = dict(MemberPreference.objects.filter(member_id__in=chunk).values_list("member_id", "language"))
-        default_language = notifications_setting("DEFAULT_LANGUAGE")
-        for member_id in chunk:
-            member = members.get(member_id)
-            if member is None:
-                continue
-            language = languages.get(member_id, default_language)
-            written += len(notify_tier_changed(member=member, tier=tier, dedupe_key=dedupe_key, language=language))
+        chunk = list(member_ids[start : start + NOTIFY_CHUNK])
+        written += messages_enqueue_bulk(
+            members=Member.objects.filter(pk__in=chunk).exclude(status=Member.Status.MERGED),
+            event=Event.TIER_CHANGED,
+            context_for=lambda _member_id, language: {"tier_name": _tier_name(tier, language)},
+            dedupe_key=dedupe_key,
+        ).messages
     return written
 
 
