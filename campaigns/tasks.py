@@ -36,3 +36,13 @@ def run_campaign(
         by=user,
     )
     return {"run": run.pk, "status": run.status, "members_reached": run.members_reached}
+
+
+@shared_task(name="campaigns.send_messages", ignore_result=True, **_DB_RETRY)
+def send_messages_before_the_move(message_ids: list[int]) -> None:
+    """The name campaign batches were queued under before the bulk enqueue moved to
+    `notifications` (`notifications.send_messages`): batches already in the broker at a deploy,
+    some of them held for quiet hours, are still sent rather than refused as unregistered."""
+    from notifications.tasks import send_messages
+
+    send_messages(message_ids)

@@ -255,40 +255,11 @@ def vouchers_issue_planned(*, plan: VoucherPlan) -> BulkIssue:
     return result
 
 
-def vouchers_issue_bulk(
-    *,
-    reward: Reward,
-    members: QuerySet[Member],
-    reference_for: Callable[[int], str],
-    channel: str = Voucher.Channel.CAMPAIGN,
-    reason: str = "",
-    issued_by=None,
-    now: datetime.datetime | None = None,
-) -> BulkIssue:
-    """Issue one voucher of `reward`, without points, to each member of `members` (a queryset,
-    used as a subquery), in the caller's transaction: `vouchers_plan_bulk` then
-    `vouchers_issue_planned`. A reward that cannot be issued at all raises RewardUnavailable
-    (nothing written); members over the per-member limit, beyond the stock left, or not active
-    are refused one by one."""
-    with transaction.atomic():
-        plan = vouchers_plan_bulk(
-            reward=reward,
-            members=members,
-            reference_for=reference_for,
-            channel=channel,
-            reason=reason,
-            issued_by=issued_by,
-            now=now,
-        )
-        return vouchers_issue_planned(plan=plan)
-
-
 __all__ = [
     "BulkIssue",
     "IssuedVoucher",
     "VoucherPlan",
     "voucher_codes_draw",
-    "vouchers_issue_bulk",
     "vouchers_issue_planned",
     "vouchers_plan_bulk",
 ]

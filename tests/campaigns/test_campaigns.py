@@ -503,3 +503,16 @@ def test_side_by_side_ranges_keep_the_stock_and_withdraw_the_messages_of_those_r
     bday20.refresh_from_db()
     assert bday20.issued_count == 4
     assert len(members) == 9
+
+
+def test_batches_queued_under_the_task_name_used_before_the_move_are_still_sent(monkeypatch):
+    from celery import current_app
+
+    import campaigns.tasks  # noqa: F401 -- registers the tasks, as the worker's autodiscovery does
+    from notifications import tasks as notification_tasks
+
+    sent = []
+    monkeypatch.setattr(notification_tasks, "message_send", lambda *, message_id: sent.append(message_id))
+    # What a worker does with a message from the broker: look the name up, run the task.
+    current_app.tasks["campaigns.send_messages"].apply(args=[[3, 5]]).get()
+    assert sent == [3, 5]
