@@ -42,20 +42,21 @@ def main(argv: list[str]) -> int:
         print(section, flush=True)
         sections.append(section + f"\n\n_Benchmark wall time: {time.monotonic() - started:.0f} s._\n")
     results = ROOT / "bench" / "RESULTS.md"
-    command = " ".join([".venv/bin/python bench/run.py", *argv])
     header = (
         "# Benchmark results\n\n"
-        f"Produced by `make bench` (`{command}`) on {time.strftime('%Y-%m-%d')}, {machine()}.\n"
+        f"Written by `make bench` (`.venv/bin/python bench/run.py`), or section by section with\n"
+        f"`.venv/bin/python bench/run.py NAME`; last written on {time.strftime('%Y-%m-%d')}, {machine()}.\n"
         "Each section names the command that reproduces it alone.\n"
     )
     existing = results.read_text() if results.exists() and argv else ""
-    # Running a subset replaces only those sections and keeps the others.
-    kept = []
-    if existing:
-        for chunk in existing.split("\n## ")[1:]:
-            if not any(chunk.startswith(s.removeprefix("## ").split("\n", 1)[0]) for s in sections):
-                kept.append("## " + chunk.rstrip() + "\n")
-    results.write_text(header + "\n" + "\n".join(kept + sections))
+    # Running a subset replaces only those sections, each in its place, and keeps the others.
+    by_title = {section.removeprefix("## ").split("\n", 1)[0]: section for section in sections}
+    merged = []
+    for chunk in existing.split("\n## ")[1:]:
+        title = chunk.split("\n", 1)[0]
+        merged.append(by_title.pop(title, "## " + chunk.rstrip() + "\n"))
+    merged += by_title.values()
+    results.write_text(header + "\n" + "\n".join(merged))
     print(f"wrote {results}")
     return 0
 
