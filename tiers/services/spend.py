@@ -1,10 +1,11 @@
 """Qualifying spend: a sale adds, a refund subtracts, and the tier moves at once.
 
 Both services own their transaction and nest in the caller's (the POS checkout calls them
-inside its own; `tier_spend_record` then opens no savepoint: it refuses before it writes, see
-`loyalty_site.core.transactions`): they lock the member's status row (`FOR NO KEY UPDATE`), return the recorded
-outcome when the reference was recorded already (a retry), and otherwise record the event,
-update the counters, move the tier and write its history and notification in one go.
+inside its own; `tier_spend_record` then opens no savepoint, since it refuses before it writes:
+see `loyalty_site.core.transactions`). They lock the member's status row (`FOR NO KEY UPDATE`),
+return the recorded outcome when the reference was recorded already (a retry), and otherwise
+record the event, update the counters, move the tier and write its history and notification in
+one go.
 
 What counts where:
 - the qualifying spend counts events since `counted_from` (enrolment or the last downgrade),
