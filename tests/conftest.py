@@ -8,6 +8,8 @@ from rest_framework.test import APIClient
 from stores.services import terminal_create
 from tests.factories import StoreFactory
 
+pytest_plugins = ["tests.clock"]
+
 
 @pytest.fixture(autouse=True)
 def _clear_cache():

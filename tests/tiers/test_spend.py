@@ -9,6 +9,7 @@ from unittest import mock
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
 from loyalty_site.core.errors import ValidationFailed
 from members.models import Member
@@ -16,6 +17,7 @@ from tests.tiers.conftest import enrol, local_at, spend, written_state
 from tiers.errors import TierReferenceReused
 from tiers.models import TierSettings, TierSpend, TierStatus
 from tiers.selectors import member_tier
+from tiers.services.common import CLOCK_SKEW
 from tiers.services import (
     cycles,
     tier_save,
@@ -63,7 +65,9 @@ def test_a_reference_reused_for_another_amount_or_member_is_refused_and_writes_n
 )
 def test_invalid_input_is_refused_and_writes_nothing(member, tiers, amount, reference, occurred_at, field):
     if occurred_at == "future":
-        occurred_at = local_at(0) + datetime.timedelta(hours=1)
+        # Beyond the tolerated clock skew from *now*, whatever the hour (not from today's noon,
+        # which is in the past every afternoon).
+        occurred_at = timezone.now() + CLOCK_SKEW + datetime.timedelta(minutes=1)
     before = written_state()
     with pytest.raises(ValidationFailed) as refused:
         tier_spend_record(member=member, amount=amount, reference=reference, occurred_at=occurred_at)
