@@ -7,6 +7,6 @@ class CampaignsConfig(AppConfig):
     verbose_name = _("Campaigns")
 
     def ready(self) -> None:
-        from campaigns import receivers
+        from campaigns.promotions import receivers
 
         receivers.connect()

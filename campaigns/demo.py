@@ -14,8 +14,12 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from campaigns.models import Campaign, Promotion, ReferralProgramme, Segment
-from campaigns.services import campaign_activate, campaign_save, promotion_save
+from campaigns.audiences.models import Segment
+from campaigns.promotions.models import Promotion
+from campaigns.promotions.services import promotion_save
+from campaigns.referral.models import ReferralProgramme
+from campaigns.runs.models import Campaign
+from campaigns.runs.services import campaign_activate, campaign_save
 from notifications.models import Event
 from stores.models import Brand
 from tiers.models import Tier

@@ -1,48 +1,6 @@
-"""Celery tasks: thin wrappers that take ids and call one service. Each may run twice (the
-broker can deliver a task again) without giving anything twice: a campaign run claims its
-members through unique delivery rows."""
+"""Celery's autodiscovery imports `<app>.tasks`: the tasks live in the packages of their jobs."""
 
-from __future__ import annotations
+from campaigns.audiences.tasks import member_import_check_task, member_import_run_task
+from campaigns.runs.tasks import run_campaign, send_messages_before_the_move
 
-import datetime
-import logging
-
-from celery import shared_task
-from django.contrib.auth import get_user_model
-from django.db import DatabaseError
-
-from campaigns.models import Campaign, CampaignRun
-from campaigns.services import campaign_run
-
-logger = logging.getLogger("campaigns.tasks")
-_DB_RETRY = {"autoretry_for": (DatabaseError,), "retry_backoff": 60, "max_retries": 3}
-
-
-@shared_task(name="campaigns.run_campaign", **_DB_RETRY)
-def run_campaign(
-    campaign_id: int, as_of: str | None = None, trigger: str = CampaignRun.Trigger.SCHEDULE, user_id: int | None = None
-) -> dict:
-    """Run one campaign for today (or `as_of`, YYYY-MM-DD). A campaign switched off since the
-    task was queued is left alone."""
-    campaign = Campaign.objects.filter(pk=campaign_id).first()
-    if campaign is None or not campaign.is_active:
-        logger.info("campaign %s is gone or inactive: not run", campaign_id)
-        return {"run": None}
-    user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
-    run = campaign_run(
-        campaign=campaign,
-        as_of=datetime.date.fromisoformat(as_of) if as_of else None,
-        trigger=trigger,
-        by=user,
-    )
-    return {"run": run.pk, "status": run.status, "members_reached": run.members_reached}
-
-
-@shared_task(name="campaigns.send_messages", ignore_result=True, **_DB_RETRY)
-def send_messages_before_the_move(message_ids: list[int]) -> None:
-    """The name campaign batches were queued under before the bulk enqueue moved to
-    `notifications` (`notifications.send_messages`): batches already in the broker at a deploy,
-    some of them held for quiet hours, are still sent rather than refused as unregistered."""
-    from notifications.tasks import send_messages
-
-    send_messages(message_ids)
+__all__ = ["member_import_check_task", "member_import_run_task", "run_campaign", "send_messages_before_the_move"]

@@ -7,8 +7,8 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.admin.actions import add_to_group_action
-from campaigns.exports.admin_actions import can_export, export_members_action
+from campaigns.audiences.admin.actions import add_to_group_action
+from campaigns.audiences.exports.admin_actions import can_export, export_members_action
 from members.admin import MemberAdmin
 from members.models import LedgerEntry, Member
 from pos.models import Refund, RefundLine, Sale, SaleDiscount, SaleLine

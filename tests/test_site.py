@@ -113,7 +113,7 @@ def test_load_demo_builds_the_demo_stores_and_changes_nothing_the_second_time():
     assert {u.groups.get().name for u in staff} == {"Marketing", "Store manager"}
     assert "password" in out.getvalue().lower() or "mật khẩu" in out.getvalue().lower()
     # Every app's part (demo-programme.md): members, tiers, rewards, promotions, and a sales history.
-    from campaigns.models import Promotion
+    from campaigns.promotions.models import Promotion
     from members.models import Member
     from pos.models import Sale
     from tiers.models import Tier

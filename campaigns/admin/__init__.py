@@ -1,6 +1,8 @@
-"""The campaigns admin, one module per part of the domain. Importing this package registers
-them all."""
+"""The campaigns admin: each package registers its own pages; importing this registers them all."""
 
-from campaigns.admin import campaigns, groups, promotions, referral  # noqa: F401
-from campaigns.admin import imports as member_imports  # noqa: F401 -- Excel import / export of members
-from campaigns.admin.actions import add_to_group_action  # noqa: F401
+from campaigns.audiences.admin import actions, groups  # noqa: F401
+from campaigns.audiences.admin import imports as member_imports  # noqa: F401 -- Excel import / export of members
+from campaigns.audiences.admin.actions import add_to_group_action  # noqa: F401
+from campaigns.promotions import admin as promotions  # noqa: F401
+from campaigns.referral import admin as referral  # noqa: F401
+from campaigns.runs import admin as runs  # noqa: F401

@@ -20,7 +20,7 @@ written with COPY on PostgreSQL (`loyalty_site.core.rows`).
 
 It belongs in the vouchers app, whose `vouchers_issue_bulk` (a list of ids, model instances)
 does not offer the split or the subquery yet; until it does, it lives here, used only by
-`campaigns.services.campaign_runs`."""
+`campaigns.runs.services.campaign_runs`."""
 
 from __future__ import annotations
 

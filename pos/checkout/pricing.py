@@ -23,7 +23,7 @@ from decimal import Decimal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from campaigns.selectors.promotions import PromotionResult, promotions_applicable
+from campaigns.promotions.selectors import PromotionResult, promotions_applicable
 from loyalty_site.core.cart import Cart, CartLine
 from loyalty_site.core.errors import ValidationFailed
 from loyalty_site.core.money import (

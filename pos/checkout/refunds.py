@@ -20,8 +20,8 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from campaigns.services.promotions import promotion_applications_reverse
-from campaigns.services.referral import referral_reward_reverse
+from campaigns.promotions.services import promotion_applications_reverse
+from campaigns.referral.services import referral_reward_reverse
 from loyalty_site.core.errors import NotFoundError
 from loyalty_site.core.money import ZERO, quantize_money, share_of
 from members.models import LedgerEntry, Member

@@ -29,8 +29,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from campaigns.services.promotions import promotion_applications_record
-from campaigns.services.referral import referral_reward
+from campaigns.promotions.services import promotion_applications_record
+from campaigns.referral.services import referral_reward
 from loyalty_site.core.errors import NotFoundError
 from loyalty_site.core.transactions import service_transaction, writes
 from members.models import LedgerEntry, Member

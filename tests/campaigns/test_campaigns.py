@@ -12,19 +12,19 @@ from django.test import override_settings
 from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
 
+from campaigns.audiences.models import Segment
+from campaigns.audiences.selectors import audience_today
+from campaigns.audiences.services import group_add_members, group_create
 from campaigns.errors import CampaignInactive
-from campaigns.models import Campaign, CampaignDelivery, CampaignRun, Segment
-from campaigns.selectors import audience_today
-from campaigns.services import (
+from campaigns.runs.models import Campaign, CampaignDelivery, CampaignRun
+from campaigns.runs.services import (
     campaign_activate,
     campaign_deactivate,
     campaign_run,
     campaign_save,
     campaign_send_test,
-    group_add_members,
-    group_create,
 )
-from campaigns.tasks import run_campaign
+from campaigns.runs.tasks import run_campaign
 from loyalty_site.core.errors import ValidationFailed
 from members.models import LedgerEntry, Member
 from members.services import member_block
@@ -508,7 +508,7 @@ def test_side_by_side_ranges_keep_the_stock_and_withdraw_the_messages_of_those_r
 def test_batches_queued_under_the_task_name_used_before_the_move_are_still_sent(monkeypatch):
     from celery import current_app
 
-    import campaigns.tasks  # noqa: F401 -- registers the tasks, as the worker's autodiscovery does
+    import campaigns.runs.tasks  # noqa: F401 -- registers the tasks, as the worker's autodiscovery does
     from notifications import tasks as notification_tasks
 
     sent = []

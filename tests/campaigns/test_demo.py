@@ -7,9 +7,11 @@ from decimal import Decimal
 import pytest
 
 from campaigns.demo import demo_campaigns_load
-from campaigns.models import Campaign, Promotion, ReferralProgramme
-from campaigns.selectors import referral_programme_get
-from campaigns.services import referral_programme_update
+from campaigns.promotions.models import Promotion
+from campaigns.referral.models import ReferralProgramme
+from campaigns.referral.selectors import referral_programme_get
+from campaigns.referral.services import referral_programme_update
+from campaigns.runs.models import Campaign
 from notifications.demo import demo_notifications_load
 from stores.demo import demo_stores_load
 from tiers.demo import demo_tiers_load

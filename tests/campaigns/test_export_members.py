@@ -14,10 +14,10 @@ from django.core.management import CommandError, call_command
 from django.test import RequestFactory
 from django.urls import reverse
 
-from campaigns.exports.admin_actions import export_members_action, member_export_action_attach
-from campaigns.exports.escape import neutralise
-from campaigns.exports.members import csv_stream, xlsx_write
-from campaigns.services.groups import group_add_members, group_create
+from campaigns.audiences.exports.admin_actions import export_members_action, member_export_action_attach
+from campaigns.audiences.exports.escape import neutralise
+from campaigns.audiences.exports.members import csv_stream, xlsx_write
+from campaigns.audiences.services import group_add_members, group_create
 from members.models import Member
 from tests.campaigns.test_import_support import english
 from tests.factories import MemberFactory

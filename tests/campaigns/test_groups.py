@@ -17,10 +17,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns.admin.actions import add_to_group_action
-from campaigns.models import CustomerGroup, GroupMembership, Segment
-from campaigns.selectors import segment_members
-from campaigns.services import (
+from campaigns.audiences.admin.actions import add_to_group_action
+from campaigns.audiences.models import CustomerGroup, GroupMembership, Segment
+from campaigns.audiences.selectors import segment_members
+from campaigns.audiences.services import (
     group_add_members,
     group_add_members_by_phones,
     group_create,

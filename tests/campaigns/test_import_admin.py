@@ -12,9 +12,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 from django.urls import reverse
 
-from campaigns.imports.services import member_import_check, member_import_create, member_import_run
-from campaigns.models import MemberImport
-from campaigns.services.groups import group_create
+from campaigns.audiences.imports.models import MemberImport
+from campaigns.audiences.imports.services import member_import_check, member_import_create, member_import_run
+from campaigns.audiences.services import group_create
 from members.models import Member
 from tests.campaigns.test_import_support import counts, english, media, workbook_bytes
 

@@ -12,9 +12,10 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 from django.utils import timezone
 
-from campaigns.imports.engine import ImportOptions, members_import, opening_reference
-from campaigns.imports.errors import ImportRefused
-from campaigns.models import CustomerGroup, MemberImport
+from campaigns.audiences.imports.engine import ImportOptions, members_import, opening_reference
+from campaigns.audiences.imports.errors import ImportRefused
+from campaigns.audiences.imports.models import MemberImport
+from campaigns.audiences.models import CustomerGroup
 from members.models import Card, LedgerEntry, Member, PointLot
 from members.selectors import ledger_drift, programme_settings_get, programme_zone
 from members.services import lot_expires_at, member_block, member_merge

@@ -14,8 +14,8 @@ import uuid
 import pytest
 from django.test import override_settings
 
-from campaigns.imports.services import member_import_confirm, member_import_create, member_import_start_check
-from campaigns.models import MemberImport
+from campaigns.audiences.imports.models import MemberImport
+from campaigns.audiences.imports.services import member_import_confirm, member_import_create, member_import_start_check
 from loyalty_site.celery import app as celery_app
 from members.models import Member
 from tests.campaigns.test_import_support import workbook_bytes

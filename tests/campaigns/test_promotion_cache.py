@@ -12,10 +12,9 @@ import pytest
 from django.core.cache import cache
 from django.db import transaction
 
-from campaigns.models import Promotion
-from campaigns.selectors import promotions_applicable
-from campaigns.selectors.promotions import PROMOTION_RULES_CACHE_KEY, _rules_on
-from campaigns.services import promotion_applications_record, promotion_save, promotions_set_active
+from campaigns.promotions.models import Promotion
+from campaigns.promotions.selectors import PROMOTION_RULES_CACHE_KEY, _rules_on, promotions_applicable
+from campaigns.promotions.services import promotion_applications_record, promotion_save, promotions_set_active
 from tests.campaigns.conftest import cart, enrol, local
 from tiers.services import tier_delete
 

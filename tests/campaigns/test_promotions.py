@@ -11,13 +11,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from campaigns.models import Promotion, PromotionApplication
-from campaigns.selectors import promotions_applicable
-from campaigns.services import (
-    promotion_applications_record,
-    promotion_applications_reverse,
-    promotion_save,
-)
+from campaigns.promotions.models import Promotion, PromotionApplication
+from campaigns.promotions.selectors import promotions_applicable
+from campaigns.promotions.services import promotion_applications_record, promotion_applications_reverse, promotion_save
 from loyalty_site.core.errors import ValidationFailed
 from tests.campaigns.conftest import cart, enrol, local
 

@@ -10,9 +10,9 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from campaigns.models import ReferralProgramme
-from campaigns.selectors import referral_points_for, referral_programme_get
-from campaigns.services import referral_programme_update, referral_reward, referral_reward_reverse
+from campaigns.referral.models import ReferralProgramme
+from campaigns.referral.selectors import referral_points_for, referral_programme_get
+from campaigns.referral.services import referral_programme_update, referral_reward, referral_reward_reverse
 from loyalty_site.core.errors import ValidationFailed
 from members.models import LedgerEntry, Member
 from members.services import member_block, member_merge

@@ -8,8 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from campaigns.models import Promotion
-from campaigns.services.promotions import promotion_save
+from campaigns.promotions.models import Promotion
+from campaigns.promotions.services import promotion_save
 from members.models import LedgerEntry
 from members.selectors import ledger_drift
 from notifications.models import Message

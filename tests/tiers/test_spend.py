@@ -17,7 +17,6 @@ from tests.tiers.conftest import enrol, local_at, spend, written_state
 from tiers.errors import TierReferenceReused
 from tiers.models import TierSettings, TierSpend, TierStatus
 from tiers.selectors import member_tier
-from tiers.services.common import CLOCK_SKEW
 from tiers.services import (
     cycles,
     tier_save,
@@ -26,6 +25,7 @@ from tiers.services import (
     tier_spend_reverse,
     tiers_evaluate,
 )
+from tiers.services.common import CLOCK_SKEW
 
 
 def test_recording_the_same_reference_again_returns_the_first_outcome_and_adds_nothing(member, tiers):

@@ -12,8 +12,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from campaigns.exports.admin_actions import can_export
-from campaigns.exports.members import FORMATS, members_export, members_export_queryset
+from campaigns.audiences.exports.admin_actions import can_export
+from campaigns.audiences.exports.members import FORMATS, members_export, members_export_queryset
 from loyalty_site.core.errors import DomainError
 
 

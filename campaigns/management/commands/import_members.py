@@ -13,8 +13,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from campaigns.imports.services import member_import_from_file
-from campaigns.models.imports import MemberImport
+from campaigns.audiences.imports.models import MemberImport
+from campaigns.audiences.imports.services import member_import_from_file
 
 ERRORS_SHOWN = 50
 

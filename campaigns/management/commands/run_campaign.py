@@ -3,8 +3,8 @@ import datetime
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from campaigns.models import Campaign, CampaignRun
-from campaigns.services import campaign_run
+from campaigns.runs.models import Campaign, CampaignRun
+from campaigns.runs.services import campaign_run
 from loyalty_site.core.errors import DomainError
 
 

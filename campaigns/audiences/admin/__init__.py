@@ -1,0 +1,1 @@
+"""Admin pages of customer groups, segments and the member import/export."""

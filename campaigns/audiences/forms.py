@@ -1,0 +1,31 @@
+"""Admin forms of customer groups. They parse input; the rules are in the services."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from campaigns.audiences.models import CustomerGroup
+
+
+class PhoneListForm(forms.Form):
+    phones = forms.CharField(
+        label=_("phone numbers"),
+        widget=forms.Textarea(attrs={"rows": 12, "cols": 40}),
+        help_text=_(
+            "One per line, or separated by commas or semicolons; any common form (0912345678, +84 912 345 678)."
+        ),
+    )
+
+
+class AddToGroupForm(forms.Form):
+    group = forms.ModelChoiceField(
+        label=_("existing group"), queryset=CustomerGroup.objects.order_by("name"), required=False
+    )
+    new_group = forms.CharField(label=_("or a new group named"), max_length=200, required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        if bool(cleaned.get("group")) == bool((cleaned.get("new_group") or "").strip()):
+            raise forms.ValidationError(_("Choose a group, or name a new one (not both)."))
+        return cleaned

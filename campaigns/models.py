@@ -1,0 +1,21 @@
+"""The campaigns app's models, for Django's registry: each lives in the package of its job
+(`promotions`, `referral`, `audiences`, `runs`); import them from there."""
+
+from campaigns.audiences.imports.models import MemberImport
+from campaigns.audiences.models import CustomerGroup, GroupMembership, Segment
+from campaigns.promotions.models import Promotion, PromotionApplication
+from campaigns.referral.models import ReferralProgramme
+from campaigns.runs.models import Campaign, CampaignDelivery, CampaignRun
+
+__all__ = [
+    "Campaign",
+    "CampaignDelivery",
+    "CampaignRun",
+    "CustomerGroup",
+    "GroupMembership",
+    "MemberImport",
+    "Promotion",
+    "PromotionApplication",
+    "ReferralProgramme",
+    "Segment",
+]

@@ -1,0 +1,103 @@
+"""Promotions and the record of their use."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+
+from campaigns.admin.common import ReadOnlyAdmin, error_text
+from campaigns.promotions.forms import PromotionAdminForm
+from campaigns.promotions.models import WEEKDAYS, Promotion, PromotionApplication
+from campaigns.promotions.selectors import promotion_describe
+from campaigns.promotions.services import promotion_save, promotions_set_active
+from loyalty_site.core.errors import DomainError
+
+
+@admin.register(Promotion)
+class PromotionAdmin(admin.ModelAdmin):
+    form = PromotionAdminForm
+    list_display = ["code", "name", "kind", "effect", "when", "priority", "stackable", "is_active", "applications_link"]
+    list_filter = ["is_active", "kind", "stackable", "birthday", "brands", "stores", "tiers"]
+    search_fields = ["code", "name", "name_en", "description"]
+    ordering = ["-priority", "code"]
+    list_select_related: list = []
+    autocomplete_fields = ["brands", "stores", "tiers"]
+    readonly_fields = ["created_at", "updated_at", "created_by", "applications_link"]
+    actions = ["activate", "deactivate"]
+    fieldsets = [
+        (None, {"fields": ["code", "name", "name_en", "description", "is_active"]}),
+        (
+            _("What it gives"),
+            {"fields": ["kind", "multiplier", "bonus_points", "percent", "amount", "scope", "skus", "categories"]},
+        ),
+        (
+            _("When (store local time)"),
+            {"fields": ["valid_from", "valid_until", "weekday_choices", "time_from", "time_until"]},
+        ),
+        (_("Where"), {"fields": ["brands", "stores"]}),
+        (_("Who"), {"fields": ["members_only", "tiers", "birthday", "min_spend", "limit_count", "limit_period"]}),
+        (_("Combining"), {"fields": ["priority", "stackable"]}),
+        (_("History"), {"fields": ["created_at", "updated_at", "created_by", "applications_link"]}),
+    ]
+
+    @admin.display(description=_("effect"))
+    def effect(self, obj: Promotion) -> str:
+        return promotion_describe(obj).split(": ", 1)[-1]
+
+    @admin.display(description=_("when"))
+    def when(self, obj: Promotion) -> str:
+        parts = []
+        if obj.weekdays:
+            names = dict(WEEKDAYS)
+            parts.append(", ".join(str(names[int(d)]) for d in obj.weekdays))
+        if obj.time_from and obj.time_until:
+            parts.append(f"{obj.time_from:%H:%M}–{obj.time_until:%H:%M}")
+        if obj.birthday:
+            parts.append(str(obj.get_birthday_display()))
+        return "; ".join(parts) or gettext("Always")
+
+    @admin.display(description=_("applications"))
+    def applications_link(self, obj: Promotion) -> str:
+        if obj.pk is None:
+            return "-"
+        url = reverse("admin:campaigns_promotionapplication_changelist") + f"?promotion__id__exact={obj.pk}"
+        return format_html('<a href="{}">{}</a>', url, gettext("Sales that used it"))
+
+    def save_model(self, request, obj, form, change):
+        promotion_save(promotion=obj, by=request.user)
+
+    @admin.action(description=_("Switch the selected promotions on"), permissions=["change"])
+    def activate(self, request, queryset):
+        self._set_active(request, queryset, True)
+
+    @admin.action(description=_("Switch the selected promotions off"), permissions=["change"])
+    def deactivate(self, request, queryset):
+        self._set_active(request, queryset, False)
+
+    def _set_active(self, request, queryset, active: bool) -> None:
+        try:
+            count = promotions_set_active(promotions=queryset, active=active)
+        except DomainError as exc:
+            self.message_user(request, error_text(exc), messages.ERROR)
+            return
+        text = (
+            ngettext("%(count)d promotion switched on.", "%(count)d promotions switched on.", count)
+            if active
+            else ngettext("%(count)d promotion switched off.", "%(count)d promotions switched off.", count)
+        )
+        self.message_user(request, text % {"count": count}, messages.SUCCESS)
+
+
+@admin.register(PromotionApplication)
+class PromotionApplicationAdmin(ReadOnlyAdmin):
+    list_display = ["promotion", "member", "store", "sale_reference", "at", "discount", "multiplier", "bonus_points", "reversed_at"]  # noqa: E501
+    list_filter = ["promotion", "store", ("at", admin.DateFieldListFilter), ("reversed_at", admin.EmptyFieldListFilter)]
+    search_fields = ["sale_reference", "promotion__code", "member__code", "=member__phone"]
+    ordering = ["-at", "-pk"]
+    list_select_related = ["promotion", "member", "store"]
+    autocomplete_fields = ["promotion", "member", "store"]
+    date_hierarchy = "at"
+    show_full_result_count = False

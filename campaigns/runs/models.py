@@ -1,0 +1,262 @@
+"""Scheduled campaigns: an audience (a static group or a segment), what each member gets (a
+voucher from the catalogue, bonus points, a notification), when it runs (once, on a recurring
+schedule through django-celery-beat, or only by hand) and how often one member may get it.
+
+`CampaignDelivery` is the once-per-member rule made physical: one row per (campaign, member,
+period key), unique in the database, inserted before anything is given. A second run for the
+same period finds the rows there and gives nothing twice."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from campaigns.audiences.models import CustomerGroup, Segment
+from loyalty_site.core.models import TimeStampedModel
+from notifications.models import Event
+from stores.models import code_validator
+
+cron_validator = RegexValidator(r"^[0-9*/,\-]+$", _("A crontab field: digits, *, /, commas and dashes, e.g. */15."))
+weekday_cron_validator = RegexValidator(
+    r"^[0-9a-zA-Z*/,\-]+$", _("A crontab field: digits or day names, *, /, commas and dashes, e.g. mon-fri.")
+)
+
+
+class Campaign(TimeStampedModel):
+    class Schedule(models.TextChoices):
+        MANUAL = "manual", _("Only when run by hand")
+        ONCE = "once", _("Once, at a given time")
+        RECURRING = "recurring", _("Recurring (crontab)")
+
+    class OncePer(models.TextChoices):
+        RUN = "run", _("Once per run (per day of the run)")
+        YEAR = "year", _("Once per calendar year")
+        EVER = "ever", _("Once ever")
+
+    code = models.CharField(_("code"), max_length=30, unique=True, validators=[code_validator])
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+
+    # --- Audience: exactly one of the two
+    group = models.ForeignKey(
+        CustomerGroup,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="campaigns",
+        verbose_name=_("static group"),
+    )
+    segment = models.ForeignKey(
+        Segment, on_delete=models.PROTECT, null=True, blank=True, related_name="campaigns", verbose_name=_("segment")
+    )
+
+    # --- What each member gets: any of the three
+    reward = models.ForeignKey(
+        "vouchers.Reward",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("voucher to give"),
+        help_text=_("Any reward of the catalogue, hidden ones included."),
+    )
+    bonus_points = models.PositiveIntegerField(
+        _("bonus points to give"), null=True, blank=True, validators=[MinValueValidator(1)]
+    )
+    notification_event = models.CharField(
+        _("notification to send"),
+        max_length=50,
+        blank=True,
+        help_text=_("The event of a notification template, e.g. birthday. Empty: no message."),
+    )
+    notification_is_marketing = models.BooleanField(
+        _("marketing message"),
+        default=True,
+        help_text=_("Marketing messages go only to members who consented to them."),
+    )
+
+    # --- When
+    schedule = models.CharField(_("schedule"), max_length=10, choices=Schedule.choices, default=Schedule.MANUAL)
+    run_at = models.DateTimeField(_("run at"), null=True, blank=True, help_text=_("For a campaign that runs once."))
+    cron_minute = models.CharField(_("minute"), max_length=60, default="0", validators=[cron_validator])
+    cron_hour = models.CharField(_("hour"), max_length=60, default="8", validators=[cron_validator])
+    cron_day_of_month = models.CharField(_("day of the month"), max_length=60, default="1", validators=[cron_validator])
+    cron_month_of_year = models.CharField(_("month"), max_length=60, default="*", validators=[cron_validator])
+    cron_day_of_week = models.CharField(
+        _("day of the week"), max_length=60, default="*", validators=[weekday_cron_validator]
+    )
+    once_per = models.CharField(
+        _("each member gets it"), max_length=5, choices=OncePer.choices, default=OncePer.RUN
+    )
+
+    is_active = models.BooleanField(_("active"), default=False, editable=False)
+    activated_at = models.DateTimeField(_("activated at"), null=True, blank=True, editable=False)
+    activated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("activated by"),
+        editable=False,
+    )
+    periodic_task = models.OneToOneField(
+        "django_celery_beat.PeriodicTask",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("periodic task"),
+        editable=False,
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+        editable=False,
+    )
+
+    class Meta:
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
+        ordering = ["code"]
+        permissions = [("run_campaign", _("Can run a campaign by hand or send a test"))]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(group__isnull=False) & Q(segment__isnull=True))
+                | (Q(group__isnull=True) & Q(segment__isnull=False)),
+                name="campaigns_campaign_one_audience",
+            ),
+            models.CheckConstraint(
+                condition=Q(reward__isnull=False) | Q(bonus_points__gt=0) | ~Q(notification_event=""),
+                name="campaigns_campaign_has_action",
+            ),
+            models.CheckConstraint(
+                condition=~Q(schedule="once") | Q(run_at__isnull=False), name="campaigns_campaign_once_has_time"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+    @property
+    def audience(self) -> CustomerGroup | Segment:
+        return self.group if self.group_id else self.segment
+
+    @property
+    def crontab_text(self) -> str:
+        return " ".join(
+            [self.cron_minute, self.cron_hour, self.cron_day_of_month, self.cron_month_of_year, self.cron_day_of_week]
+        )
+
+    def period_key(self, *, as_of: datetime.date) -> str:
+        """The once-per-member period a run for `as_of` belongs to."""
+        if self.once_per == self.OncePer.EVER:
+            return "ever"
+        if self.once_per == self.OncePer.YEAR:
+            return f"{as_of.year:04d}"
+        return as_of.isoformat()
+
+    def clean(self) -> None:
+        errors: dict[str, list] = {}
+        if bool(self.group_id) == bool(self.segment_id):
+            errors.setdefault("segment", []).append(_("Choose either a static group or a segment."))
+        if not (self.reward_id or self.bonus_points or self.notification_event.strip()):
+            errors.setdefault("reward", []).append(_("Give a voucher, bonus points or a notification, or several."))
+        if self.notification_event and self.notification_event not in Event.values:
+            errors.setdefault("notification_event", []).append(_("Unknown notification event."))
+        if self.schedule == self.Schedule.ONCE and self.run_at is None:
+            errors.setdefault("run_at", []).append(_("Give the time of the run."))
+        if errors:
+            raise ValidationError(errors)
+
+
+class CampaignRun(models.Model):
+    """One run of a campaign, with what it did. Written by `campaign_run` as it goes."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", _("Schedule")
+        MANUAL = "manual", _("By hand")
+        TEST = "test", _("Test")
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="runs", verbose_name=_("campaign"))
+    as_of = models.DateField(_("for the day"))
+    period_key = models.CharField(_("period"), max_length=20)
+    trigger = models.CharField(_("started by"), max_length=10, choices=Trigger.choices)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("staff user"),
+    )
+    started_at = models.DateTimeField(_("started at"))
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.RUNNING)
+    audience_count = models.PositiveIntegerField(_("audience"), default=0)
+    members_reached = models.PositiveIntegerField(_("members reached"), default=0)
+    members_skipped = models.PositiveIntegerField(
+        _("members skipped"), default=0, help_text=_("Already served in this period, or could not receive it.")
+    )
+    vouchers_issued = models.PositiveIntegerField(_("vouchers issued"), default=0)
+    points_given = models.PositiveIntegerField(_("points given"), default=0)
+    messages_queued = models.PositiveIntegerField(_("messages queued"), default=0)
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("campaign run")
+        verbose_name_plural = _("campaign runs")
+        ordering = ["-started_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} {self.as_of} ({self.get_status_display()})"
+
+    @property
+    def duration(self) -> datetime.timedelta | None:
+        return self.finished_at - self.started_at if self.finished_at else None
+
+
+class CampaignDelivery(models.Model):
+    """A member served by a campaign in a period. Inserted set-based (INSERT ... SELECT ... ON
+    CONFLICT DO NOTHING) before the member is given anything, in the same transaction."""
+
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.PROTECT, related_name="deliveries", verbose_name=_("campaign"), db_index=False
+    )
+    member = models.ForeignKey(
+        "members.Member", on_delete=models.PROTECT, related_name="+", verbose_name=_("member")
+    )
+    period_key = models.CharField(_("period"), max_length=20)
+    run = models.ForeignKey(
+        CampaignRun, on_delete=models.PROTECT, related_name="deliveries", verbose_name=_("run"), db_index=False
+    )
+    delivered_at = models.DateTimeField(_("delivered at"))
+
+    class Meta:
+        verbose_name = _("campaign delivery")
+        verbose_name_plural = _("campaign deliveries")
+        ordering = ["-delivered_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "member", "period_key"], name="campaigns_delivery_once_per_period"
+            ),
+        ]
+        indexes = [models.Index(fields=["run", "member"], name="campaigns_delivery_run")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} → {self.member_id} ({self.period_key})"
