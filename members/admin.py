@@ -150,7 +150,8 @@ class CardInline(admin.TabularInline):
         return False
 
 
-@admin.register(Member)
+# The base of the member page: `backoffice` composes it with the tiers, vouchers and campaigns
+# and registers it (once); this app cannot see those floors.
 class MemberAdmin(PhoneSearchMixin, admin.ModelAdmin):
     form = MemberAdminForm
     list_display = [

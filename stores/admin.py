@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from loyalty_site.core.errors import DomainError
-from stores.models import Brand, Store, Terminal
+from stores.models import Brand, Store
 from stores.services import terminal_create, terminal_revoke
 
 
@@ -57,7 +57,8 @@ class TerminalStatusFilter(admin.SimpleListFilter):
         return queryset
 
 
-@admin.register(Terminal)
+# The base of the terminal pages: `backoffice` composes it with the terminals' sales and
+# registers it (once); this app cannot see sales.
 class TerminalAdmin(admin.ModelAdmin):
     list_display = ["name", "store", "key_prefix", "is_active", "last_used_at", "created_at", "revoked_at"]
     list_filter = [TerminalStatusFilter, "store__brand", "store"]

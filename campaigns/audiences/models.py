@@ -1,6 +1,6 @@
 """Customer groups: static lists of members (filled by an Excel import, a phone list or an admin
 action) and rule-based segments evaluated when they are used
-(`campaigns.selectors.segment_members`)."""
+(`campaigns.audiences.selectors.segment_members`)."""
 
 from __future__ import annotations
 

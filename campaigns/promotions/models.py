@@ -1,7 +1,7 @@
 """Promotions: earn multipliers, bonus points and direct discounts, each with the conditions under
-which it applies. Evaluated by `campaigns.selectors.promotions_applicable` (a pure read shared by
+which it applies. Evaluated by `campaigns.promotions.selectors.promotions_applicable` (a pure read shared by
 the POS quote and the sale); the checkout records what it applied as `PromotionApplication` rows
-through `campaigns.services.promotion_applications_record`.
+through `campaigns.promotions.services.promotion_applications_record`.
 
 Every clock condition (validity dates, weekdays, time window, birthday) is read in the store's
 local time zone."""

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 class ReferralProgramme(models.Model):
     """The referrer earns `percent` % of the referred member's earn base, as points, on each
     sale the referred member makes in the `days` days after enrolling. One row (pk 1), read
-    through `campaigns.selectors.referral_programme_get()`."""
+    through `campaigns.referral.selectors.referral_programme_get()`."""
 
     SINGLETON_PK = 1
 

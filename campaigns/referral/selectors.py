@@ -1,5 +1,5 @@
 """Reads of the referral programme. `referral_points_for` is the pure figure a quote may show;
-`campaigns.services.referral_reward` credits it."""
+`campaigns.referral.services.referral_reward` credits it."""
 
 from __future__ import annotations
 

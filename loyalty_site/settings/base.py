@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "vouchers",
     "campaigns",
     "pos",
+    "backoffice",  # last: it composes every app above, and syncs the roles once all permissions exist
 ]
 
 MIDDLEWARE = [

@@ -1,25 +1,11 @@
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
 
-def create_roles(apps, schema_editor):
-    from pos.roles import roles_sync
-
-    # On a fresh database the permissions do not exist yet (post_migrate makes them): make them.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-    roles_sync(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))
-
-
-def remove_roles(apps, schema_editor):
-    from pos.roles import ROLES
-
-    apps.get_model("auth", "Group").objects.filter(name__in=list(ROLES)).delete()
-
-
 class Migration(migrations.Migration):
+    """Created the staff roles until they moved to `backoffice` (backoffice.0001_roles, which
+    depends on this migration). Kept, empty, because databases have applied it and
+    pos.0002_sales depends on it."""
+
     dependencies = [
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
@@ -27,4 +13,4 @@ class Migration(migrations.Migration):
         ("core", "0001_initial"),
     ]
 
-    operations = [migrations.RunPython(create_roles, remove_roles)]
+    operations: list = []

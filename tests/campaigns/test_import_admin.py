@@ -194,7 +194,7 @@ def test_without_the_import_permission_every_import_page_is_refused(client, medi
 def test_the_store_manager_role_may_import(client, media):
     from django.contrib.auth.models import Group
 
-    from pos.roles import STORE_MANAGER, roles_sync
+    from backoffice.roles import STORE_MANAGER, roles_sync
 
     roles_sync(Group, Permission)
     user = User.objects.create_user("store", password="x", is_staff=True)

@@ -9,10 +9,10 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
+from backoffice.roles import MARKETING, STORE_MANAGER
 from members.models import Card, LedgerEntry, Member, MemberMerge, PointLot
 from members.selectors import programme_settings_get
 from members.services import member_block, points_earn, points_spend
-from pos.roles import MARKETING, STORE_MANAGER
 from tests.factories import MemberFactory, StoreFactory
 from tests.members.helpers import assert_ledger_consistent, days_ago, written_state
 

@@ -11,7 +11,7 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import translation
 
-from pos.roles import MARKETING, STORE_MANAGER
+from backoffice.roles import MARKETING, STORE_MANAGER
 from tests.tiers.conftest import enrol, spend, written_state
 from tiers.admin_panels import member_tier_panel
 from tiers.models import Tier, TierChange, TierSettings, TierStatus

@@ -11,8 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from backoffice.roles import MARKETING, STORE_MANAGER
 from members.phones import phone_national
-from pos.roles import MARKETING, STORE_MANAGER
 from tests.factories import MemberFactory
 from tests.vouchers.factories import RewardFactory
 from tests.vouchers.helpers import written_state

@@ -1,10 +1,10 @@
 """An admin action other apps' admins can attach: put the selected members into a static group.
 
 The members admin belongs to the members app, which sits below campaigns and cannot import it
-(import-linter refuses it): `pos/admin.py`, the top layer, attaches it to the member list.
+(import-linter refuses it): `backoffice/admin.py`, the top floor, attaches it to the member list.
 
 It shows a page to choose a group (or name a new one), then calls
-`campaigns.services.group_add_members`. It needs the right to change customer groups, checked
+`campaigns.audiences.services.group_add_members`. It needs the right to change customer groups, checked
 here because the action lives on another model's admin."""
 
 from __future__ import annotations

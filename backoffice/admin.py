@@ -1,5 +1,8 @@
-"""Sales and refunds in the admin: read-only records, filtered by brand, store, date and member,
-each with its lines, discounts, ledger effects and refunds."""
+"""The admin pages that need apps from every floor, composed here on the top floor and registered
+once: sales and refunds (read-only records, filtered by brand, store, date and member, each with
+its lines, discounts, ledger effects and refunds), the terminal admin with each terminal's sales,
+and the member admin with the tier panel, vouchers, sales and the campaign actions. `members` and
+`stores` define the base classes and leave these two models unregistered."""
 
 from django.contrib import admin
 from django.db.models import Count, Q
@@ -159,10 +162,7 @@ class RefundAdmin(ReadOnlyAdmin):
     inlines = [RefundLineInline]
 
 
-# The terminal admin lives in `stores`, which cannot know about sales: extend it here, on top.
-admin.site.unregister(Terminal)
-
-
+# The terminal admin's base lives in `stores`, which cannot know about sales: composed here, on top.
 @admin.register(Terminal)
 class TerminalWithSalesAdmin(TerminalAdmin):
     list_display = [*TerminalAdmin.list_display, "sales"]
@@ -176,12 +176,9 @@ class TerminalWithSalesAdmin(TerminalAdmin):
         return format_html("<a href='{}'>{}</a>", url, obj.sale_count)
 
 
-# The member admin lives in `members`, which cannot know about tiers, vouchers or campaigns:
-# extend it here, on top, with the "why this tier" panel, the member's vouchers and sales, and
-# the campaign actions (add to a customer group, export).
-admin.site.unregister(Member)
-
-
+# The member admin's base lives in `members`, which cannot know about tiers, vouchers or
+# campaigns: composed here, on top, with the "why this tier" panel, the member's vouchers and
+# sales, and the campaign actions (add to a customer group, export).
 @admin.register(Member)
 class MemberWithProgrammeAdmin(MemberAdmin):
     actions = [*MemberAdmin.actions, add_to_group_action, export_members_action]

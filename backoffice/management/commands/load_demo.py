@@ -2,10 +2,11 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from backoffice.demo import demo_staff_load
 from campaigns.demo import demo_campaigns_load
 from members.demo import demo_members_load
 from notifications.demo import demo_notifications_load
-from pos.demo import demo_sales_load, demo_staff_load
+from pos.demo import demo_sales_load
 from stores.demo import demo_stores_load
 from tiers.demo import demo_tiers_load
 from vouchers.demo import demo_vouchers_load

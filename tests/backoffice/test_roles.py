@@ -5,7 +5,7 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from pos.roles import MARKETING, READ_ONLY_MODELS, STORE_MANAGER
+from backoffice.roles import MARKETING, READ_ONLY_MODELS, STORE_MANAGER
 from tests.factories import StoreFactory
 
 CONFIG_APPS = {"tiers", "vouchers", "campaigns", "notifications"}

@@ -1,0 +1,26 @@
+"""Staff users of the demo programme: one per role. Their passwords are generated and printed
+once, when they are created; nothing is hard-coded."""
+
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from backoffice.roles import MARKETING, STORE_MANAGER
+
+DEMO_STAFF = [("marketing", MARKETING), ("manager", STORE_MANAGER)]
+
+
+def demo_staff_load() -> list[tuple[str, str, str]]:
+    """Create the demo staff users that are missing; returns (username, role, password) of
+    each one created."""
+    user_model = get_user_model()
+    created = []
+    for username, role in DEMO_STAFF:
+        if user_model.objects.filter(username=username).exists():
+            continue
+        password = secrets.token_urlsafe(12)
+        user = user_model.objects.create_user(username=username, password=password, is_staff=True)
+        user.groups.add(Group.objects.get(name=role))
+        created.append((username, role, password))
+    return created
