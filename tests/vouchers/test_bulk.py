@@ -27,16 +27,16 @@ def test_one_voucher_each_once_per_reference():
     reward = RewardFactory(code="BDAY20", is_visible=False, points_cost=0)
     members = [MemberFactory() for _ in range(5)]
     ids = [m.pk for m in members]
-    result = vouchers_issue_bulk(reward=reward, member_ids=ids, reference_for=reference_for)
+    result = vouchers_issue_bulk(reward=reward, members=ids, reference_for=reference_for)
     assert (result.new, result.refused) == (5, {})
     assert set(result.vouchers) == set(ids)
     assert all(voucher_code_is_valid(v.code) for v in Voucher.objects.all())
     assert Voucher.objects.filter(channel="campaign", status="issued").count() == 5
     assert Reward.objects.get(pk=reward.pk).issued_count == 5
     before = written_state()
-    again = vouchers_issue_bulk(reward=reward, member_ids=ids, reference_for=reference_for)
+    again = vouchers_issue_bulk(reward=reward, members=ids, reference_for=reference_for)
     assert again.new == 0
-    assert {m: v.pk for m, v in again.vouchers.items()} == {m: v.pk for m, v in result.vouchers.items()}
+    assert again.vouchers == result.vouchers
     assert written_state() == before
 
 
@@ -48,7 +48,7 @@ def test_inactive_over_the_limit_and_beyond_the_stock_are_refused_one_by_one():
     voucher_issue(reward=reward, member=had_one, channel=Voucher.Channel.STAFF, reason="Quà")
     result = vouchers_issue_bulk(
         reward=reward,
-        member_ids=[blocked.pk, had_one.pk, first.pk, second.pk, third.pk],
+        members=[blocked.pk, had_one.pk, first.pk, second.pk, third.pk],
         reference_for=reference_for,
     )
     assert result.refused == {blocked.pk: "member-inactive", had_one.pk: "member-limit", third.pk: "out-of-stock"}
@@ -62,7 +62,7 @@ def test_a_closed_reward_writes_nothing():
     member = MemberFactory()
     before = written_state()
     with pytest.raises(RewardUnavailable):
-        vouchers_issue_bulk(reward=reward, member_ids=[member.pk], reference_for=reference_for)
+        vouchers_issue_bulk(reward=reward, members=[member.pk], reference_for=reference_for)
     assert written_state() == before
 
 
@@ -73,7 +73,7 @@ def test_queries_do_not_grow_with_the_members():
     def queries(count):
         ids = [MemberFactory().pk for _ in range(count)]
         with CaptureQueriesContext(connection) as captured:
-            assert vouchers_issue_bulk(reward=reward, member_ids=ids, reference_for=reference_for).new == count
+            assert vouchers_issue_bulk(reward=reward, members=ids, reference_for=reference_for).new == count
         return len(captured)
 
     assert queries(2) == queries(20)
