@@ -154,16 +154,42 @@ def limit_period_start(*, period: str, at: datetime.datetime, zone: zoneinfo.Zon
     return datetime.datetime.combine(start, datetime.time.min, tzinfo=zone)
 
 
-def member_reward_count(
-    *, reward: Reward, member: Member, at: datetime.datetime, zone: zoneinfo.ZoneInfo
-) -> int:
-    """Vouchers of `reward` the member got in the current limit period (void ones do not
-    count: voiding is how staff undo a mistaken issue)."""
-    vouchers = Voucher.objects.filter(reward_id=reward.pk, member_id=member.pk).exclude(status=Voucher.Status.VOID)
+def _limit_counted(*, reward: Reward, at: datetime.datetime, zone: zoneinfo.ZoneInfo) -> QuerySet[Voucher]:
+    """The vouchers of `reward` that count against its per-member limit at `at`: those issued in
+    the current limit period, void ones excepted (voiding is how staff undo a mistaken issue)."""
+    vouchers = Voucher.objects.filter(reward_id=reward.pk).exclude(status=Voucher.Status.VOID)
     start = limit_period_start(period=reward.limit_period, at=at, zone=zone)
     if start is not None:
         vouchers = vouchers.filter(issued_at__gte=start)
-    return vouchers.count()
+    return vouchers
+
+
+def member_reward_count(
+    *, reward: Reward, member: Member, at: datetime.datetime, zone: zoneinfo.ZoneInfo
+) -> int:
+    """Vouchers of `reward` the member got in the current limit period."""
+    return _limit_counted(reward=reward, at=at, zone=zone).filter(member_id=member.pk).count()
+
+
+def member_reward_counts(
+    *, reward: Reward, members: QuerySet | list[int], at: datetime.datetime, zone: zoneinfo.ZoneInfo
+) -> dict[int, int]:
+    """`member_reward_count` for many members in one query (members without any are absent).
+    `members` is a list of ids or a queryset of members, used as a subquery."""
+    vouchers = _limit_counted(reward=reward, at=at, zone=zone).filter(member_id__in=members)
+    return dict(vouchers.order_by().values("member_id").annotate(n=Count("pk")).values_list("member_id", "n"))
+
+
+def reward_limit_reached(*, reward: Reward, count: int) -> bool:
+    """Whether a member holding `count` vouchers of `reward` in its limit period may get no more."""
+    return reward.limit_per_member is not None and count >= reward.limit_per_member
+
+
+def reward_stock_left(reward: Reward) -> int | None:
+    """How many more vouchers of `reward` can be issued (None: no stock limit)."""
+    if reward.stock is None:
+        return None
+    return max(0, reward.stock - reward.issued_count)
 
 
 @dataclass(frozen=True)
@@ -182,7 +208,7 @@ def reward_refusal_for_anyone(*, reward: Reward, at: datetime.datetime, zone: zo
         return Refusal("not-active", _("Reward %(code)s cannot be issued at this time.") % {"code": reward.code})
     if voucher_expires_at(reward=reward, issued_at=at, zone=zone) <= at:
         return Refusal("not-active", _("Vouchers of reward %(code)s are no longer valid.") % {"code": reward.code})
-    if reward.stock is not None and reward.issued_count >= reward.stock:
+    if reward_stock_left(reward) == 0:
         return Refusal("out-of-stock", _("Reward %(code)s is out of stock.") % {"code": reward.code})
     return None
 
@@ -212,26 +238,13 @@ def reward_refusal(
         return refusal
     if reward.limit_per_member is not None:
         count = member_reward_count(reward=reward, member=member, at=at, zone=zone)
-        if count >= reward.limit_per_member:
+        if reward_limit_reached(reward=reward, count=count):
             return Refusal(
                 "member-limit",
                 _("The member already has %(count)d vouchers of reward %(code)s, the limit %(period)s.")
                 % {"count": count, "code": reward.code, "period": reward.get_limit_period_display()},
             )
     return None
-
-
-def member_reward_counts(
-    *, reward: Reward, member_ids: list[int], at: datetime.datetime, zone: zoneinfo.ZoneInfo
-) -> dict[int, int]:
-    """`member_reward_count` for many members in one query (members without any are absent)."""
-    vouchers = Voucher.objects.filter(reward_id=reward.pk, member_id__in=member_ids).exclude(
-        status=Voucher.Status.VOID
-    )
-    start = limit_period_start(period=reward.limit_period, at=at, zone=zone)
-    if start is not None:
-        vouchers = vouchers.filter(issued_at__gte=start)
-    return dict(vouchers.order_by().values("member_id").annotate(n=Count("pk")).values_list("member_id", "n"))
 
 
 # --- Vouchers ---------------------------------------------------------------------------------

@@ -1,7 +1,16 @@
 """Every write of the vouchers app, and the voucher check the checkout shares with the quote.
-Import from here: `from vouchers.services import reward_redeem, voucher_check, voucher_use`."""
+Import from here: `from vouchers.services import reward_redeem, voucher_check, voucher_use`; the set-based
+issue (`vouchers_issue_bulk`, `vouchers_plan_bulk` / `vouchers_issue_planned`) is in `bulk`."""
 
-from vouchers.services.bulk import BulkIssue, voucher_codes_free, vouchers_issue_bulk
+from vouchers.services.bulk import (
+    BulkIssue,
+    IssuedVoucher,
+    VoucherPlan,
+    voucher_codes_free,
+    vouchers_issue_bulk,
+    vouchers_issue_planned,
+    vouchers_plan_bulk,
+)
 from vouchers.services.check import Reason, VoucherCheck, voucher_check
 from vouchers.services.rewards import reward_save
 from vouchers.services.vouchers import (
@@ -15,8 +24,10 @@ from vouchers.services.vouchers import (
 
 __all__ = [
     "BulkIssue",
+    "IssuedVoucher",
     "Reason",
     "VoucherCheck",
+    "VoucherPlan",
     "reward_redeem",
     "reward_save",
     "voucher_check",
@@ -27,4 +38,6 @@ __all__ = [
     "voucher_void",
     "vouchers_expire",
     "vouchers_issue_bulk",
+    "vouchers_issue_planned",
+    "vouchers_plan_bulk",
 ]

@@ -46,7 +46,11 @@ _CODE_ATTEMPTS = 8
 _REFERENCE_MAX = 150
 
 
-def _reference(reference: str | None) -> str | None:
+FREE_CHANNELS = (Voucher.Channel.CAMPAIGN, Voucher.Channel.STAFF, Voucher.Channel.IMPORT)
+
+
+def issue_reference(reference: str | None) -> str | None:
+    """The idempotency reference as stored: trimmed, None when blank, hashed when too long."""
     reference = (reference or "").strip()
     if not reference:
         return None
@@ -63,6 +67,31 @@ def _lock_reward(reward: Reward) -> Reward:
     )
 
 
+def free_issue_reason(*, channel: str, reason: str, service: str) -> str:
+    """The reason of a voucher given without points, as stored (whitespace collapsed, 300
+    characters); staff must give one (ValidationFailed). Any other channel is the caller's bug."""
+    if channel not in FREE_CHANNELS:
+        raise ValueError(f"{service} gives vouchers without points; {channel!r} is not such a channel")
+    reason = " ".join(str(reason or "").split())
+    if channel == Voucher.Channel.STAFF and not reason:
+        raise ValidationFailed(errors={"reason": [_("Give a reason for issuing the voucher.")]})
+    return reason[:300]
+
+
+def reference_reused(reference: str) -> VoucherReferenceReused:
+    return VoucherReferenceReused(
+        _("The reference %(reference)s was already used for another voucher.") % {"reference": reference}
+    )
+
+
+def voucher_validate(voucher: Voucher, *, exclude: list[str]) -> None:
+    """The model's field validation (constraints are the database's), as ValidationFailed."""
+    try:
+        voucher.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        raise ValidationFailed(errors=exc.message_dict) from exc
+
+
 def _existing(reference: str | None, *, member: Member, reward: Reward) -> Voucher | None:
     """The voucher already issued under `reference` (a retry), or None. The same reference for
     another member or reward is the caller's bug, refused."""
@@ -72,9 +101,7 @@ def _existing(reference: str | None, *, member: Member, reward: Reward) -> Vouch
     if voucher is None:
         return None
     if voucher.member_id != member.pk or voucher.reward_id != reward.pk:
-        raise VoucherReferenceReused(
-            _("The reference %(reference)s was already used for another voucher.") % {"reference": reference}
-        )
+        raise reference_reused(reference)
     return voucher
 
 
@@ -86,10 +113,7 @@ def _require_active(member: Member) -> None:
 
 
 def _create(voucher: Voucher) -> Voucher:
-    try:
-        voucher.full_clean(exclude=["code"], validate_unique=False, validate_constraints=False)
-    except ValidationError as exc:
-        raise ValidationFailed(errors=exc.message_dict) from exc
+    voucher_validate(voucher, exclude=["code"])
     for _attempt in range(_CODE_ATTEMPTS):
         voucher.code = voucher_code_generate()
         try:
@@ -97,10 +121,7 @@ def _create(voucher: Voucher) -> Voucher:
                 voucher.save(force_insert=True)
         except IntegrityError:
             if voucher.reference and Voucher.objects.filter(reference=voucher.reference).exists():
-                raise VoucherReferenceReused(
-                    _("The reference %(reference)s was already used for another voucher.")
-                    % {"reference": voucher.reference}
-                ) from None
+                raise reference_reused(voucher.reference) from None
             if not Voucher.objects.filter(code=voucher.code).exists():
                 raise  # not a code collision: a real bug, never retried
             voucher.pk = None
@@ -139,7 +160,7 @@ def reward_redeem(*, member: Member, reward: Reward, store: Store, reference: st
     points through the ledger (InsufficientPoints, 409); issue the voucher and count it against
     the stock. Idempotent on `reference`: a retry returns the voucher already issued. `member`
     comes back with its new balance."""
-    reference = _reference(reference)
+    reference = issue_reference(reference)
     if reference is None:
         raise ValueError("reward_redeem needs a reference (e.g. the POS request's idempotency key)")
     now = timezone.now()
@@ -199,12 +220,8 @@ def voucher_issue(
     import. Hidden rewards can be given; the issuing window, the stock and the member's limit
     apply (RewardUnavailable). Idempotent on `reference` when one is given (a campaign passes
     e.g. `campaign:BIRTHDAY-MONTHLY:2025:member:42`)."""
-    if channel not in (Voucher.Channel.CAMPAIGN, Voucher.Channel.STAFF, Voucher.Channel.IMPORT):
-        raise ValueError(f"voucher_issue gives vouchers without points; {channel!r} is not such a channel")
-    reason = " ".join(str(reason or "").split())
-    if channel == Voucher.Channel.STAFF and not reason:
-        raise ValidationFailed(errors={"reason": [_("Give a reason for issuing the voucher.")]})
-    reference = _reference(reference)
+    reason = free_issue_reason(channel=channel, reason=reason, service="voucher_issue")
+    reference = issue_reference(reference)
     now = timezone.now()
     zone = zone_for(store)
     with transaction.atomic():
@@ -225,7 +242,7 @@ def voucher_issue(
                 issued_at=now,
                 issued_by=issued_by,
                 issued_store=store,
-                reason=reason[:300],
+                reason=reason,
                 reference=reference,
                 expires_at=voucher_expires_at(reward=locked_reward, issued_at=now, zone=zone),
             )

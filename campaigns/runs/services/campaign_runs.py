@@ -33,7 +33,6 @@ from django.utils.translation import gettext as _
 from campaigns.audiences.selectors import audience_members, audience_today, audience_zone
 from campaigns.errors import CampaignInactive
 from campaigns.runs.models import Campaign, CampaignDelivery, CampaignRun
-from campaigns.services.bulk import IssuedVoucher, vouchers_issue_planned, vouchers_plan_bulk
 from loyalty_site.core.errors import DomainError, ValidationFailed
 from members.errors import MemberBlocked, MemberMerged
 from members.models import LedgerEntry, Member
@@ -41,6 +40,7 @@ from members.services import points_earn
 from notifications.models import Event
 from notifications.services import message_enqueue, messages_enqueue_bulk, messages_withdraw
 from vouchers.models import Voucher
+from vouchers.services import IssuedVoucher, vouchers_issue_planned, vouchers_plan_bulk
 
 logger = logging.getLogger("campaigns.runs")
 

@@ -1,1 +1,0 @@
-"""Left until the voucher bulk issue moves to `vouchers`."""
