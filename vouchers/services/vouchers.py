@@ -15,13 +15,12 @@ from __future__ import annotations
 import datetime
 import hashlib
 
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from loyalty_site.core.errors import ValidationFailed
+from loyalty_site.core.errors import ValidationFailed, clean_or_refuse
 from members.errors import MemberBlocked, MemberMerged
 from members.models import Member
 from members.selectors import programme_zone
@@ -86,10 +85,7 @@ def _require_active(member: Member) -> None:
 
 
 def _create(voucher: Voucher) -> Voucher:
-    try:
-        voucher.full_clean(exclude=["code"], validate_unique=False, validate_constraints=False)
-    except ValidationError as exc:
-        raise ValidationFailed(errors=exc.message_dict) from exc
+    clean_or_refuse(voucher, exclude=["code"], validate_unique=False, validate_constraints=False)
     for _attempt in range(_CODE_ATTEMPTS):
         voucher.code = voucher_code_generate()
         try:
