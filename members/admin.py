@@ -15,6 +15,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from loyalty_site.core.admin import ReadOnlyModelAdmin, ReadOnlyTabularInline, refusal_onto_form
+from loyalty_site.core.admin import refusal_text as _error_text  # the Member admin's name for it
 from loyalty_site.core.errors import DomainError
 from loyalty_site.core.money import points_to_money
 from members.forms import AdjustPointsForm, CardAddForm, MemberAdminForm, MergeMembersForm, ReplaceCardForm
@@ -45,13 +47,6 @@ from members.services.members import UPDATABLE_FIELDS
 
 EXPIRING_WITHIN_DAYS = 30
 RECENT_ENTRIES = 10
-
-
-def _error_text(exc: DomainError) -> str:
-    details = [str(exc.detail)]
-    for field_messages in exc.errors.values():
-        details.extend(str(m) for m in field_messages)
-    return " ".join(dict.fromkeys(details))
 
 
 class PhoneSearchMixin:
@@ -577,10 +572,7 @@ class CardAdmin(admin.ModelAdmin):
                     card=card, new_number=form.cleaned_data["new_number"], reason=form.cleaned_data["reason"]
                 )
             except DomainError as exc:
-                for field_name, field_messages in exc.errors.items():
-                    target = "new_number" if field_name == "number" else field_name
-                    for message in field_messages:
-                        form.add_error(target if target in form.fields else None, str(message))
+                refusal_onto_form(form, exc, rename={"number": "new_number"})
             else:
                 self.message_user(
                     request,
@@ -602,21 +594,8 @@ class CardAdmin(admin.ModelAdmin):
 # --- The ledger (read-only) -------------------------------------------------------------------
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Ledgers and records: looked at, never edited, whatever the user's permissions say."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(PhoneSearchMixin, ReadOnlyAdmin):
+class LedgerEntryAdmin(PhoneSearchMixin, ReadOnlyModelAdmin):
     phone_search_field = "member__phone"
     list_display = [
         "created_at",
@@ -661,18 +640,10 @@ class LedgerEntryAdmin(PhoneSearchMixin, ReadOnlyAdmin):
         ) or "—"
 
 
-class LotMovementInline(admin.TabularInline):
+class LotMovementInline(ReadOnlyTabularInline):
     model = LotMovement
     fields = ["entry", "points"]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class LotOpenFilter(admin.SimpleListFilter):
@@ -691,7 +662,7 @@ class LotOpenFilter(admin.SimpleListFilter):
 
 
 @admin.register(PointLot)
-class PointLotAdmin(PhoneSearchMixin, ReadOnlyAdmin):
+class PointLotAdmin(PhoneSearchMixin, ReadOnlyModelAdmin):
     phone_search_field = "member__phone"
     list_display = ["pk", "member", "points", "remaining", "earned_at", "available_from", "expires_at"]
     list_filter = [LotOpenFilter, ("expires_at", admin.DateFieldListFilter)]
@@ -706,7 +677,7 @@ class PointLotAdmin(PhoneSearchMixin, ReadOnlyAdmin):
 
 
 @admin.register(MemberMerge)
-class MemberMergeAdmin(ReadOnlyAdmin):
+class MemberMergeAdmin(ReadOnlyModelAdmin):
     list_display = ["merged_at", "merged", "survivor", "merged_by", "reason"]
     list_filter = [("merged_at", admin.DateFieldListFilter)]
     search_fields = ["merged__code", "merged__phone", "survivor__code", "survivor__phone", "survivor__name"]
