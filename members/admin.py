@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from loyalty_site.core.admin import ReadOnlyModelAdmin, ReadOnlyTabularInline, refusal_onto_form
 from loyalty_site.core.admin import refusal_text as _error_text  # the Member admin's name for it
 from loyalty_site.core.errors import DomainError
+from loyalty_site.core.models import copy_saved
 from loyalty_site.core.money import points_to_money
 from members.forms import AdjustPointsForm, CardAddForm, MemberAdminForm, MergeMembersForm, ReplaceCardForm
 from members.models import Card, LedgerEntry, LotMovement, Member, MemberMerge, PointLot, ProgrammeSettings
@@ -105,7 +106,7 @@ class ProgrammeSettingsAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         data = {name: form.cleaned_data[name] for name in form.changed_data}
         saved = programme_settings_update(data=data, updated_by=request.user)
-        obj.__dict__.update({k: v for k, v in saved.__dict__.items() if not k.startswith("_")})
+        copy_saved(obj, saved)
 
 
 # --- Members ----------------------------------------------------------------------------------
@@ -534,8 +535,7 @@ class CardAdmin(admin.ModelAdmin):
         if change:
             return
         card = card_issue(member=form.cleaned_data["member"], number=form.cleaned_data["number"])
-        obj.__dict__.update({k: v for k, v in card.__dict__.items() if not k.startswith("_")})
-        obj._state.adding = False
+        copy_saved(obj, card)
 
     @admin.action(description=_("Deactivate the selected cards (lost)"), permissions=["change"])
     def deactivate_cards(self, request, queryset):

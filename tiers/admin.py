@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from loyalty_site.core.admin import ReadOnlyModelAdmin, refusal_onto_form, refusal_text
 from loyalty_site.core.errors import DomainError
+from loyalty_site.core.models import copy_saved
 from members.admin import PhoneSearchMixin
 from members.models import Member
 from tiers.admin_panels import member_tier_panel, quantity_display
@@ -64,7 +65,7 @@ class TierSettingsAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         data = {name: form.cleaned_data[name] for name in form.changed_data}
         saved = tier_settings_update(data=data, updated_by=request.user)
-        obj.__dict__.update({k: v for k, v in saved.__dict__.items() if not k.startswith("_")})
+        copy_saved(obj, saved)
 
 
 # --- Tiers ------------------------------------------------------------------------------------

@@ -1,3 +1,7 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -39,3 +43,20 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} {self.key}"
+
+
+def copy_saved(target: models.Model, source: models.Model, fields: Iterable[str] | None = None) -> None:
+    """Bring the caller's instance (`target`) up to date with the row a service saved
+    (`source`, another instance of the same row): the named fields (names or attnames), or every
+    field `source` has loaded. A relation whose id changed drops the related object `target`
+    had cached; one `source` has cached is shared. `target` then counts as saved."""
+    meta = source._meta
+    chosen = meta.concrete_fields if fields is None else [meta.get_field(name) for name in fields]
+    for field in chosen:
+        if field.attname not in source.__dict__:
+            continue  # deferred in `source`: nothing fresher to give
+        setattr(target, field.attname, getattr(source, field.attname))
+        if field.is_relation and field.is_cached(source):
+            field.set_cached_value(target, field.get_cached_value(source))
+    target._state.adding = source._state.adding
+    target._state.db = source._state.db

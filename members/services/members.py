@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loyalty_site.core.errors import ValidationFailed, refusal_errors
+from loyalty_site.core.models import copy_saved
 from members.codes import MEMBER_CODE_LENGTH, REFERRAL_CODE_LENGTH, code_generate, code_normalise
 from members.errors import MemberExists, MemberMerged
 from members.models import Card, Member, MemberMerge
@@ -203,8 +204,7 @@ def member_update(*, member: Member, data: dict[str, Any]) -> Member:
         if errors:
             raise ValidationFailed(errors=errors)
         locked.save(update_fields=[*changes, "updated_at"])
-    for field_name in changes:
-        setattr(member, field_name, getattr(locked, field_name))
+    copy_saved(member, locked, changes)
     return locked
 
 
@@ -224,7 +224,7 @@ def member_consent_set(
         if value != current:
             setattr(locked, field_name, value)
             locked.save(update_fields=[field_name, "updated_at"])
-    setattr(member, field_name, getattr(locked, field_name))
+    copy_saved(member, locked, [field_name])
     return locked
 
 

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loyalty_site.core.errors import ValidationFailed, clean_or_refuse
+from loyalty_site.core.models import copy_saved
 from members.errors import MemberBlocked, MemberMerged
 from members.models import Member
 from members.selectors import programme_zone
@@ -39,6 +40,20 @@ from vouchers.errors import (
 from vouchers.models import Reward, Voucher
 from vouchers.selectors import reward_points_cost, reward_refusal, voucher_expires_at, zone_for
 
+# What using, returning and voiding a voucher write: copied back onto the caller's instance.
+STATE_FIELDS = (
+    "status",
+    "used_at",
+    "used_store",
+    "used_sale_reference",
+    "returned_at",
+    "returned_from_sale",
+    "return_reason",
+    "voided_at",
+    "voided_by",
+    "void_reason",
+    "updated_at",
+)
 _CODE_ATTEMPTS = 8
 # Long references (e.g. a POS idempotency key of 255 characters) are hashed to fit the column
 # and the ledger's reference next to its prefix.
@@ -255,7 +270,7 @@ def voucher_use(*, voucher: Voucher, store: Store, sale_reference: str, at: date
             and current.used_sale_reference == sale_reference
             and current.used_store_id == store.pk
         ):
-            _copy(voucher, current)
+            copy_saved(voucher, current, STATE_FIELDS)
             return voucher
         if current.status == Voucher.Status.USED:
             raise VoucherUsed(
@@ -271,7 +286,7 @@ def voucher_use(*, voucher: Voucher, store: Store, sale_reference: str, at: date
             _("Voucher %(code)s has expired.") % {"code": current.code},
             extra={"voucher": current.code, "reason": "expired"},
         )
-    _copy(voucher, current)
+    copy_saved(voucher, current, STATE_FIELDS)
     return voucher
 
 
@@ -299,7 +314,7 @@ def voucher_return(
             updated_at=timezone.now(),
         )
         current = Voucher.objects.get(pk=voucher.pk)
-    _copy(voucher, current)
+    copy_saved(voucher, current, STATE_FIELDS)
     if updated:
         return True
     return bool(
@@ -322,7 +337,7 @@ def voucher_void(*, voucher: Voucher, by, reason: str) -> Voucher:
             status=Voucher.Status.VOID, voided_at=now, voided_by=by, void_reason=reason[:300], updated_at=now
         )
         current = Voucher.objects.get(pk=voucher.pk)
-    _copy(voucher, current)
+    copy_saved(voucher, current, STATE_FIELDS)
     if not updated:
         raise VoucherNotVoidable(
             _("Voucher %(code)s is %(status)s and cannot be voided.")
@@ -348,23 +363,3 @@ def vouchers_expire(*, as_of: datetime.date | None = None) -> int:
         return Voucher.objects.filter(status=Voucher.Status.ISSUED, expires_at__lte=expiry_cutoff(as_of)).update(
             status=Voucher.Status.EXPIRED, updated_at=timezone.now()
         )
-
-
-def _copy(target: Voucher, source: Voucher) -> None:
-    """Bring the caller's instance up to date with the row as written."""
-    for name in (
-        "status",
-        "used_at",
-        "used_store_id",
-        "used_sale_reference",
-        "returned_at",
-        "returned_from_sale",
-        "return_reason",
-        "voided_at",
-        "voided_by_id",
-        "void_reason",
-        "updated_at",
-    ):
-        setattr(target, name, getattr(source, name))
-    for cached in ("used_store", "voided_by"):
-        target._state.fields_cache.pop(cached, None)
