@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns.audiences.admin.actions import add_to_group_action
 from campaigns.audiences.exports.admin_actions import can_export, export_members_action
+from loyalty_site.core.admin import ReadOnlyModelAdmin, ReadOnlyTabularInline
 from members.admin import MemberAdmin
 from members.models import LedgerEntry, Member
 from pos.models import Refund, RefundLine, Sale, SaleDiscount, SaleLine
@@ -21,30 +22,19 @@ from tiers.admin_panels import member_tier_panel
 from tiers.errors import TiersNotConfigured
 
 
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-class SaleLineInline(ReadOnlyInline):
+class SaleLineInline(ReadOnlyTabularInline):
     model = SaleLine
     fields = ["index", "sku", "name", "category", "quantity", "unit_price", "amount", "refunded_quantity"]
     readonly_fields = fields
 
 
-class SaleDiscountInline(ReadOnlyInline):
+class SaleDiscountInline(ReadOnlyTabularInline):
     model = SaleDiscount
     fields = ["position", "source", "code", "description", "amount"]
     readonly_fields = fields
 
 
-class RefundInline(ReadOnlyInline):
+class RefundInline(ReadOnlyTabularInline):
     model = Refund
     fields = ["created_at", "terminal", "reason", "is_full", "amount", "paid_amount", "points_reversed",
               "points_returned", "vouchers_returned"]  # fmt: skip
@@ -52,21 +42,8 @@ class RefundInline(ReadOnlyInline):
     show_change_link = True
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records of what happened at the till: nobody edits or deletes them in the admin."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Sale)
-class SaleAdmin(ReadOnlyAdmin):
+class SaleAdmin(ReadOnlyModelAdmin):
     list_display = ["receipt_number", "occurred_at", "store", "member", "total", "points_redeemed",
                     "points_earned", "tier_changed", "status"]  # fmt: skip
     list_filter = ["store__brand", "store", "status", ("occurred_at", admin.DateFieldListFilter), "tier_changed"]
@@ -144,14 +121,14 @@ class SaleAdmin(ReadOnlyAdmin):
         )
 
 
-class RefundLineInline(ReadOnlyInline):
+class RefundLineInline(ReadOnlyTabularInline):
     model = RefundLine
     fields = ["sale_line", "quantity", "amount"]
     readonly_fields = fields
 
 
 @admin.register(Refund)
-class RefundAdmin(ReadOnlyAdmin):
+class RefundAdmin(ReadOnlyModelAdmin):
     list_display = ["__str__", "created_at", "sale", "is_full", "paid_amount", "points_reversed", "points_returned"]
     list_filter = ["is_full", "sale__store__brand", "sale__store", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["sale__receipt_number", "sale__member__code", "sale__member__phone", "reason"]

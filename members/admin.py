@@ -15,7 +15,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from loyalty_site.core.admin import ReadOnlyModelAdmin, ReadOnlyTabularInline, refusal_onto_form, refusal_text
 from loyalty_site.core.errors import DomainError
+from loyalty_site.core.models import copy_saved
 from loyalty_site.core.money import points_to_money
 from members.forms import AdjustPointsForm, CardAddForm, MemberAdminForm, MergeMembersForm, ReplaceCardForm
 from members.models import Card, LedgerEntry, LotMovement, Member, MemberMerge, PointLot, ProgrammeSettings
@@ -45,13 +47,6 @@ from members.services.members import UPDATABLE_FIELDS
 
 EXPIRING_WITHIN_DAYS = 30
 RECENT_ENTRIES = 10
-
-
-def _error_text(exc: DomainError) -> str:
-    details = [str(exc.detail)]
-    for field_messages in exc.errors.values():
-        details.extend(str(m) for m in field_messages)
-    return " ".join(dict.fromkeys(details))
 
 
 class PhoneSearchMixin:
@@ -110,7 +105,7 @@ class ProgrammeSettingsAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         data = {name: form.cleaned_data[name] for name in form.changed_data}
         saved = programme_settings_update(data=data, updated_by=request.user)
-        obj.__dict__.update({k: v for k, v in saved.__dict__.items() if not k.startswith("_")})
+        copy_saved(obj, saved)
 
 
 # --- Members ----------------------------------------------------------------------------------
@@ -340,8 +335,7 @@ class MemberAdmin(PhoneSearchMixin, admin.ModelAdmin):
                 consents=form.consents(),
                 channel=Member.Channel.ADMIN,
             )
-            obj.__dict__.update({k: v for k, v in member.__dict__.items() if not k.startswith("_")})
-            obj._state.adding = False
+            copy_saved(obj, member)
             return
         data = {name: form.cleaned_data[name] for name in form.changed_data if name in UPDATABLE_FIELDS}
         if data:
@@ -370,7 +364,7 @@ class MemberAdmin(PhoneSearchMixin, admin.ModelAdmin):
                 service(member=member)
                 done += 1
             except DomainError as exc:
-                self.message_user(request, f"{member}: {_error_text(exc)}", messages.ERROR)
+                self.message_user(request, f"{member}: {refusal_text(exc)}", messages.ERROR)
         self.message_user(request, done_message(done) % {"count": done}, messages.SUCCESS)
 
     @admin.action(description=_("Block the selected members"), permissions=["change"])
@@ -419,7 +413,7 @@ class MemberAdmin(PhoneSearchMixin, admin.ModelAdmin):
                     survivor=survivor, merged=merged, merged_by=request.user, reason=form.cleaned_data["reason"]
                 )
             except DomainError as exc:
-                self.message_user(request, _error_text(exc), messages.ERROR)
+                self.message_user(request, refusal_text(exc), messages.ERROR)
                 return None
             self.message_user(
                 request,
@@ -540,8 +534,7 @@ class CardAdmin(admin.ModelAdmin):
         if change:
             return
         card = card_issue(member=form.cleaned_data["member"], number=form.cleaned_data["number"])
-        obj.__dict__.update({k: v for k, v in card.__dict__.items() if not k.startswith("_")})
-        obj._state.adding = False
+        copy_saved(obj, card)
 
     @admin.action(description=_("Deactivate the selected cards (lost)"), permissions=["change"])
     def deactivate_cards(self, request, queryset):
@@ -578,10 +571,7 @@ class CardAdmin(admin.ModelAdmin):
                     card=card, new_number=form.cleaned_data["new_number"], reason=form.cleaned_data["reason"]
                 )
             except DomainError as exc:
-                for field_name, field_messages in exc.errors.items():
-                    target = "new_number" if field_name == "number" else field_name
-                    for message in field_messages:
-                        form.add_error(target if target in form.fields else None, str(message))
+                refusal_onto_form(form, exc, rename={"number": "new_number"})
             else:
                 self.message_user(
                     request,
@@ -603,21 +593,8 @@ class CardAdmin(admin.ModelAdmin):
 # --- The ledger (read-only) -------------------------------------------------------------------
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Ledgers and records: looked at, never edited, whatever the user's permissions say."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(PhoneSearchMixin, ReadOnlyAdmin):
+class LedgerEntryAdmin(PhoneSearchMixin, ReadOnlyModelAdmin):
     phone_search_field = "member__phone"
     list_display = [
         "created_at",
@@ -662,18 +639,10 @@ class LedgerEntryAdmin(PhoneSearchMixin, ReadOnlyAdmin):
         ) or "—"
 
 
-class LotMovementInline(admin.TabularInline):
+class LotMovementInline(ReadOnlyTabularInline):
     model = LotMovement
     fields = ["entry", "points"]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class LotOpenFilter(admin.SimpleListFilter):
@@ -692,7 +661,7 @@ class LotOpenFilter(admin.SimpleListFilter):
 
 
 @admin.register(PointLot)
-class PointLotAdmin(PhoneSearchMixin, ReadOnlyAdmin):
+class PointLotAdmin(PhoneSearchMixin, ReadOnlyModelAdmin):
     phone_search_field = "member__phone"
     list_display = ["pk", "member", "points", "remaining", "earned_at", "available_from", "expires_at"]
     list_filter = [LotOpenFilter, ("expires_at", admin.DateFieldListFilter)]
@@ -707,7 +676,7 @@ class PointLotAdmin(PhoneSearchMixin, ReadOnlyAdmin):
 
 
 @admin.register(MemberMerge)
-class MemberMergeAdmin(ReadOnlyAdmin):
+class MemberMergeAdmin(ReadOnlyModelAdmin):
     list_display = ["merged_at", "merged", "survivor", "merged_by", "reason"]
     list_filter = [("merged_at", admin.DateFieldListFilter)]
     search_fields = ["merged__code", "merged__phone", "survivor__code", "survivor__phone", "survivor__name"]

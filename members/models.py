@@ -18,7 +18,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from loyalty_site.core.models import TimeStampedModel
+from loyalty_site.core.models import TimeStampedModel, UpdatedByModel
 from loyalty_site.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, RoundingMode
 from members.phones import validate_phone_e164
 from stores.models import Store
@@ -36,7 +36,7 @@ def validate_birthday(value: datetime.date) -> None:
 # --- Programme settings -----------------------------------------------------------------------
 
 
-class ProgrammeSettings(models.Model):
+class ProgrammeSettings(UpdatedByModel):
     """The programme-wide point rules: one row (pk 1), edited in the admin, read through
     `members.selectors.programme_settings_get()` (cached) and written through
     `members.services.programme_settings_update()`.
@@ -103,16 +103,6 @@ class ProgrammeSettings(models.Model):
         choices=ClawbackPolicy.choices,
         default=ClawbackPolicy.ALLOW_NEGATIVE,
         help_text=_("What happens when a refund takes back points the member has already spent."),
-    )
-    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("updated by"),
-        editable=False,
     )
 
     class Meta:

@@ -12,6 +12,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from loyalty_site.core.admin import ReadOnlyModelAdmin
 from loyalty_site.core.errors import DomainError
 from members.selectors import member_lookup
 from notifications.models import Channel, MemberPreference, Message, MessageTemplate
@@ -169,7 +170,7 @@ class MemberPreferenceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(ReadOnlyModelAdmin):
     """The outbox: a record, read-only; the only action is sending failed messages again."""
 
     list_display = [
@@ -226,15 +227,6 @@ class MessageAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f for fieldset in self.fieldsets for f in fieldset[1]["fields"]]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_resend_permission(self, request):
         return request.user.has_perm("notifications.resend_message")

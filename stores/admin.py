@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from loyalty_site.core.errors import DomainError
+from loyalty_site.core.models import copy_saved
 from stores.models import Brand, Store
 from stores.services import terminal_create, terminal_revoke
 
@@ -86,8 +87,7 @@ class TerminalAdmin(admin.ModelAdmin):
             super().save_model(request, obj, form, change)
             return
         terminal, key = terminal_create(store=obj.store, name=obj.name, created_by=request.user)
-        obj.__dict__.update({k: v for k, v in terminal.__dict__.items() if not k.startswith("_")})
-        obj._state.adding = False
+        copy_saved(obj, terminal)
         messages.warning(
             request,
             format_html(

@@ -4,7 +4,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from loyalty_site.core.api_keys import api_key_generate
-from loyalty_site.core.errors import ConflictError, ValidationFailed
+from loyalty_site.core.errors import ConflictError, clean_or_refuse
 from stores.models import Store, Terminal
 
 # Recording every request's time would turn each read into a write; a minute is precise enough.
@@ -16,10 +16,7 @@ def terminal_create(*, store: Store, name: str, created_by=None) -> tuple[Termin
     name = (name or "").strip()
     terminal = Terminal(store=store, name=name, created_by=created_by)
     key, terminal.key_prefix, terminal.key_hash = api_key_generate()
-    try:
-        terminal.full_clean()
-    except Exception as exc:
-        raise ValidationFailed(errors=getattr(exc, "message_dict", None)) from exc
+    clean_or_refuse(terminal)
     with transaction.atomic():
         terminal.save()
     return terminal, key

@@ -17,7 +17,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from loyalty_site.core.admin import ReadOnlyModelAdmin, refusal_onto_form, refusal_text
 from loyalty_site.core.errors import DomainError
+from loyalty_site.core.models import copy_saved
 from members.admin import PhoneSearchMixin
 from members.models import Member
 from tiers.admin_panels import member_tier_panel, quantity_display
@@ -32,27 +34,6 @@ from tiers.services import (
     tiers_recompute,
     tiers_recompute_preview,
 )
-
-
-def _error_text(exc: DomainError) -> str:
-    details = [str(exc.detail)]
-    for field_messages in exc.errors.values():
-        details.extend(str(m) for m in field_messages)
-    return " ".join(dict.fromkeys(details))
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records nobody edits: the history and the counters the services keep."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 # --- Tier settings ----------------------------------------------------------------------------
 
@@ -84,7 +65,7 @@ class TierSettingsAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         data = {name: form.cleaned_data[name] for name in form.changed_data}
         saved = tier_settings_update(data=data, updated_by=request.user)
-        obj.__dict__.update({k: v for k, v in saved.__dict__.items() if not k.startswith("_")})
+        copy_saved(obj, saved)
 
 
 # --- Tiers ------------------------------------------------------------------------------------
@@ -175,7 +156,7 @@ class TierAdmin(admin.ModelAdmin):
         try:
             return super().delete_view(request, object_id, extra_context)
         except DomainError as exc:
-            self.message_user(request, _error_text(exc), messages.ERROR)
+            self.message_user(request, refusal_text(exc), messages.ERROR)
             return HttpResponseRedirect(reverse("admin:tiers_tier_changelist"))
 
     def changelist_view(self, request, extra_context=None):
@@ -183,7 +164,7 @@ class TierAdmin(admin.ModelAdmin):
         try:
             return super().changelist_view(request, extra_context)
         except DomainError as exc:  # a bulk delete refused
-            self.message_user(request, _error_text(exc), messages.ERROR)
+            self.message_user(request, refusal_text(exc), messages.ERROR)
             return HttpResponseRedirect(reverse("admin:tiers_tier_changelist"))
 
     # --- Recompute after the rules change
@@ -232,7 +213,7 @@ class TierAdmin(admin.ModelAdmin):
 
 
 @admin.register(TierStatus)
-class TierStatusAdmin(PhoneSearchMixin, ReadOnlyAdmin):
+class TierStatusAdmin(PhoneSearchMixin, ReadOnlyModelAdmin):
     phone_search_field = "member__phone"
     list_display = [
         "member_link",
@@ -308,11 +289,7 @@ class TierStatusAdmin(PhoneSearchMixin, ReadOnlyAdmin):
                         floor_until=form.cleaned_data["floor_until"],
                     )
                 except DomainError as exc:
-                    for field, field_messages in exc.errors.items():
-                        for message in field_messages:
-                            form.add_error(field if field in form.fields else None, message)
-                    if not exc.errors:
-                        form.add_error(None, str(exc.detail))
+                    refusal_onto_form(form, exc)
                 else:
                     self.message_user(
                         request,
@@ -336,7 +313,7 @@ class TierStatusAdmin(PhoneSearchMixin, ReadOnlyAdmin):
 
 
 @admin.register(TierSpend)
-class TierSpendAdmin(PhoneSearchMixin, ReadOnlyAdmin):
+class TierSpendAdmin(PhoneSearchMixin, ReadOnlyModelAdmin):
     phone_search_field = "member__phone"
     list_display = ["recorded_at", "member", "kind", "reference", "amount", "points", "occurred_at", "tier_after"]
     list_filter = ["kind", ("recorded_at", admin.DateFieldListFilter)]
@@ -347,7 +324,7 @@ class TierSpendAdmin(PhoneSearchMixin, ReadOnlyAdmin):
 
 
 @admin.register(TierChange)
-class TierChangeAdmin(PhoneSearchMixin, ReadOnlyAdmin):
+class TierChangeAdmin(PhoneSearchMixin, ReadOnlyModelAdmin):
     phone_search_field = "member__phone"
     list_display = ["at", "member", "from_tier", "to_tier", "kind", "reference", "note", "staff_user"]
     list_filter = ["kind", "to_tier", "from_tier", ("at", admin.DateFieldListFilter)]

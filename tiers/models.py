@@ -20,7 +20,7 @@ from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from loyalty_site.core.models import TimeStampedModel
+from loyalty_site.core.models import TimeStampedModel, UpdatedByModel
 from loyalty_site.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
 from members.models import Member
 from stores.models import code_validator
@@ -39,7 +39,7 @@ def _percent_field(verbose_name, **kwargs) -> models.DecimalField:
 # --- Programme tier settings ------------------------------------------------------------------
 
 
-class TierSettings(models.Model):
+class TierSettings(UpdatedByModel):
     """What tier thresholds count and over which period: one row (pk 1), read through
     `tiers.selectors.tier_settings_get()` and written through
     `tiers.services.tier_settings_update()`."""
@@ -69,16 +69,6 @@ class TierSettings(models.Model):
         help_text=_("For a rolling window: only what was spent in the last N months counts."),
     )
     last_evaluated_on = models.DateField(_("cycles last evaluated for"), null=True, blank=True, editable=False)
-    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("updated by"),
-        editable=False,
-    )
 
     class Meta:
         verbose_name = _("tier settings")

@@ -15,19 +15,13 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from loyalty_site.core.admin import refusal_onto_form, refusal_text
 from loyalty_site.core.errors import DomainError
 from members.phones import phone_or_none
 from vouchers.codes import GROUP, voucher_code_is_valid, voucher_code_normalise
 from vouchers.forms import IssueVoucherForm, VoidVouchersForm
 from vouchers.models import Reward, Voucher
 from vouchers.services import reward_save, voucher_issue, voucher_void
-
-
-def _error_text(exc: DomainError) -> str:
-    details = [str(exc.detail)]
-    for field_messages in exc.errors.values():
-        details.extend(str(m) for m in field_messages)
-    return " ".join(dict.fromkeys(details))
 
 
 def _voucher_count(**filters) -> Coalesce:
@@ -219,7 +213,7 @@ class VoucherAdmin(admin.ModelAdmin):
                 try:
                     voucher_void(voucher=voucher, by=request.user, reason=form.cleaned_data["reason"])
                 except DomainError as exc:
-                    self.message_user(request, f"{voucher.code}: {_error_text(exc)}", messages.ERROR)
+                    self.message_user(request, f"{voucher.code}: {refusal_text(exc)}", messages.ERROR)
                     continue
                 self.log_change(request, voucher, gettext("Voided: %(reason)s") % {"reason": voucher.void_reason})
                 done += 1
@@ -265,11 +259,7 @@ class VoucherAdmin(admin.ModelAdmin):
                     reference=f"admin:issue:{form.cleaned_data['token']}",
                 )
             except DomainError as exc:
-                for field_name, field_messages in exc.errors.items():
-                    for message in field_messages:
-                        form.add_error(field_name if field_name in form.fields else None, str(message))
-                if not exc.errors:
-                    form.add_error(None, str(exc.detail))
+                refusal_onto_form(form, exc)
             else:
                 self.log_addition(
                     request, voucher, gettext("Issued by staff: %(reason)s") % {"reason": voucher.reason}

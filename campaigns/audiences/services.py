@@ -8,14 +8,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from campaigns.audiences.models import CustomerGroup, GroupMembership
-from loyalty_site.core.errors import ValidationFailed
+from loyalty_site.core.errors import ValidationFailed, clean_or_refuse
 from members.models import Member
 from members.phones import phone_or_none
 
@@ -25,17 +24,10 @@ CHUNK = 5000
 _PHONE_SEPARATORS = re.compile(r"[\r\n,;\t]+")
 
 
-def _clean_or_refuse(instance) -> None:
-    try:
-        instance.full_clean()
-    except ValidationError as exc:
-        raise ValidationFailed(errors=exc.message_dict) from exc
-
-
 def group_create(*, name: str, description: str = "", by=None) -> CustomerGroup:
     """A new, empty static group. A name already taken: ValidationFailed, nothing written."""
     group = CustomerGroup(name=" ".join((name or "").split()), description=description or "", created_by=by)
-    _clean_or_refuse(group)
+    clean_or_refuse(group)
     group.save()
     return group
 
@@ -55,7 +47,7 @@ def group_save(*, group: CustomerGroup, by=None) -> CustomerGroup:
     group.name = " ".join((group.name or "").split())
     if group.pk is None and by is not None:
         group.created_by = by
-    _clean_or_refuse(group)
+    clean_or_refuse(group)
     group.save()
     return group
 

@@ -8,11 +8,11 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.admin.common import ReadOnlyAdmin, error_text
 from campaigns.promotions.forms import PromotionAdminForm
 from campaigns.promotions.models import WEEKDAYS, Promotion, PromotionApplication
 from campaigns.promotions.selectors import promotion_describe
 from campaigns.promotions.services import promotion_save, promotions_set_active
+from loyalty_site.core.admin import ReadOnlyModelAdmin, refusal_text
 from loyalty_site.core.errors import DomainError
 
 
@@ -81,7 +81,7 @@ class PromotionAdmin(admin.ModelAdmin):
         try:
             count = promotions_set_active(promotions=queryset, active=active)
         except DomainError as exc:
-            self.message_user(request, error_text(exc), messages.ERROR)
+            self.message_user(request, refusal_text(exc), messages.ERROR)
             return
         text = (
             ngettext("%(count)d promotion switched on.", "%(count)d promotions switched on.", count)
@@ -92,7 +92,7 @@ class PromotionAdmin(admin.ModelAdmin):
 
 
 @admin.register(PromotionApplication)
-class PromotionApplicationAdmin(ReadOnlyAdmin):
+class PromotionApplicationAdmin(ReadOnlyModelAdmin):
     list_display = ["promotion", "member", "store", "sale_reference", "at", "discount", "multiplier", "bonus_points", "reversed_at"]  # noqa: E501
     list_filter = ["promotion", "store", ("at", admin.DateFieldListFilter), ("reversed_at", admin.EmptyFieldListFilter)]
     search_fields = ["sale_reference", "promotion__code", "member__code", "=member__phone"]

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -15,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from campaigns.promotions.models import Promotion, PromotionApplication
 from campaigns.promotions.selectors import AppliedPromotion, promotion_rules_cache_invalidate
-from loyalty_site.core.errors import ValidationFailed
+from loyalty_site.core.errors import ValidationFailed, clean_or_refuse
 from loyalty_site.core.money import ZERO
 from members.models import Member
 from stores.models import Store
@@ -88,10 +87,7 @@ def promotion_save(*, promotion: Promotion, by=None) -> Promotion:
     brands and tiers). Refusals write nothing."""
     if promotion.pk is None and by is not None:
         promotion.created_by = by
-    try:
-        promotion.full_clean()
-    except ValidationError as exc:
-        raise ValidationFailed(errors=exc.message_dict) from exc
+    clean_or_refuse(promotion)
     promotion.save()
     # The signal receivers do it too (and for the links the admin saves next); said here so the
     # service does not depend on them.

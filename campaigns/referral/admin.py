@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from campaigns.referral.models import ReferralProgramme
 from campaigns.referral.selectors import referral_programme_get
 from campaigns.referral.services import referral_programme_update
+from loyalty_site.core.models import copy_saved
 
 
 @admin.register(ReferralProgramme)
@@ -50,4 +51,4 @@ class ReferralProgrammeAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         data = {name: form.cleaned_data[name] for name in form.changed_data}
         saved = referral_programme_update(data=data, by=request.user)
-        obj.__dict__.update({k: v for k, v in saved.__dict__.items() if not k.startswith("_")})
+        copy_saved(obj, saved)

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from loyalty_site.core.models import UpdatedByModel
 
-class ReferralProgramme(models.Model):
+
+class ReferralProgramme(UpdatedByModel):
     """The referrer earns `percent` % of the referred member's earn base, as points, on each
     sale the referred member makes in the `days` days after enrolling. One row (pk 1), read
     through `campaigns.referral.selectors.referral_programme_get()`."""
@@ -33,16 +34,6 @@ class ReferralProgramme(models.Model):
         default=180,
         validators=[MinValueValidator(1)],
         help_text=_("Sales made after this many days from the referred member's enrolment earn the referrer nothing."),
-    )
-    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("updated by"),
-        editable=False,
     )
 
     class Meta:

@@ -7,13 +7,12 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from campaigns.referral.models import ReferralProgramme
 from campaigns.referral.selectors import referral_points_for, referral_programme_get, referral_referrer
-from loyalty_site.core.errors import ValidationFailed
+from loyalty_site.core.errors import ValidationFailed, clean_or_refuse
 from members.errors import MemberBlocked, MemberMerged
 from members.models import LedgerEntry, Member
 from members.services import points_earn, points_reverse
@@ -97,9 +96,6 @@ def referral_programme_update(*, data: dict, by=None) -> ReferralProgramme:
         for name, value in data.items():
             setattr(programme, name, value)
         programme.updated_by = by
-        try:
-            programme.full_clean()
-        except ValidationError as exc:
-            raise ValidationFailed(errors=exc.message_dict) from exc
+        clean_or_refuse(programme)
         programme.save()
     return programme

@@ -17,7 +17,6 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.admin.common import ReadOnlyAdmin, error_text
 from campaigns.audiences.admin.groups import member_sample_table
 from campaigns.audiences.selectors import audience_members, audience_sample, audience_today
 from campaigns.runs.forms import CampaignAdminForm, RunForm, TestSendForm
@@ -29,6 +28,7 @@ from campaigns.runs.services import (
     campaign_save,
     campaign_send_test,
 )
+from loyalty_site.core.admin import ReadOnlyModelAdmin, refusal_text
 from loyalty_site.core.errors import DomainError
 from members.selectors import member_lookup
 
@@ -200,7 +200,7 @@ class CampaignAdmin(admin.ModelAdmin):
             try:
                 campaign_activate(campaign=campaign, by=request.user)
             except DomainError as exc:
-                self.message_user(request, error_text(exc), messages.ERROR)
+                self.message_user(request, refusal_text(exc), messages.ERROR)
             else:
                 self.log_change(request, campaign, gettext("Activated"))
                 self.message_user(
@@ -230,7 +230,7 @@ class CampaignAdmin(admin.ModelAdmin):
             try:
                 campaign_check_runnable(campaign=campaign, as_of=as_of)
             except DomainError as exc:
-                self.message_user(request, error_text(exc), messages.ERROR)
+                self.message_user(request, refusal_text(exc), messages.ERROR)
             else:
                 from campaigns.runs.tasks import run_campaign
 
@@ -275,7 +275,7 @@ class CampaignAdmin(admin.ModelAdmin):
                 try:
                     run = campaign_send_test(campaign=campaign, member=member, by=request.user)
                 except DomainError as exc:
-                    form.add_error(None, error_text(exc))
+                    form.add_error(None, refusal_text(exc))
                 else:
                     level = messages.SUCCESS if run.messages_queued else messages.WARNING
                     self.message_user(request, run.note, level)
@@ -290,7 +290,7 @@ class CampaignAdmin(admin.ModelAdmin):
 
 
 @admin.register(CampaignRun)
-class CampaignRunAdmin(ReadOnlyAdmin):
+class CampaignRunAdmin(ReadOnlyModelAdmin):
     list_display = [
         "campaign",
         "as_of",
@@ -320,7 +320,7 @@ class CampaignRunAdmin(ReadOnlyAdmin):
 
 
 @admin.register(CampaignDelivery)
-class CampaignDeliveryAdmin(ReadOnlyAdmin):
+class CampaignDeliveryAdmin(ReadOnlyModelAdmin):
     list_display = ["campaign", "member", "period_key", "delivered_at", "run"]
     list_filter = ["campaign", ("delivered_at", admin.DateFieldListFilter)]
     search_fields = ["=member__phone", "member__code", "member__name", "=period_key"]

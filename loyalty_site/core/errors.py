@@ -7,9 +7,13 @@ the API answers with, and a translatable title. Apps subclass them for their own
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django.db.models import Model
 
 
 class DomainError(Exception):
@@ -52,3 +56,28 @@ class UnprocessableError(DomainError):
     code = "unprocessable"
     status = 422
     title = _("The request cannot be processed.")
+
+
+# --- From Django's model validation to a refusal ---------------------------------------------
+
+
+def refusal_errors(exc: ValidationError) -> dict[str, list[str]]:
+    """The messages of a `ValidationError`, per field; those that name no field under
+    `NON_FIELD_ERRORS` ("__all__"), as `full_clean()` itself files them."""
+    if hasattr(exc, "error_dict"):
+        return {name: [str(m) for m in messages] for name, messages in exc.message_dict.items()}
+    return {NON_FIELD_ERRORS: [str(m) for m in exc.messages]}
+
+
+def refusal_from(exc: ValidationError) -> ValidationFailed:
+    """The `ValidationFailed` a service raises for what Django's validation found."""
+    return ValidationFailed(errors=refusal_errors(exc))
+
+
+def clean_or_refuse(instance: Model, **full_clean_options: Any) -> None:
+    """`instance.full_clean(**full_clean_options)`, refusing with `ValidationFailed` (errors per
+    field) instead of Django's `ValidationError`: the first step of a service that saves a row."""
+    try:
+        instance.full_clean(**full_clean_options)
+    except ValidationError as exc:
+        raise refusal_from(exc) from exc

@@ -1,3 +1,8 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -7,6 +12,25 @@ class TimeStampedModel(models.Model):
 
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class UpdatedByModel(models.Model):
+    """Base of a configuration row staff edit (one row of programme settings): when it last
+    changed and who changed it, both set by its service, never typed in."""
+
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("updated by"),
+        editable=False,
+    )
 
     class Meta:
         abstract = True
@@ -39,3 +63,20 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} {self.key}"
+
+
+def copy_saved(target: models.Model, source: models.Model, fields: Iterable[str] | None = None) -> None:
+    """Bring the caller's instance (`target`) up to date with the row a service saved
+    (`source`, another instance of the same row): the named fields (names or attnames), or every
+    field `source` has loaded. A relation whose id changed drops the related object `target`
+    had cached; one `source` has cached is shared. `target` then counts as saved."""
+    meta = source._meta
+    chosen = meta.concrete_fields if fields is None else [meta.get_field(name) for name in fields]
+    for field in chosen:
+        if field.attname not in source.__dict__:
+            continue  # deferred in `source`: nothing fresher to give
+        setattr(target, field.attname, getattr(source, field.attname))
+        if field.is_relation and field.is_cached(source):
+            field.set_cached_value(target, field.get_cached_value(source))
+    target._state.adding = source._state.adding
+    target._state.db = source._state.db

@@ -13,7 +13,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from loyalty_site.core.errors import ValidationFailed
+from loyalty_site.core.errors import ValidationFailed, refusal_errors
+from loyalty_site.core.models import copy_saved
 from members.codes import MEMBER_CODE_LENGTH, REFERRAL_CODE_LENGTH, code_generate, code_normalise
 from members.errors import MemberExists, MemberMerged
 from members.models import Card, Member, MemberMerge
@@ -63,12 +64,6 @@ def _member_exists(member: Member) -> MemberExists:
         _("The phone number is already enrolled as member %(code)s.") % {"code": member.code},
         extra={"member_id": member.pk},
     )
-
-
-def _validation_errors(exc: ValidationError) -> dict[str, list[str]]:
-    if hasattr(exc, "error_dict"):
-        return {name: [str(m) for m in messages] for name, messages in exc.message_dict.items()}
-    return {"non_field_errors": [str(m) for m in exc.messages]}
 
 
 def member_enrol(
@@ -133,7 +128,7 @@ def member_enrol(
             exclude=["phone"] if "phone" in errors else None, validate_unique=False, validate_constraints=False
         )
     except ValidationError as exc:
-        for field_name, messages in _validation_errors(exc).items():
+        for field_name, messages in refusal_errors(exc).items():
             errors.setdefault(field_name, []).extend(messages)
     if errors:
         raise ValidationFailed(errors=errors)
@@ -204,13 +199,12 @@ def member_update(*, member: Member, data: dict[str, Any]) -> Member:
         try:
             locked.full_clean(exclude=list(errors) or None, validate_unique=False, validate_constraints=False)
         except ValidationError as exc:
-            for field_name, messages in _validation_errors(exc).items():
+            for field_name, messages in refusal_errors(exc).items():
                 errors.setdefault(field_name, []).extend(messages)
         if errors:
             raise ValidationFailed(errors=errors)
         locked.save(update_fields=[*changes, "updated_at"])
-    for field_name in changes:
-        setattr(member, field_name, getattr(locked, field_name))
+    copy_saved(member, locked, changes)
     return locked
 
 
@@ -230,7 +224,7 @@ def member_consent_set(
         if value != current:
             setattr(locked, field_name, value)
             locked.save(update_fields=[field_name, "updated_at"])
-    setattr(member, field_name, getattr(locked, field_name))
+    copy_saved(member, locked, [field_name])
     return locked
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from loyalty_site.core.errors import ValidationFailed
+from loyalty_site.core.errors import clean_or_refuse
 from members.models import ProgrammeSettings
 from members.selectors import PROGRAMME_SETTINGS_CACHE_KEY
 
@@ -43,10 +42,7 @@ def programme_settings_update(*, data: dict[str, Any], updated_by=None) -> Progr
         for name, value in data.items():
             setattr(programme, name, value)
         programme.updated_by = updated_by
-        try:
-            programme.full_clean()
-        except ValidationError as exc:
-            raise ValidationFailed(errors=exc.message_dict) from exc
+        clean_or_refuse(programme)
         programme.save()
         # Drop the cached copy now (this process) and again after commit (a reader between
         # the two may have cached the old row).

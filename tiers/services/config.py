@@ -5,12 +5,11 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import ProtectedError
 from django.utils.translation import gettext as _
 
-from loyalty_site.core.errors import ValidationFailed
+from loyalty_site.core.errors import clean_or_refuse
 from tiers.errors import TierConfigInvalid, TierInUse
 from tiers.models import Tier, TierSettings, TierStatus
 from tiers.selectors import tiers_cache_invalidate
@@ -20,12 +19,6 @@ SETTINGS_FIELDS = frozenset({"basis", "window", "window_months"})
 # Changing one of these changes what the stored counters mean: they are rebuilt from the
 # recorded events in the same transaction.
 COUNTER_FIELDS = frozenset({"basis", "window", "window_months"})
-
-
-def _messages(exc: ValidationError) -> dict[str, list[str]]:
-    if hasattr(exc, "error_dict"):
-        return {name: [str(m) for m in messages] for name, messages in exc.message_dict.items()}
-    return {"__all__": [str(m) for m in exc.messages]}
 
 
 def tier_ladder_errors(tier: Tier, *, deleting: bool = False) -> dict[str, list[str]]:
@@ -88,10 +81,7 @@ def tier_save(*, tier: Tier) -> Tier:
         # One editor of the ladder at a time: two saves checked against the same old ladder
         # could together break it.
         list(Tier.objects.select_for_update().order_by("pk").values_list("pk", flat=True))
-        try:
-            tier.full_clean()
-        except ValidationError as exc:
-            raise ValidationFailed(errors=_messages(exc)) from exc
+        clean_or_refuse(tier)
         errors = tier_ladder_errors(tier)
         if errors:
             raise TierConfigInvalid(errors=errors)
@@ -135,10 +125,7 @@ def tier_settings_update(*, data: dict[str, Any], updated_by=None) -> TierSettin
         for name, value in data.items():
             setattr(programme, name, value)
         programme.updated_by = updated_by
-        try:
-            programme.full_clean()
-        except ValidationError as exc:
-            raise ValidationFailed(errors=_messages(exc)) from exc
+        clean_or_refuse(programme)
         programme.save()
         tiers_cache_invalidate()
         if any(getattr(programme, name) != value for name, value in before.items()):

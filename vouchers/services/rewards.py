@@ -3,10 +3,9 @@ a stale issued count (the counter moves with F() while exchanges run)."""
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from loyalty_site.core.errors import ValidationFailed
+from loyalty_site.core.errors import clean_or_refuse
 from vouchers.models import Reward
 
 # Written only by the issuing services.
@@ -21,10 +20,7 @@ def reward_save(*, reward: Reward) -> Reward:
         if reward.pk is not None and not reward._state.adding:
             current = Reward.objects.select_for_update(no_key=True).get(pk=reward.pk)
             reward.issued_count = current.issued_count
-        try:
-            reward.full_clean()
-        except ValidationError as exc:
-            raise ValidationFailed(errors=exc.message_dict) from exc
+        clean_or_refuse(reward)
         if reward._state.adding:
             reward.issued_count = 0
             reward.save(force_insert=True)

@@ -15,13 +15,13 @@ from __future__ import annotations
 import datetime
 import hashlib
 
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from loyalty_site.core.errors import ValidationFailed
+from loyalty_site.core.errors import ValidationFailed, clean_or_refuse
+from loyalty_site.core.models import copy_saved
 from members.errors import MemberBlocked, MemberMerged
 from members.models import Member
 from members.selectors import programme_zone
@@ -40,6 +40,20 @@ from vouchers.errors import (
 from vouchers.models import Reward, Voucher
 from vouchers.selectors import reward_points_cost, reward_refusal, voucher_expires_at, zone_for
 
+# What using, returning and voiding a voucher write: copied back onto the caller's instance.
+STATE_FIELDS = (
+    "status",
+    "used_at",
+    "used_store",
+    "used_sale_reference",
+    "returned_at",
+    "returned_from_sale",
+    "return_reason",
+    "voided_at",
+    "voided_by",
+    "void_reason",
+    "updated_at",
+)
 _CODE_ATTEMPTS = 8
 # Long references (e.g. a POS idempotency key of 255 characters) are hashed to fit the column
 # and the ledger's reference next to its prefix.
@@ -86,10 +100,7 @@ def reference_reused(reference: str) -> VoucherReferenceReused:
 
 def voucher_validate(voucher: Voucher, *, exclude: list[str]) -> None:
     """The model's field validation (constraints are the database's), as ValidationFailed."""
-    try:
-        voucher.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
-    except ValidationError as exc:
-        raise ValidationFailed(errors=exc.message_dict) from exc
+    clean_or_refuse(voucher, exclude=exclude, validate_unique=False, validate_constraints=False)
 
 
 def _existing(reference: str | None, *, member: Member, reward: Reward) -> Voucher | None:
@@ -276,7 +287,7 @@ def voucher_use(*, voucher: Voucher, store: Store, sale_reference: str, at: date
             and current.used_sale_reference == sale_reference
             and current.used_store_id == store.pk
         ):
-            _copy(voucher, current)
+            copy_saved(voucher, current, STATE_FIELDS)
             return voucher
         if current.status == Voucher.Status.USED:
             raise VoucherUsed(
@@ -292,7 +303,7 @@ def voucher_use(*, voucher: Voucher, store: Store, sale_reference: str, at: date
             _("Voucher %(code)s has expired.") % {"code": current.code},
             extra={"voucher": current.code, "reason": "expired"},
         )
-    _copy(voucher, current)
+    copy_saved(voucher, current, STATE_FIELDS)
     return voucher
 
 
@@ -320,7 +331,7 @@ def voucher_return(
             updated_at=timezone.now(),
         )
         current = Voucher.objects.get(pk=voucher.pk)
-    _copy(voucher, current)
+    copy_saved(voucher, current, STATE_FIELDS)
     if updated:
         return True
     return bool(
@@ -343,7 +354,7 @@ def voucher_void(*, voucher: Voucher, by, reason: str) -> Voucher:
             status=Voucher.Status.VOID, voided_at=now, voided_by=by, void_reason=reason[:300], updated_at=now
         )
         current = Voucher.objects.get(pk=voucher.pk)
-    _copy(voucher, current)
+    copy_saved(voucher, current, STATE_FIELDS)
     if not updated:
         raise VoucherNotVoidable(
             _("Voucher %(code)s is %(status)s and cannot be voided.")
@@ -369,23 +380,3 @@ def vouchers_expire(*, as_of: datetime.date | None = None) -> int:
         return Voucher.objects.filter(status=Voucher.Status.ISSUED, expires_at__lte=expiry_cutoff(as_of)).update(
             status=Voucher.Status.EXPIRED, updated_at=timezone.now()
         )
-
-
-def _copy(target: Voucher, source: Voucher) -> None:
-    """Bring the caller's instance up to date with the row as written."""
-    for name in (
-        "status",
-        "used_at",
-        "used_store_id",
-        "used_sale_reference",
-        "returned_at",
-        "returned_from_sale",
-        "return_reason",
-        "voided_at",
-        "voided_by_id",
-        "void_reason",
-        "updated_at",
-    ):
-        setattr(target, name, getattr(source, name))
-    for cached in ("used_store", "voided_by"):
-        target._state.fields_cache.pop(cached, None)

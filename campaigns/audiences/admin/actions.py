@@ -18,10 +18,10 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.admin.common import error_text
 from campaigns.audiences.forms import AddToGroupForm
 from campaigns.audiences.models import GroupMembership
 from campaigns.audiences.services import group_add_members, group_create
+from loyalty_site.core.admin import refusal_text
 from loyalty_site.core.errors import DomainError
 
 
@@ -43,7 +43,7 @@ def add_to_group_action(modeladmin, request, queryset):
                 group=group, members=queryset, source=GroupMembership.Source.ADMIN, by=request.user
             )
         except DomainError as exc:
-            modeladmin.message_user(request, error_text(exc), messages.ERROR)
+            modeladmin.message_user(request, refusal_text(exc), messages.ERROR)
             return None
         url = reverse("admin:campaigns_customergroup_change", args=[group.pk])
         modeladmin.message_user(

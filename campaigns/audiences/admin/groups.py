@@ -14,11 +14,11 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.admin.common import error_text
 from campaigns.audiences.forms import PhoneListForm
 from campaigns.audiences.models import CustomerGroup, GroupMembership, Segment
 from campaigns.audiences.selectors import audience_sample, audience_today, group_members, segment_members
 from campaigns.audiences.services import group_add_members_by_phones, group_remove_members, group_save
+from loyalty_site.core.admin import refusal_text
 from loyalty_site.core.errors import DomainError
 from members.phones import phone_national
 
@@ -94,7 +94,7 @@ class CustomerGroupAdmin(admin.ModelAdmin):
             try:
                 result = group_add_members_by_phones(group=group, phones=form.cleaned_data["phones"], by=request.user)
             except DomainError as exc:
-                form.add_error(None, error_text(exc))
+                form.add_error(None, refusal_text(exc))
             else:
                 self.message_user(
                     request,

@@ -1,21 +1,12 @@
-import datetime
-
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 
 from campaigns.runs.models import Campaign, CampaignRun
 from campaigns.runs.services import campaign_run
-from loyalty_site.core.errors import DomainError
+from loyalty_site.core.management.base import AsOfCommand
 
 
-def _date(value: str) -> datetime.date:
-    try:
-        return datetime.date.fromisoformat(value)
-    except ValueError:
-        raise CommandError(_("Give the date as YYYY-MM-DD, e.g. 2025-01-31.")) from None
-
-
-class Command(BaseCommand):
+class Command(AsOfCommand):
     help = (
         "Run one campaign by hand, for today or for a given day. Safe to run again for the same "
         "period: nobody gets anything twice."
@@ -23,19 +14,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("code", help="The campaign's code, e.g. BIRTHDAY-MONTHLY.")
-        parser.add_argument(
-            "--as-of", type=_date, default=None, help="YYYY-MM-DD; default: today in the programme's time zone."
-        )
+        super().add_arguments(parser)
 
-    def handle(self, *args, code, as_of=None, **options):
+    def handle_as_of(self, as_of, *, code, **options):
         campaign = Campaign.objects.filter(code=code.strip().upper()).first()
         if campaign is None:
             raise CommandError(_("No campaign has the code %(code)s.") % {"code": code})
-        try:
-            run = campaign_run(campaign=campaign, as_of=as_of, trigger=CampaignRun.Trigger.MANUAL)
-        except DomainError as exc:
-            messages = [str(m) for field_messages in exc.errors.values() for m in field_messages]
-            raise CommandError(" ".join(messages) or str(exc.detail)) from None
+        run = campaign_run(campaign=campaign, as_of=as_of, trigger=CampaignRun.Trigger.MANUAL)
         self.stdout.write(
             _(
                 "Campaign %(code)s, period %(period)s: %(reached)d members reached out of an audience of "

@@ -13,27 +13,19 @@ from __future__ import annotations
 import json
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_celery_beat.models import ClockedSchedule, CrontabSchedule, PeriodicTask
 
 from campaigns.runs.models import Campaign
-from loyalty_site.core.errors import ValidationFailed
+from loyalty_site.core.errors import ValidationFailed, clean_or_refuse
 
 RUN_TASK = "campaigns.run_campaign"
 
 
 def periodic_task_name(campaign: Campaign) -> str:
     return f"campaign: {campaign.code}"
-
-
-def _clean_or_refuse(campaign: Campaign) -> None:
-    try:
-        campaign.full_clean()
-    except ValidationError as exc:
-        raise ValidationFailed(errors=exc.message_dict) from exc
 
 
 def campaign_schedule_sync(*, campaign: Campaign) -> PeriodicTask | None:
@@ -84,7 +76,7 @@ def campaign_save(*, campaign: Campaign, by=None) -> Campaign:
     line. Refusals write nothing."""
     if campaign.pk is None and by is not None:
         campaign.created_by = by
-    _clean_or_refuse(campaign)
+    clean_or_refuse(campaign)
     with transaction.atomic():
         campaign.save()
         campaign_schedule_sync(campaign=campaign)
@@ -94,7 +86,7 @@ def campaign_save(*, campaign: Campaign, by=None) -> Campaign:
 def campaign_activate(*, campaign: Campaign, by=None) -> Campaign:
     """Switch the campaign on: its schedule starts. A one-off campaign whose time has passed is
     refused (nothing written); run it by hand instead."""
-    _clean_or_refuse(campaign)
+    clean_or_refuse(campaign)
     if campaign.schedule == Campaign.Schedule.ONCE and campaign.run_at <= timezone.now():
         raise ValidationFailed(
             _("The time of the run has passed: change it, or run the campaign by hand."),
