@@ -183,17 +183,17 @@ def tier_spend_record(
     points = _clean_points(points)
     programme = tier_settings_get()
     moment = now()
-    reference_is_new, status = False, None
+    vouched_new, status = False, None
     if lock is not None:
         lock.scope.require_open()
         if lock.member_id != member.pk:
             raise ValueError(f"the lock holds member {lock.member_id}'s tier status, not {member.pk}'s")
-        reference_is_new, status = reference in lock.new_references, lock.status
+        vouched_new, status = reference in lock.new_references, lock.status
     with service_transaction():
         if status is None:
             # A member's first sale creates the status row: only once nothing can be refused.
-            status = status_lock(member, create=reference_is_new)
-        if not reference_is_new:
+            status = status_lock(member, create=vouched_new)
+        if not vouched_new:
             replayed = _replay(reference, member=member, kind=TierSpend.Kind.SALE, amount=amount, status=status)
             if replayed is not None:
                 return replayed
