@@ -169,6 +169,8 @@ SPECTACULAR_SETTINGS = {
 }
 # Idempotency records are kept this long, then purged by a scheduled task.
 POS_IDEMPOTENCY_TTL_HOURS = env.int("POS_IDEMPOTENCY_TTL_HOURS", default=72)
+# How far ahead of the server a till's clock may run before a moment counts as "in the future".
+CLOCK_SKEW_SECONDS = env.int("CLOCK_SKEW_SECONDS", default=300)
 # The name shown in the admin header and in messages.
 LOYALTY_PROGRAMME_NAME = env.str("LOYALTY_PROGRAMME_NAME", default="")
 

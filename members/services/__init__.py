@@ -2,8 +2,10 @@
 
 from members.services.ledger import (
     ExpiryResult,
+    MemberLock,
     ledger_move,
     lot_expires_at,
+    member_lock,
     member_points_expire,
     members_lock,
     points_adjust,
@@ -29,6 +31,7 @@ from members.services.programme import programme_settings_update
 
 __all__ = [
     "ExpiryResult",
+    "MemberLock",
     "card_deactivate",
     "card_issue",
     "card_number_normalise",
@@ -38,6 +41,7 @@ __all__ = [
     "member_block",
     "member_consent_set",
     "member_enrol",
+    "member_lock",
     "member_merge",
     "member_points_expire",
     "member_review_clear",

@@ -8,8 +8,13 @@ the ledger rows being inserted), then, under the lock:
 3. appends the entry, moves points into or out of lots, and updates the cached balance.
 
 `points_earn` and `points_spend` also run inside a caller's transaction (the POS checkout) without
-savepoints and, when the caller passes the instance `members_lock` returned, without locking the
-row a second time (`loyalty_site.core.transactions`): they refuse before their first write.
+savepoints: they refuse before their first write. A caller that locked the member with
+`member_lock` passes the `MemberLock` it yielded (`lock=`): the service then neither locks nor
+reads the row again, and skips the look-up for a retry for the references the handle vouches
+are new in this transaction (`MemberLock.vouching_new`). The cached balance is moved with an
+UPDATE guarded by the balance and debt the posting was computed from, so a stale handle (a
+rolled-back savepoint) raises `StaleLock` instead of writing a wrong balance
+(`loyalty_site.core.transactions`).
 
 Lots are consumed soonest-expiring first. A credit while the member owes points (a claw-back
 left the balance negative) pays the debt first. See `Member` for why the database constraints
@@ -20,9 +25,11 @@ Callers pass a `reference` that names the business event (`sale:42:earn`,
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from dateutil.relativedelta import relativedelta
@@ -33,8 +40,9 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from loyalty_site.core.clock import clock_skew
 from loyalty_site.core.errors import ValidationFailed
-from loyalty_site.core.transactions import holds_row_lock, row_locked, service_transaction, writes
+from loyalty_site.core.transactions import LockScope, StaleLock, lock_scope, service_transaction, writes
 from members.errors import (
     InsufficientPoints,
     LedgerReferenceReused,
@@ -47,8 +55,6 @@ from members.models import LedgerEntry, LotMovement, Member, PointLot, Programme
 from members.selectors import lots_open, programme_settings_get, programme_zone
 
 Kind = LedgerEntry.Kind
-# A POS clock a little ahead of the server's is normal; more than this is a mistake.
-CLOCK_SKEW = datetime.timedelta(minutes=5)
 
 
 # --- Locking ----------------------------------------------------------------------------------
@@ -58,7 +64,8 @@ def members_lock(*, member_ids: Iterable[int]) -> dict[int, Member]:
     """Lock several members' rows in primary-key order (so two transactions locking the same
     members can never deadlock) and return them by id. Must run inside a transaction; other
     apps call it when one transaction moves points of several members (a sale crediting the
-    referrer too)."""
+    referrer too). The rows are not a handle: the ledger locks again for a caller that passes
+    them (one more statement); `member_lock` is the lock to hand to the ledger."""
     ids = sorted(set(member_ids))
     locked = {
         member.pk: member
@@ -67,19 +74,50 @@ def members_lock(*, member_ids: Iterable[int]) -> dict[int, Member]:
     missing = set(ids) - set(locked)
     if missing:
         raise MemberNotFound(_("No member with id %(id)s.") % {"id": ", ".join(map(str, sorted(missing)))})
-    for member in locked.values():
-        row_locked(member)
     return locked
+
+
+@dataclass(frozen=True)
+class MemberLock:
+    """The member's row, locked (`FOR NO KEY UPDATE`) by `member_lock` in the transaction still
+    running, for as long as `member_lock`'s `with` block runs; and the references the caller
+    vouches it inserted, in this transaction, the rows of (so no retry can have posted them)."""
+
+    member: Member
+    scope: LockScope = dataclasses.field(repr=False, compare=False)
+    new_references: frozenset[str] = frozenset()
+
+    def vouching_new(self, *references: str) -> MemberLock:
+        """The same lock, also vouching that `references` name rows inserted in this
+        transaction (a new sale's), so the ledger skips its look-up for a retry of them."""
+        return dataclasses.replace(self, new_references=self.new_references | frozenset(references))
+
+
+@contextlib.contextmanager
+def member_lock(*, member_id: int) -> Iterator[MemberLock]:
+    """Lock the member's row, in the caller's transaction (no savepoint) or in one of its own,
+    and yield the handle `points_earn` and `points_spend` accept as `lock=`. The handle is good
+    until the block ends (the transaction that holds the lock outlives it)."""
+    with lock_scope() as scope:
+        yield MemberLock(member=_lock(member_id), scope=scope)
 
 
 def _lock(member_id: int) -> Member:
     return members_lock(member_ids=[member_id])[member_id]
 
 
-def _locked(member: Member) -> Member:
-    """The caller's instance when it locked the row in this transaction (`members_lock`), else
-    the row locked now."""
-    return member if holds_row_lock(member) else _lock(member.pk)
+def _locked(member: Member, lock: MemberLock | None) -> Member:
+    """The row `lock` holds (not read again), else the row locked now."""
+    if lock is None:
+        return _lock(member.pk)
+    lock.scope.require_open()
+    if lock.member.pk != member.pk:
+        raise ValueError(f"the lock holds member {lock.member.pk}, not {member.pk}")
+    return lock.member
+
+
+def _is_new(reference: str, lock: MemberLock | None) -> bool:
+    return lock is not None and reference in lock.new_references
 
 
 def _sync(target: Member, source: Member) -> None:
@@ -226,7 +264,13 @@ def _append(locked: Member, entry: LedgerEntry, *, savepoint: bool = True) -> Le
         raise LedgerReferenceReused(
             _("The reference %(reference)s was already used for another posting.") % {"reference": entry.reference}
         ) from None
-    Member.objects.filter(pk=locked.pk).update(points_balance=F("points_balance") + entry.points)
+    # Guarded by what the posting was computed from: under our lock nothing else can have moved
+    # them, so no match means our copy is stale (see `loyalty_site.core.transactions`).
+    moved = Member.objects.filter(
+        pk=locked.pk, points_balance=locked.points_balance, points_debt=locked.points_debt
+    ).update(points_balance=F("points_balance") + entry.points)
+    if not moved:
+        raise StaleLock(f"member {locked.pk}'s balance changed under a lock handle: it was used after a rollback")
     locked.points_balance += entry.points
     return entry
 
@@ -276,7 +320,7 @@ def _occurred(occurred_at: datetime.datetime | None, now: datetime.datetime) -> 
         return now
     if timezone.is_naive(occurred_at):
         raise ValidationFailed(errors={"occurred_at": [_("Give the time with its time zone.")]})
-    if occurred_at > now + CLOCK_SKEW:
+    if occurred_at > now + clock_skew():
         raise ValidationFailed(errors={"occurred_at": [_("The time cannot be in the future.")]})
     return occurred_at
 
@@ -309,15 +353,15 @@ def points_earn(
     cause_reference: str = "",
     reason: str = "",
     created_by=None,
-    reference_is_new: bool = False,
+    lock: MemberLock | None = None,
 ) -> LedgerEntry:
     """Credit `points` (kind earn, referral or bonus) as a new lot that expires and becomes
     spendable by the programme's rules, counted from `occurred_at` (default now; back-dated
     credits, e.g. a late sale or an opening balance, keep their real expiry). Refused for a
-    blocked or merged member. Idempotent on `reference` (see `_existing`; `reference_is_new`
-    skips that look-up for a caller whose reference names a row it inserted in this very
-    transaction, such as a new sale: the unique constraint still refuses a duplicate, by
-    rolling the whole transaction back)."""
+    blocked or merged member. Idempotent on `reference` (see `_existing`). `lock`: the handle
+    of the caller's `member_lock` on `member` (the row is not locked or read again); when it
+    vouches for `reference` as new, the look-up for a retry is skipped (the unique constraint
+    still refuses a duplicate, by rolling the whole transaction back)."""
     if kind not in LedgerEntry.CREDIT_KINDS:
         raise ValueError(f"points_earn posts credits only, not {kind!r}")
     points = _require_positive(points)
@@ -326,8 +370,8 @@ def points_earn(
     occurred_at = _occurred(occurred_at, now)
     programme = programme_settings_get()
     with service_transaction():
-        locked = _locked(member)
-        existing = None if reference_is_new else _existing(reference, member=locked, kind=kind, points=points)
+        locked = _locked(member, lock)
+        existing = None if _is_new(reference, lock) else _existing(reference, member=locked, kind=kind, points=points)
         if existing is not None:
             return existing
         _require_transacting(locked)
@@ -359,20 +403,20 @@ def points_spend(
     cause_reference: str = "",
     reason: str = "",
     created_by=None,
-    reference_is_new: bool = False,
+    lock: MemberLock | None = None,
 ) -> LedgerEntry:
     """Spend `points` from the member's spendable lots (available, not expired), the
     soonest-expiring first. InsufficientPoints (409) when they do not cover it, with
     `points_available` in the error's extra; MemberBlocked for a blocked member. Idempotent on
-    `reference` (`reference_is_new`: as for `points_earn`)."""
+    `reference` (`lock`: as for `points_earn`)."""
     points = _require_positive(points)
     reference = _reference(reference)
     now = timezone.now()
     occurred_at = _occurred(occurred_at, now)
     with service_transaction():
-        locked = _locked(member)
+        locked = _locked(member, lock)
         existing = (
-            None if reference_is_new else _existing(reference, member=locked, kind=Kind.SPEND, points=-points)
+            None if _is_new(reference, lock) else _existing(reference, member=locked, kind=Kind.SPEND, points=-points)
         )
         if existing is not None:
             return existing

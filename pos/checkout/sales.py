@@ -12,17 +12,19 @@ member's points message is queued after commit (`pos.tasks.notify_sale_points`).
 Like the services it calls, the checkout refuses before it writes (unknown member, duplicate
 receipt, every pricing refusal) and then writes inside `writes()`: it opens no savepoint of its
 own, and neither do the ledger and tiers services it calls (`loyalty_site.core.transactions`).
-The member and tier status rows locked in (1) and (2) are handed to those services, which
-neither lock nor read them again; the references they post under name the new sale, so they
-skip their look-up for a retry (`reference_is_new`). A refusal that can only be found after the
-first write (a voucher used, or the receipt recorded, by another till a moment earlier) rolls
-back the whole transaction; the API's idempotency layer then stores the refusal.
+Locks (1) and (2) are taken with `member_lock` and `tier_status_lock`, whose handles
+(`MemberLock`, `StatusLock`) are passed to those services as `lock=`: they neither lock nor read
+the rows again. Once the sale is inserted, the handles vouch for the references that name it
+(`vouching_new`), so the services skip their look-up for a retry. A refusal that can only be
+found after the first write (a voucher used, or the receipt recorded, by another till a moment
+earlier) rolls back the whole transaction; the API's idempotency layer then stores the refusal.
 
 The number of queries does not depend on the number of lines: lines and discounts are written
 with one bulk insert each, and pricing reads per promotion rule and per voucher, not per line."""
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
@@ -35,14 +37,14 @@ from loyalty_site.core.errors import NotFoundError
 from loyalty_site.core.transactions import service_transaction, writes
 from members.models import LedgerEntry, Member
 from members.selectors import member_get
-from members.services import members_lock, points_earn, points_spend
+from members.services import MemberLock, member_lock, points_earn, points_spend
 from pos.checkout.errors import DuplicateReceipt
 from pos.checkout.pricing import Quote, SaleInput, cart_from_lines, price
 from pos.models import Sale, SaleDiscount, SaleLine
 from pos.tasks import notify_sale_points
 from stores.models import Terminal
 from tiers.models import Tier
-from tiers.services import tier_spend_record, tier_status_lock
+from tiers.services import StatusLock, tier_spend_record, tier_status_lock
 from vouchers.services import voucher_use
 
 
@@ -71,13 +73,13 @@ def _duplicate(store, receipt_number: str) -> DuplicateReceipt:
     )
 
 
-def _member_locked(member_id: int) -> Member:
-    """Lock the member's row (or, for a merged record, its survivor's)."""
-    member = members_lock(member_ids=[member_id])[member_id]
-    if member.merged_into_id is not None:
+def _member_locked(held: contextlib.ExitStack, member_id: int) -> MemberLock:
+    """Lock the member's row (or, for a merged record, its survivor's) until `held` closes."""
+    lock = held.enter_context(member_lock(member_id=member_id))
+    if lock.member.merged_into_id is not None:
         survivor = member_get(member_id=member_id)
-        member = members_lock(member_ids=[survivor.pk])[survivor.pk]
-    return member
+        lock = held.enter_context(member_lock(member_id=survivor.pk))
+    return lock
 
 
 def sale_record(*, terminal: Terminal, data: SaleInput, notify: bool = True) -> SaleResult:
@@ -86,14 +88,15 @@ def sale_record(*, terminal: Terminal, data: SaleInput, notify: bool = True) -> 
     store = terminal.store
     now = timezone.now()
     at = data.occurred_at or now
-    with service_transaction():
-        member, status = None, None
+    with service_transaction(), contextlib.ExitStack() as held:
+        member, locked, tier_lock = None, None, None
         if data.member_id:
-            member = _member_locked(data.member_id)
+            locked = _member_locked(held, data.member_id)
+            member = locked.member
         if Sale.objects.filter(store=store, receipt_number=data.receipt_number).exists():
             raise _duplicate(store, data.receipt_number)
         if member is not None:
-            status = tier_status_lock(member=member)
+            tier_lock = held.enter_context(tier_status_lock(member=member))
 
         quote = price(
             store=store,
@@ -102,7 +105,7 @@ def sale_record(*, terminal: Terminal, data: SaleInput, notify: bool = True) -> 
             voucher_codes=data.voucher_codes,
             points_to_redeem=data.points_to_redeem,
             at=at,
-            tier=status.tier if status is not None else None,
+            tier=tier_lock.status.tier if tier_lock is not None and tier_lock.status is not None else None,
         )
         sale = Sale(
             store=store,
@@ -127,7 +130,7 @@ def sale_record(*, terminal: Terminal, data: SaleInput, notify: bool = True) -> 
                 voucher_use(voucher=check.voucher, store=store, sale_reference=sale.reference, at=at)
             tier_after = quote.tier
             if member is not None and member.status == Member.Status.ACTIVE:
-                tier_after = _member_effects(sale, quote, member=member, status=status, notify=notify)
+                tier_after = _member_effects(sale, quote, locked=locked, tier_lock=tier_lock, notify=notify)
             if quote.promotions.applied:
                 promotion_applications_record(
                     promotions=quote.promotions.applied,
@@ -180,10 +183,13 @@ def _insert(sale: Sale, quote: Quote) -> None:
     )
 
 
-def _member_effects(sale: Sale, quote: Quote, *, member: Member, status, notify: bool) -> Tier:
+def _member_effects(sale: Sale, quote: Quote, *, locked: MemberLock, tier_lock: StatusLock, notify: bool) -> Tier:
     """Points paid and earned, qualifying spend and the referrer's reward of an active member's
     sale; returns the tier after it."""
-    at, store = sale.occurred_at, sale.store
+    at, store, member = sale.occurred_at, sale.store, locked.member
+    # The sale row was just inserted in this transaction: no retry can have posted these.
+    locked = locked.vouching_new(redeem_reference(sale), earn_reference(sale))
+    tier_lock = tier_lock.vouching_new(sale.reference)
     if quote.points_redeemed:
         points_spend(
             member=member,
@@ -193,7 +199,7 @@ def _member_effects(sale: Sale, quote: Quote, *, member: Member, status, notify:
             cause_kind="sale",
             cause_reference=sale.reference,
             reason=_("Paid with points: receipt %(receipt)s") % {"receipt": sale.receipt_number},
-            reference_is_new=True,
+            lock=locked,
         )
     outcome = tier_spend_record(
         member=member,
@@ -201,8 +207,7 @@ def _member_effects(sale: Sale, quote: Quote, *, member: Member, status, notify:
         reference=sale.reference,
         occurred_at=at,
         points=quote.points_to_earn,
-        reference_is_new=True,
-        status=status,
+        lock=tier_lock,
     )
     if quote.points_to_earn:
         points_earn(
@@ -214,7 +219,7 @@ def _member_effects(sale: Sale, quote: Quote, *, member: Member, status, notify:
             cause_kind="sale",
             cause_reference=sale.reference,
             reason=_("Receipt %(receipt)s at %(store)s") % {"receipt": sale.receipt_number, "store": store.code},
-            reference_is_new=True,
+            lock=locked,
         )
     if member.referred_by_id is not None:  # most members were not referred: no query for them
         sale.referrer_points = (

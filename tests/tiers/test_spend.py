@@ -11,6 +11,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from loyalty_site.core.clock import clock_skew
 from loyalty_site.core.errors import ValidationFailed
 from members.models import Member
 from tests.tiers.conftest import enrol, local_at, spend, written_state
@@ -67,7 +68,7 @@ def test_invalid_input_is_refused_and_writes_nothing(member, tiers, amount, refe
     if occurred_at == "future":
         # Beyond the tolerated clock skew from *now*, whatever the hour (not from today's noon,
         # which is in the past every afternoon).
-        occurred_at = timezone.now() + CLOCK_SKEW + datetime.timedelta(minutes=1)
+        occurred_at = timezone.now() + clock_skew() + datetime.timedelta(minutes=1)
     before = written_state()
     with pytest.raises(ValidationFailed) as refused:
         tier_spend_record(member=member, amount=amount, reference=reference, occurred_at=occurred_at)

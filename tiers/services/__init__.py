@@ -4,8 +4,9 @@ The API for other apps (all keyword-only, each owning its transaction and nestin
 caller's):
 
     tier_spend_record(*, member, amount, reference, occurred_at=None, points=None,
-                      reference_is_new=False, status=None) -> TierOutcome
-    tier_status_lock(*, member) -> TierStatus | None   (the checkout: lock, price, then record)
+                      lock=None) -> TierOutcome
+    with tier_status_lock(*, member) as lock: StatusLock   (the checkout: lock, price, then
+                      record with `lock.vouching_new(sale reference)`)
     tier_spend_reverse(*, member, amount, reference, original_reference, full, points=None) -> TierOutcome
     tier_set(*, member, tier, reason, staff_user, floor_until=None) -> TierChange
     tiers_evaluate(*, as_of=None) -> EvaluationSummary
@@ -28,12 +29,13 @@ from tiers.services.cycles import (
     tiers_recompute,
     tiers_recompute_preview,
 )
-from tiers.services.spend import TierOutcome, tier_spend_record, tier_spend_reverse, tier_status_lock
+from tiers.services.spend import StatusLock, TierOutcome, tier_spend_record, tier_spend_reverse, tier_status_lock
 from tiers.services.staff import tier_set
 
 __all__ = [
     "EvaluationSummary",
     "RecomputeSummary",
+    "StatusLock",
     "TierOutcome",
     "tier_delete",
     "tier_ladder_errors",

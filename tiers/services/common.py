@@ -14,9 +14,10 @@ from django.db.models.functions import Cast, Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from loyalty_site.core.clock import clock_skew
 from loyalty_site.core.errors import ValidationFailed
 from loyalty_site.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, ZERO, to_decimal
-from loyalty_site.core.transactions import row_locked
+from loyalty_site.core.transactions import StaleLock
 from members.errors import MemberNotFound
 from members.models import Member
 from members.selectors import programme_settings_get
@@ -31,8 +32,6 @@ from tiers.selectors import cycle_deadline, entry_tier, local_date, start_of_day
 # keeping it (and refunding it later takes nothing from the new cycle).
 AFTER_THE_SALE = datetime.timedelta(microseconds=1)
 NOTIFY_CHUNK = 500
-# A till's clock a little ahead of the server's is normal; more than this is a mistake.
-CLOCK_SKEW = datetime.timedelta(minutes=5)
 
 
 def now() -> datetime.datetime:
@@ -72,7 +71,7 @@ def clean_moment(value: datetime.datetime | None, field: str = "occurred_at") ->
         return now()
     if not isinstance(value, datetime.datetime) or timezone.is_naive(value):
         raise ValidationFailed(errors={field: [_("Give the time with its time zone.")]})
-    if value > now() + CLOCK_SKEW:
+    if value > now() + clock_skew():
         raise ValidationFailed(errors={field: [_("The time cannot be in the future.")]})
     return value
 
@@ -114,7 +113,6 @@ def status_lock(member: Member, *, create: bool = True) -> TierStatus | None:
         status = locked.get()
     # Not a join: that would lock the tier rows too. The ladder is cached (tiers.selectors).
     status.tier = tier_of(status.tier_id)
-    row_locked(status)
     return status
 
 
@@ -153,10 +151,28 @@ def apply(status: TierStatus, values: dict) -> None:
         setattr(status, name, value)
 
 
-def save_status(status: TierStatus, fields: Iterable[str]) -> None:
+def status_values(status: TierStatus, fields: Iterable[str]) -> dict:
+    """The columns of `fields` (`tier` as `tier_id`) as `status` holds them."""
+    columns = [TierStatus._meta.get_field(name).attname for name in fields]
+    return {column: getattr(status, column) for column in columns}
+
+
+def save_status(status: TierStatus, fields: Iterable[str], *, read: dict | None = None) -> None:
+    """Write `fields` of `status`. `read`: the columns as read under the lock (`status_values`);
+    the UPDATE is then guarded by them and raises StaleLock when they no longer hold (the
+    caller's copy of the row is stale: see `loyalty_site.core.transactions`). Same statement."""
     status.updated_at = now()
     status.full_clean(exclude=["member", "tier", "floor_tier"], validate_unique=False, validate_constraints=False)
-    status.save(update_fields=[*set(fields), "updated_at"])
+    if read is None:
+        status.save(update_fields=[*set(fields), "updated_at"])
+        return
+    written = TierStatus.objects.filter(pk=status.pk, **read).update(
+        **status_values(status, fields), updated_at=status.updated_at
+    )
+    if not written:
+        raise StaleLock(
+            f"member {status.member_id}'s tier status changed under a lock handle: it was used after a rollback"
+        )
 
 
 # --- Qualifying spend -------------------------------------------------------------------------

@@ -5,7 +5,11 @@ inside its own; `tier_spend_record` then opens no savepoint, since it refuses be
 see `loyalty_site.core.transactions`). They lock the member's status row (`FOR NO KEY UPDATE`),
 return the recorded outcome when the reference was recorded already (a retry), and otherwise
 record the event, update the counters, move the tier and write its history and notification in
-one go.
+one go. A caller that locked the row itself (`tier_status_lock`, the checkout pricing the sale at
+the tier it locked) passes the `StatusLock` it yielded to `tier_spend_record(lock=)`: the row is
+not locked or read again, the look-up for a retry is skipped for the references the handle
+vouches are new, and the counters are written back guarded by the values read under the lock
+(a stale handle raises `StaleLock` and rolls the transaction back).
 
 What counts where:
 - the qualifying spend counts events since `counted_from` (enrolment or the last downgrade),
@@ -16,7 +20,10 @@ What counts where:
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -26,7 +33,7 @@ from django.utils.translation import gettext as _
 
 from loyalty_site.core.errors import ValidationFailed
 from loyalty_site.core.money import ZERO, points_for_amount, share_of, to_decimal
-from loyalty_site.core.transactions import holds_row_lock, service_transaction, writes
+from loyalty_site.core.transactions import LockScope, lock_scope, service_transaction, writes
 from members.models import Member
 from members.selectors import programme_settings_get
 from tiers.errors import TierReferenceReused
@@ -48,6 +55,7 @@ from tiers.services.common import (
     save_status,
     snapshot,
     status_lock,
+    status_values,
     tier_of,
 )
 
@@ -75,6 +83,23 @@ class TierOutcome:
     @property
     def tier_changed(self) -> bool:
         return self.tier_before.pk != self.tier_after.pk
+
+
+@dataclass(frozen=True)
+class StatusLock:
+    """The member's tier status row, locked by `tier_status_lock` in the transaction still
+    running, for as long as its `with` block runs (`status` None: the member has no row yet, they
+    are in the entry tier); and the references the caller vouches are new in this transaction."""
+
+    member_id: int
+    status: TierStatus | None
+    scope: LockScope = dataclasses.field(repr=False, compare=False)
+    new_references: frozenset[str] = frozenset()
+
+    def vouching_new(self, *references: str) -> StatusLock:
+        """The same lock, also vouching that `references` name rows inserted in this
+        transaction (a new sale), so `tier_spend_record` skips its look-up for a retry."""
+        return dataclasses.replace(self, new_references=self.new_references | frozenset(references))
 
 
 def _replay(
@@ -141,29 +166,34 @@ def tier_spend_record(
     reference: str,
     occurred_at: datetime.datetime | None = None,
     points: int | None = None,
-    reference_is_new: bool = False,
-    status: TierStatus | None = None,
+    lock: StatusLock | None = None,
 ) -> TierOutcome:
     """Add a sale's qualifying spend (`amount`, the earn base in VND) and upgrade the member at
     once to the highest tier the qualifying spend reaches. `points` are the points the sale
     earned; when the programme counts points and they are not given, they are computed at the
     member's current earn rate without multipliers. Idempotent on `reference`: a retry returns
-    the outcome recorded the first time and changes nothing. `reference_is_new`: the caller's
-    reference names a row it inserted in this very transaction (a new sale), so the look-up
-    for a retry is skipped; the unique constraint still refuses a duplicate, by rolling the
-    whole transaction back. `status`: the member's row as `tier_status_lock` returned it in
-    this transaction (not locked or read again)."""
+    the outcome recorded the first time and changes nothing. `lock`: the handle of the caller's
+    `tier_status_lock` on the member (the row is not locked or read again); when it vouches for
+    `reference` as new (the caller inserted the sale in this very transaction), the look-up for
+    a retry is skipped; the unique constraint still refuses a duplicate, by rolling the whole
+    transaction back."""
     amount = clean_amount(amount)
     reference = clean_reference(reference)
     occurred_at = clean_moment(occurred_at)
     points = _clean_points(points)
     programme = tier_settings_get()
     moment = now()
+    vouched_new, status = False, None
+    if lock is not None:
+        lock.scope.require_open()
+        if lock.member_id != member.pk:
+            raise ValueError(f"the lock holds member {lock.member_id}'s tier status, not {member.pk}'s")
+        vouched_new, status = reference in lock.new_references, lock.status
     with service_transaction():
-        # A member's first sale creates the status row: only once nothing can be refused.
-        if status is None or status.member_id != member.pk or not holds_row_lock(status):
-            status = status_lock(member, create=reference_is_new)
-        if not reference_is_new:
+        if status is None:
+            # A member's first sale creates the status row: only once nothing can be refused.
+            status = status_lock(member, create=vouched_new)
+        if not vouched_new:
             replayed = _replay(reference, member=member, kind=TierSpend.Kind.SALE, amount=amount, status=status)
             if replayed is not None:
                 return replayed
@@ -172,6 +202,7 @@ def tier_spend_record(
         if points is None:
             points = _points_at_tier(amount, before) if programme.basis == TierSettings.Basis.POINTS else 0
         state_before = snapshot(status)
+        read = status_values(status, STATUS_FIELDS)
         quantity = _quantity(programme, amount=amount, points=points)
         event = TierSpend(
             member_id=member.pk,
@@ -210,7 +241,7 @@ def tier_spend_record(
                     state_before=state_before,
                 )
                 TierSpend.objects.filter(pk=event.pk).update(tier_after=target)
-            save_status(status, STATUS_FIELDS)
+            save_status(status, STATUS_FIELDS, read=read)
             if change is not None:
                 notify_tier_changed(member=_member(member), tier=target, dedupe_key=f"tier-change:{change.pk}")
     return TierOutcome(
@@ -218,13 +249,16 @@ def tier_spend_record(
     )
 
 
-def tier_status_lock(*, member: Member) -> TierStatus | None:
-    """Lock the member's status row now, for a caller that reads the tier before it records the
-    spend in the same transaction (the checkout prices the sale at the tier it locked, then
-    passes the row to `tier_spend_record`). None when the member has no row yet: they are in the
-    entry tier, and `tier_spend_record` creates the row (so nothing is written before the
-    caller's own refusals)."""
-    return status_lock(member, create=False)
+@contextlib.contextmanager
+def tier_status_lock(*, member: Member) -> Iterator[StatusLock]:
+    """Lock the member's status row, in the caller's transaction (no savepoint) or in one of its
+    own, for a caller that reads the tier before it records the spend (the checkout prices the
+    sale at the tier it locked, then passes the handle to `tier_spend_record(lock=)`). The
+    handle's `status` is None when the member has no row yet: they are in the entry tier, and
+    `tier_spend_record` creates the row (so nothing is written before the caller's own
+    refusals). The handle is good until the block ends."""
+    with lock_scope() as scope:
+        yield StatusLock(member_id=member.pk, status=status_lock(member, create=False), scope=scope)
 
 
 def _member(member: Member) -> Member:
