@@ -12,7 +12,7 @@ from campaigns.admin.common import ReadOnlyAdmin, error_text
 from campaigns.admin.forms import PromotionAdminForm
 from campaigns.models import Promotion, PromotionApplication
 from campaigns.models.promotions import WEEKDAYS
-from campaigns.selectors.promotions import promotion_describe
+from campaigns.selectors.promotions import promotion_effect
 from campaigns.services import promotion_save, promotions_set_active
 from loyalty_site.core.errors import DomainError
 
@@ -46,7 +46,7 @@ class PromotionAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("effect"))
     def effect(self, obj: Promotion) -> str:
-        return promotion_describe(obj).split(": ", 1)[-1]
+        return promotion_effect(obj)
 
     @admin.display(description=_("when"))
     def when(self, obj: Promotion) -> str:
