@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns.promotions.forms import PromotionAdminForm
 from campaigns.promotions.models import WEEKDAYS, Promotion, PromotionApplication
-from campaigns.promotions.selectors import promotion_describe
+from campaigns.promotions.selectors import promotion_effect
 from campaigns.promotions.services import promotion_save, promotions_set_active
 from loyalty_site.core.admin import ReadOnlyModelAdmin, refusal_text
 from loyalty_site.core.errors import DomainError
@@ -45,7 +45,7 @@ class PromotionAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("effect"))
     def effect(self, obj: Promotion) -> str:
-        return promotion_describe(obj).split(": ", 1)[-1]
+        return promotion_effect(obj)
 
     @admin.display(description=_("when"))
     def when(self, obj: Promotion) -> str:

@@ -333,16 +333,55 @@ def _money_text(value: Decimal) -> str:
     return f"{int(value):,}".replace(",", ".")
 
 
+def _discount_text(p: Promotion) -> str:
+    if p.kind == Kind.PERCENT_DISCOUNT:
+        return _("%(percent)s %% off") % {"percent": _plain(p.percent)}
+    return _("%(amount)s VND off") % {"amount": _money_text(p.amount)}
+
+
+def _listed(items: set[str], limit: int = 5) -> str:
+    """A list a changelist cell can hold: the first `limit` in order, and how many in all."""
+    ordered = sorted(items)
+    if len(ordered) <= limit:
+        return ", ".join(ordered)
+    return _("%(items)s … (%(count)d in all)") % {"items": ", ".join(ordered[:limit]), "count": len(ordered)}
+
+
+def _lines_target(p: Promotion) -> str:
+    """What a discount on lines applies to: its SKUs, its categories (a line matches either)."""
+    skus, categories = p.sku_set, p.category_set
+    sku_text = ngettext("SKU %(items)s", "SKUs %(items)s", len(skus)) % {"items": _listed(skus)}
+    category_text = ngettext("category %(items)s", "categories %(items)s", len(categories)) % {
+        "items": _listed(categories)
+    }
+    if skus and categories:
+        return _("%(skus)s or %(categories)s") % {"skus": sku_text, "categories": category_text}
+    return sku_text if skus else category_text
+
+
+def promotion_effect(p: Promotion) -> str:
+    """What a promotion gives, as its rule says (the promotions list): a discount on lines names
+    the SKUs and categories it applies to. `promotion_describe` says what it gave one sale."""
+    if p.kind == Kind.EARN_MULTIPLIER:
+        return _("earn x%(multiplier)s") % {"multiplier": _plain(p.multiplier)}
+    if p.kind == Kind.BONUS_POINTS:
+        return _("%(points)d bonus points") % {"points": p.bonus_points}
+    if p.scope != Promotion.Scope.LINES:
+        return _discount_text(p)
+    if p.kind == Kind.PERCENT_DISCOUNT:
+        return _("%(percent)s %% off %(target)s") % {"percent": _plain(p.percent), "target": _lines_target(p)}
+    return _("%(amount)s VND off %(target)s") % {"amount": _money_text(p.amount), "target": _lines_target(p)}
+
+
 def promotion_describe(p: Promotion, *, lines: int = 0) -> str:
+    """What a promotion gave one sale, with its name (`lines`: how many of the sale's lines a
+    discount on lines met), as the quote and the sale record it."""
     name = p.display_name
     if p.kind == Kind.EARN_MULTIPLIER:
         return _("%(name)s: earn x%(multiplier)s") % {"name": name, "multiplier": _plain(p.multiplier)}
     if p.kind == Kind.BONUS_POINTS:
         return _("%(name)s: %(points)d bonus points") % {"name": name, "points": p.bonus_points}
-    if p.kind == Kind.PERCENT_DISCOUNT:
-        effect = _("%(percent)s %% off") % {"percent": _plain(p.percent)}
-    else:
-        effect = _("%(amount)s VND off") % {"amount": _money_text(p.amount)}
+    effect = _discount_text(p)
     if p.scope == Promotion.Scope.LINES:
         return ngettext(
             "%(name)s: %(effect)s on %(count)d line", "%(name)s: %(effect)s on %(count)d lines", lines

@@ -21,6 +21,7 @@ from members.selectors import programme_settings_get
 from pos.apis.members import TierOutputSerializer
 from pos.checkout import SaleInput, sale_get, sale_quote, sale_record, sale_refund
 from pos.models import Sale
+from tiers.selectors import tiers_ladder
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 MAX_LINES = 500
@@ -151,6 +152,15 @@ class SaleDetailOutputSerializer(SaleOutputSerializer):
 
 def _tier(code: str, name: str) -> dict | None:
     return {"code": code, "name": name} if code else None
+
+
+def _recorded_tier(code: str) -> dict | None:
+    """A tier a sale recorded by its code, named in the request's language from the cached
+    ladder (no query per sale); a tier deleted since keeps its code as its name."""
+    if not code:
+        return None
+    tier = next((t for t in tiers_ladder() if t.code == code), None)
+    return _tier(code, tier.display_name if tier else code)
 
 
 def quote_payload(quote) -> dict:
@@ -328,7 +338,7 @@ def sale_detail_payload(sale: Sale) -> dict:
             "points_earned": sale.points_earned,
             "points_balance": sale.member.points_balance if sale.member_id else None,
             "multiplier": sale.multiplier,
-            "tier": _tier(sale.tier_after_code or sale.tier_code, sale.tier_after_code or sale.tier_code),
+            "tier": _recorded_tier(sale.tier_after_code or sale.tier_code),
             "tier_changed": sale.tier_changed,
             "lines": list(sale.lines.all()),
             "refunds": [

@@ -493,3 +493,29 @@ def test_the_admin_form_saves_weekdays_from_checkboxes_and_refuses_a_bad_window(
     )
     promotion.refresh_from_db()
     assert not promotion.is_active
+
+
+def test_the_promotions_list_says_what_each_promotion_applies_to(client, superuser):
+    """A discount on lines names its SKUs and categories (it said "trên 0 dòng": the count of
+    one sale's lines, with no sale); a name holding ": " is not cut into the effect."""
+    promo(code="CF-10", kind=Kind.PERCENT_DISCOUNT, percent=Decimal(10), scope=Promotion.Scope.LINES,
+          categories="coffee")  # fmt: skip
+    promo(code="BANH-5K", kind=Kind.AMOUNT_DISCOUNT, amount=Decimal(5000), scope=Promotion.Scope.LINES,
+          skus="BANH-MI, BANH-BAO", categories="bakery")  # fmt: skip
+    promo(code="NHIEU-MA", kind=Kind.PERCENT_DISCOUNT, percent=Decimal(5), scope=Promotion.Scope.LINES,
+          skus=" ".join(f"SKU-{i}" for i in range(1, 8)))  # fmt: skip
+    promo(code="TET", name="Tết: nhân đôi", kind=Kind.EARN_MULTIPLIER, multiplier=Decimal(2))
+    client.force_login(superuser)
+    url = reverse("admin:campaigns_promotion_changelist")
+
+    vi = client.get(url).content.decode()
+    assert "giảm 10 % trên nhóm hàng coffee" in vi
+    assert "giảm 5.000 đ trên mã hàng BANH-BAO, BANH-MI hoặc nhóm hàng bakery" in vi
+    assert "giảm 5 % trên mã hàng SKU-1, SKU-2, SKU-3, SKU-4, SKU-5 … (tổng cộng 7)" in vi
+    assert "tích điểm x2" in vi and "nhân đôi: tích điểm" not in vi
+    assert "dòng</td>" not in vi
+
+    client.post("/i18n/setlang/", {"language": "en", "next": url})
+    en = client.get(url).content.decode()
+    assert "10 % off category coffee" in en
+    assert "5.000 VND off SKUs BANH-BAO, BANH-MI or category bakery" in en

@@ -315,6 +315,23 @@ def test_the_sale_can_be_read_back_with_its_lines(pho):
     problem(till("CAFE-HN01", name="other brand").get(f"{SALES}/{created['id']}"), "not-found")
 
 
+def test_the_sale_read_back_names_its_tier_in_the_request_language(pho):
+    member = MemberFactory()
+    plain = post(pho, SALES, sale_body("TN-1", pho_lines(80_000), member), key="tn1").json()
+    upgrade = post(pho, SALES, sale_body("TN-2", pho_lines(5_000_000), member), key="tn2").json()
+    assert upgrade["tier"] == {"code": "VIP", "name": "VIP"}
+
+    with CaptureQueriesContext(connection) as queries:
+        vi = pho.get(f"{SALES}/{plain['id']}", HTTP_ACCEPT_LANGUAGE="vi").json()
+    # The name comes from the tier ladder, cached in production: at most one read of the tiers.
+    assert sum('FROM "tiers_tier"' in q["sql"] for q in queries.captured_queries) <= 1
+    en = pho.get(f"{SALES}/{plain['id']}", HTTP_ACCEPT_LANGUAGE="en").json()
+    assert vi["tier"] == {"code": "MEMBER", "name": "Thành viên"} == plain["tier"]
+    assert en["tier"] == {"code": "MEMBER", "name": "Member"}
+    # A sale that moved the member up reads back with the tier it moved to, as when it was recorded.
+    assert pho.get(f"{SALES}/{upgrade['id']}").json()["tier"] == upgrade["tier"]
+
+
 def test_points_earned_are_notified_after_the_sale_commits_once(pho, django_capture_on_commit_callbacks):
     member = MemberFactory(email="khach@example.vn")
     with django_capture_on_commit_callbacks(execute=False) as callbacks:

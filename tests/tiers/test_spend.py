@@ -26,7 +26,6 @@ from tiers.services import (
     tier_spend_reverse,
     tiers_evaluate,
 )
-from tiers.services.common import CLOCK_SKEW
 
 
 def test_recording_the_same_reference_again_returns_the_first_outcome_and_adds_nothing(member, tiers):

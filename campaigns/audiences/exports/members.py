@@ -34,7 +34,7 @@ def export_headers() -> list[str]:
     return [
         _("Phone number"),
         _("Member code"),
-        _("Name"),
+        _("Full name"),
         _("Email"),
         _("Birthday"),
         _("Gender"),

@@ -51,3 +51,24 @@ COMMON_ERRORS = {
     403: problem("`permission-denied`: the key was revoked or the store is not active."),
     429: problem("`throttled`: too many requests from this terminal; see `Retry-After`."),
 }
+
+
+def lift_defaults_out_of_one_of(result: dict, **kwargs) -> dict:
+    """Postprocessing hook: a blank-allowed string with a format (an optional email, default "")
+    is drawn as `oneOf: [{format: email, default: ""}, {maxLength: 0}]`, and `""` is no valid
+    email, so validators (openapi-spec-validator) and some client generators refuse the schema.
+    The default belongs beside the `oneOf`, where `""` matches the blank branch."""
+
+    def visit(node: object) -> None:
+        if isinstance(node, dict):
+            for branch in node.get("oneOf", []):
+                if isinstance(branch, dict) and "default" in branch:
+                    node.setdefault("default", branch.pop("default"))
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(result)
+    return result
