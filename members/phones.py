@@ -23,11 +23,34 @@ _ALLOWED = re.compile(r"^\+?\d+$")
 INVALID_MESSAGE = _("Enter a valid Vietnamese phone number, e.g. 0912345678.")
 
 
+# The common case, a 9-digit mobile number with or without its trunk 0 or country code, decided
+# with phonenumbers' own patterns for Vietnam (the general and the mobile one) without the cost
+# of `phonenumbers.parse` (~0.2 ms a number, most of a 100,000-row import's checking). Anything
+# else takes the full path. tests/members/test_phones.py checks both give the same answer.
+_MOBILE_SHAPE = re.compile(r"^(?:\+84|84|0)?(\d{9})$")
+_VN = phonenumbers.PhoneMetadata.metadata_for_region(REGION)
+_GENERAL = re.compile(_VN.general_desc.national_number_pattern)
+_MOBILE = re.compile(_VN.mobile.national_number_pattern)
+
+
+def _mobile_fast(raw: str) -> str | None:
+    match = _MOBILE_SHAPE.match(raw)
+    if match is None:
+        return None
+    national = match.group(1)
+    if national[0] == "0" or not (_GENERAL.fullmatch(national) and _MOBILE.fullmatch(national)):
+        return None
+    return f"+{COUNTRY_CODE}{national}"
+
+
 def phone_normalise(value: object) -> str:
     """The E.164 form of a Vietnamese phone number; ValidationError when it is not one."""
     raw = _SEPARATORS.sub("", str(value if value is not None else "")).strip()
     if raw.startswith("00"):
         raw = "+" + raw[2:]
+    fast = _mobile_fast(raw)
+    if fast is not None:
+        return fast
     if not raw or not _ALLOWED.match(raw) or len(raw) > 16:
         raise ValidationError(INVALID_MESSAGE, code="invalid_phone")
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import zoneinfo
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -105,6 +106,27 @@ def member_by_referral_code(*, referral_code: str) -> Member | None:
 
 
 # --- Points -----------------------------------------------------------------------------------
+
+
+def values_where_in(model, fields: tuple[str, ...], field: str, values: list, *, chunk: int = 5000) -> Iterator[tuple]:
+    """`model.objects.filter(<field>__in=values).values_list(*fields)` for many values, chunked,
+    for the set-based import and `members.services.bulk`. On PostgreSQL as `= ANY(%s)` with one
+    array parameter: an IN list of 5,000 placeholders costs ~0.1 s to build, send and parse,
+    which added up to seconds per 100,000 rows."""
+    if not values:
+        return
+    if connection.vendor != "postgresql":
+        for start in range(0, len(values), chunk):
+            yield from model.objects.filter(**{f"{field}__in": values[start : start + chunk]}).values_list(*fields)
+        return
+    meta = model._meta
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(meta.get_field(name).column) for name in fields)
+    sql = f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {quote(meta.get_field(field).column)} = ANY(%s)"  # noqa: S608
+    with connection.cursor() as cursor:
+        for start in range(0, len(values), 50_000):
+            cursor.execute(sql, [list(values[start : start + 50_000])])
+            yield from cursor.fetchall()
 
 
 def lots_open(*, member: Member) -> QuerySet[PointLot]:

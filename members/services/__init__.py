@@ -1,5 +1,16 @@
 """Every write of the members app. Import from here: `from members.services import points_earn`."""
 
+from members.services.bulk import (
+    BulkCreditResult,
+    NewMember,
+    OpeningBalance,
+    cards_create_bulk,
+    member_codes_draw,
+    members_create_bulk,
+    members_fill_empty_bulk,
+    opening_reference,
+    points_credit_opening_bulk,
+)
 from members.services.ledger import (
     ExpiryResult,
     MemberLock,
@@ -30,15 +41,20 @@ from members.services.members import (
 from members.services.programme import programme_settings_update
 
 __all__ = [
+    "BulkCreditResult",
     "ExpiryResult",
     "MemberLock",
+    "NewMember",
+    "OpeningBalance",
     "card_deactivate",
     "card_issue",
     "card_number_normalise",
     "card_replace",
+    "cards_create_bulk",
     "ledger_move",
     "lot_expires_at",
     "member_block",
+    "member_codes_draw",
     "member_consent_set",
     "member_enrol",
     "member_lock",
@@ -47,8 +63,12 @@ __all__ = [
     "member_review_clear",
     "member_unblock",
     "member_update",
+    "members_create_bulk",
+    "members_fill_empty_bulk",
     "members_lock",
+    "opening_reference",
     "points_adjust",
+    "points_credit_opening_bulk",
     "points_earn",
     "points_expire_due",
     "points_reverse",

@@ -146,6 +146,19 @@ def lot_expires_at(*, programme: ProgrammeSettings, earned_at: datetime.datetime
     return datetime.datetime.combine(first_day_gone, datetime.time.min, tzinfo=zone)
 
 
+def lot_terms(*, programme: ProgrammeSettings, entry: LedgerEntry) -> dict[str, object]:
+    """The lot a credit opens (its fields but member and entry): all its points, spendable
+    after the programme's pending days, expiring by `lot_expires_at`. Shared by `points_earn`
+    and `members.services.bulk`."""
+    return {
+        "points": entry.points,
+        "remaining": entry.points,
+        "earned_at": entry.occurred_at,
+        "available_from": entry.occurred_at + datetime.timedelta(days=programme.pending_days),
+        "expires_at": lot_expires_at(programme=programme, earned_at=entry.occurred_at),
+    }
+
+
 def _take(entry: LedgerEntry, lots: Iterable[PointLot], points: int) -> int:
     """Take up to `points` out of `lots` in the given order for `entry`; returns the points
     taken."""
@@ -281,15 +294,7 @@ def _post(locked: Member, **fields) -> LedgerEntry:
 
 def _add_lot(locked: Member, entry: LedgerEntry, *, programme: ProgrammeSettings) -> None:
     """The credit's lot and its movement; then any debt is paid out of it."""
-    lot = PointLot.objects.create(
-        member=locked,
-        entry=entry,
-        points=entry.points,
-        remaining=entry.points,
-        earned_at=entry.occurred_at,
-        available_from=entry.occurred_at + datetime.timedelta(days=programme.pending_days),
-        expires_at=lot_expires_at(programme=programme, earned_at=entry.occurred_at),
-    )
+    lot = PointLot.objects.create(member=locked, entry=entry, **lot_terms(programme=programme, entry=entry))
     LotMovement.objects.create(entry=entry, lot=lot, points=entry.points)
     _settle_debt(locked)
 

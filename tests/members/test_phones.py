@@ -114,3 +114,50 @@ def test_partial_phone_searches_drop_the_prefix(term, digits):
 @pytest.mark.parametrize("term", ["Nguyễn", "091", "M2K3", ""])
 def test_non_phone_terms_are_not_phone_searches(term):
     assert phone_search_digits(term) is None
+
+
+def _slow(raw: str) -> str | None:
+    """What phonenumbers itself says, without the fast path."""
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse(raw, "VN")
+    except phonenumbers.NumberParseException:
+        return None
+    if number.country_code != 84 or not phonenumbers.is_valid_number_for_region(number, "VN"):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+@given(
+    prefix=st.sampled_from(["", "0", "84", "+84", "00", "8", "+8", "+840"]),
+    digits=st.text(alphabet="0123456789", min_size=7, max_size=11),
+)
+def test_the_fast_path_for_mobile_numbers_agrees_with_phonenumbers(prefix, digits):
+    from members.phones import _mobile_fast
+
+    raw = prefix + digits
+    fast = _mobile_fast(raw)
+    if fast is not None:
+        assert fast == _slow(raw), raw
+
+
+@pytest.mark.parametrize("first", [str(d) for d in range(10)])
+def test_the_fast_path_agrees_on_every_mobile_prefix(first):
+    from members.phones import _mobile_fast
+
+    for second in range(100):
+        national = f"{first}{second:02d}345678"
+        for raw in (national, "0" + national, "84" + national, "+84" + national):
+            fast = _mobile_fast(raw)
+            assert fast is None or fast == _slow(raw), raw
+            if fast is None and raw.startswith("+84"):
+                # not a mobile number of Vietnam's plan: the full path decides, as before
+                assert _slow(raw) is None or not national.startswith(("3", "5", "7", "8", "9"))
+
+
+def test_the_fast_path_takes_the_common_forms():
+    from members.phones import _mobile_fast
+
+    for raw in ("0912345678", "912345678", "84912345678", "+84912345678"):
+        assert _mobile_fast(raw) == "+84912345678"

@@ -1,5 +1,5 @@
 """Every message the members app and its POS views show has a Vietnamese translation, either
-already merged into locale/vi.json or waiting in locale/pending/members.json."""
+already merged into locale/vi.json or waiting in locale/pending/*.json (one file per helper)."""
 
 import ast
 import json
@@ -31,7 +31,7 @@ def _msgids() -> set[str]:
 
 def _translations() -> dict[str, str]:
     known = {}
-    for path in [ROOT / "locale/vi.json", ROOT / "locale/pending/members.json"]:
+    for path in [ROOT / "locale/vi.json", *sorted((ROOT / "locale/pending").glob("*.json"))]:
         if path.exists():
             known.update(json.loads(path.read_text(encoding="utf-8")))
     return known

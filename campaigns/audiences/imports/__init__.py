@@ -12,8 +12,8 @@ import is therefore set-based:
 - `normalise`: one cell -> one clean value or an error naming the row and the column;
 - `engine`: the plan (new / updated / unchanged / errors per row, duplicates found before
   anything is written, existing members found with one query per chunk) and its application
-  (bulk insert of new members and cards, one set-based UPDATE that only fills empty fields,
-  opening balances through the ledger service);
+  through the members app's set-based services (`members.services.bulk`: new members and
+  cards, empty fields filled, opening balances), which write every members table;
 - `report`: the error report and the template workbook;
 - `services`: the life of a `MemberImport` record, used by the admin, the command and the
   Celery tasks alike.

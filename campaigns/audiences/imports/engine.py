@@ -17,24 +17,24 @@ Upsert by phone, the rules:
   By default a file with any error writes nothing; with `skip_invalid` the valid rows are
   imported and the others reported.
 
-Writes: new members and their cards with `bulk_create` (codes drawn in Python, checked against
-the database), empty fields filled by one UPDATE ... FROM (VALUES ...) per chunk whose SQL
-re-checks that each field is still empty (so a change made meanwhile is never overwritten),
-opening balances through `members.services.points_earn` (the ledger's only writer), one per
-member, with the reference `import:opening:<member id>` so importing the file again credits
-nothing twice, back-dated to the day they were earned so that the lot expires when it would
-have in the old system."""
+Writes: none of its own. The members app's set-based services (`members.services.bulk`) write
+the new members and their cards (codes drawn as enrolment draws them, checked unused), fill
+empty fields (one UPDATE ... FROM per chunk whose SQL re-checks that each field is still
+empty, so a change made meanwhile is never overwritten) and credit opening balances (the
+ledger's rules, a few statements per chunk: entries, lots, cached balances), one per member
+with the reference `import:opening:<member id>` so importing the file again credits nothing
+twice, back-dated to the day they were earned so that the lot expires when it would have in
+the old system. The customer group is written by the group services."""
 
 from __future__ import annotations
 
 import datetime
-import secrets
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -44,22 +44,24 @@ from campaigns.audiences.imports.limits import limit
 from campaigns.audiences.imports.normalise import ParsedRow, RowContext, RowError, display, row_parse
 from campaigns.audiences.imports.reader import sheet_open
 from campaigns.audiences.imports.safety import workbook_check
-from loyalty_site.core.errors import DomainError
-from members.codes import ALPHABET, LETTERS, MEMBER_CODE_LENGTH, REFERRAL_CODE_LENGTH
 from members.models import Card, LedgerEntry, Member
 from members.phones import phone_national
-from members.selectors import programme_settings_get, programme_zone
-from members.services import lot_expires_at, points_earn
+from members.selectors import programme_settings_get, programme_zone, values_where_in
+from members.services import (
+    NewMember,
+    OpeningBalance,
+    cards_create_bulk,
+    lot_expires_at,
+    members_create_bulk,
+    members_fill_empty_bulk,
+    opening_reference,
+    points_credit_opening_bulk,
+)
 
 NEW, UPDATED, UNCHANGED, ERROR = "new", "updated", "unchanged", "error"
 FILLABLE = (h.NAME, h.EMAIL, h.BIRTHDAY, h.GENDER)
 SAMPLE_PER_STATUS = 50
 Progress = Callable[[int, str], None]
-
-
-def opening_reference(member_id: int) -> str:
-    """One opening balance per member, ever: the idempotency reference of its ledger entry."""
-    return f"import:opening:{member_id}"
 
 
 @dataclass
@@ -150,11 +152,6 @@ def _noop(percent: int, stage: str) -> None:
     return None
 
 
-def _chunks(items: list, size: int) -> Iterable[list]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def _local_midnight(day: datetime.date) -> datetime.datetime:
     return datetime.datetime.combine(day, datetime.time.min, tzinfo=programme_zone())
 
@@ -207,26 +204,6 @@ def _flag_duplicates(rows: list[ParsedRow], label: Callable[[str], str]) -> None
                 parsed.errors.append(RowError(parsed.row, label(name), value, message % {"rows": others}))
 
 
-def _where_in(model, fields: tuple[str, ...], field: str, values: list, chunk: int) -> Iterable[tuple]:
-    """`model.objects.filter(<field>__in=values).values_list(*fields)`, chunked. On PostgreSQL
-    as `= ANY(%s)` with one array parameter: an IN list of 5,000 placeholders costs ~0.1 s to
-    build, send and parse, which added up to seconds per 100,000 rows."""
-    if not values:
-        return
-    if connection.vendor != "postgresql":
-        for part in _chunks(values, chunk):
-            yield from model.objects.filter(**{f"{field}__in": part}).values_list(*fields)
-        return
-    meta = model._meta
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(meta.get_field(name).column) for name in fields)
-    sql = f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {quote(meta.get_field(field).column)} = ANY(%s)"  # noqa: S608
-    with connection.cursor() as cursor:
-        for part in _chunks(values, 50_000):
-            cursor.execute(sql, [list(part)])
-            yield from cursor.fetchall()
-
-
 # --- Planning ---------------------------------------------------------------------------------
 
 
@@ -234,7 +211,7 @@ def _existing_members(phones: list[str], chunk: int) -> dict[str, dict[str, Any]
     fields = ("id", "phone", "name", "email", "birthday", "gender", "status", "merged_into", "code")
     keys = ("pk", "phone", "name", "email", "birthday", "gender", "status", "merged_into_id", "code")
     found: dict[str, dict[str, Any]] = {}
-    for row in _where_in(Member, fields, "phone", phones, chunk):
+    for row in values_where_in(Member, fields, "phone", phones, chunk=chunk):
         values = dict(zip(keys, row, strict=True))
         found[values["phone"]] = values
     # A merged record's phone leads to its survivor (as member_lookup does).
@@ -244,7 +221,8 @@ def _existing_members(phones: list[str], chunk: int) -> dict[str, dict[str, Any]
             break
         survivor_ids = list(set(pending.values()))
         survivors = {
-            row[0]: dict(zip(keys, row, strict=True)) for row in _where_in(Member, fields, "id", survivor_ids, chunk)
+            row[0]: dict(zip(keys, row, strict=True))
+            for row in values_where_in(Member, fields, "id", survivor_ids, chunk=chunk)
         }
         next_pending = {}
         for phone, survivor_id in pending.items():
@@ -263,13 +241,17 @@ def _plan(rows: list[ParsedRow], result: ImportResult, options: ImportOptions, l
 
     card_numbers = [parsed.card_number for parsed in valid if parsed.card_number]
     card_owner: dict[str, int] = {}
-    card_owner.update(_where_in(Card, ("number", "member"), "number", card_numbers, chunk))
+    card_owner.update(values_where_in(Card, ("number", "member"), "number", card_numbers, chunk=chunk))
     member_ids = sorted({values["pk"] for values in existing.values()})
     with_card: set[int] = set()
     opening: dict[int, int] = {}
-    with_card.update(member_id for (member_id,) in _where_in(Card, ("member",), "member", member_ids, chunk))
+    with_card.update(
+        member_id for (member_id,) in values_where_in(Card, ("member",), "member", member_ids, chunk=chunk)
+    )
     references = [opening_reference(pk) for pk in member_ids]
-    for reference, points in _where_in(LedgerEntry, ("reference", "points"), "reference", references, chunk):
+    for reference, points in values_where_in(
+        LedgerEntry, ("reference", "points"), "reference", references, chunk=chunk
+    ):
         opening[int(reference.rsplit(":", 1)[1])] = points
 
     plan = _Plan()
@@ -409,176 +391,65 @@ def _collect_errors(rows: list[ParsedRow], result: ImportResult, sampler: _Sampl
             )
 
 
-# --- Writing ----------------------------------------------------------------------------------
-
-
-def _draw_codes(count: int, length: int, field_name: str) -> list[str]:
-    """`count` distinct codes as members.codes makes them (a letter, then letters and digits of
-    its unambiguous alphabet, uniformly drawn), none already in use. Drawn from blocks of
-    random bytes: secrets.choice per character costs seconds for 100,000 members."""
-    codes: set[str] = set()
-    while len(codes) < count:
-        drawn = set(_random_codes(count - len(codes), length)) - codes
-        drawn -= {taken for (taken,) in _where_in(Member, (field_name,), field_name, list(drawn), 5000)}
-        codes |= drawn
-    return list(codes)
-
-
-def _random_codes(count: int, length: int) -> list[str]:
-    firsts = _uniform(count, LETTERS)
-    rest = _uniform(count * (length - 1), ALPHABET)
-    step = length - 1
-    return [firsts[i] + "".join(rest[i * step : (i + 1) * step]) for i in range(count)]
-
-
-def _uniform(size: int, alphabet: str) -> list[str]:
-    """`size` characters of `alphabet`, each equally likely (bytes past the last whole multiple
-    of the alphabet's length are dropped, so there is no modulo bias)."""
-    base = len(alphabet)
-    cutoff = 256 - 256 % base
-    out: list[str] = []
-    while len(out) < size:
-        out.extend(alphabet[b % base] for b in secrets.token_bytes(2 * (size - len(out)) + 16) if b < cutoff)
-    return out[:size]
-
-
-def _insert(model, rows: list[dict[str, Any]], chunk: int) -> None:
-    """Insert plain rows (attribute name -> value, e.g. `member_id`; every other field gets its
-    model default).
-
-    On PostgreSQL with COPY: `bulk_create` spends ~0.1 ms of Python per object preparing
-    values, which for 100,000 members and their cards was most of the import's time; COPY
-    hands psycopg the values as they are. Elsewhere (SQLite), `bulk_create`."""
-    if not rows:
-        return
-    if connection.vendor != "postgresql":
-        model.objects.bulk_create([model(**row) for row in rows], batch_size=chunk)
-        return
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    defaults = {f.attname: f.get_default() for f in fields}
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    table = connection.ops.quote_name(model._meta.db_table)
-    names = [f.attname for f in fields]
-    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row([row[name] if name in row else defaults[name] for name in names])
-
-
-def _create_members(plan: _Plan, chunk: int, now: datetime.datetime) -> dict[str, int]:
-    """Insert the new members (codes drawn in Python, checked unused) and return their ids by
-    phone. The values were validated by `normalise` with the model's own rules."""
-    codes = _draw_codes(len(plan.new), MEMBER_CODE_LENGTH, "code")
-    referral_codes = _draw_codes(len(plan.new), REFERRAL_CODE_LENGTH, "referral_code")
-    rows = [
-        {
-            "code": codes[i],
-            "referral_code": referral_codes[i],
-            "name": parsed.name,
-            "phone": parsed.phone,
-            "email": parsed.email,
-            "birthday": parsed.birthday,
-            "gender": parsed.gender,
-            "enrolment_channel": Member.Channel.IMPORT.value,
-            "enrolled_at": now,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for i, parsed in enumerate(plan.new)
-    ]
-    _insert(Member, rows, chunk)
-    phones = [parsed.phone for parsed in plan.new]
-    return dict(_where_in(Member, ("phone", "id"), "phone", phones, chunk))
-
-
-def _fill_sql(rows: int) -> str:
-    """UPDATE ... FROM a row source (id, name, email, birthday, gender) that only fills what is
-    still empty. PostgreSQL reads the rows from five arrays (unnest: five parameters whatever
-    the number of rows); SQLite from a VALUES list."""
-    table = connection.ops.quote_name(Member._meta.db_table)
-    column = {name: connection.ops.quote_name(Member._meta.get_field(name).column) for name in FILLABLE}
-    pk = connection.ops.quote_name(Member._meta.pk.column)
-    updated_at = connection.ops.quote_name(Member._meta.get_field("updated_at").column)
-    if connection.vendor == "postgresql":
-        source = (
-            "unnest(%s::bigint[], %s::text[], %s::text[], %s::date[], %s::text[]) "
-            "AS v(id, name, email, birthday, gender)"
-        )
-        ref = {"id": "v.id", h.NAME: "v.name", h.EMAIL: "v.email", h.BIRTHDAY: "v.birthday", h.GENDER: "v.gender"}
-    else:
-        source = f"(VALUES {', '.join(['(%s, %s, %s, %s, %s)'] * rows)}) AS v"
-        ref = {"id": "v.column1", h.NAME: "v.column2", h.EMAIL: "v.column3", h.BIRTHDAY: "v.column4",
-               h.GENDER: "v.column5"}
-    sets = []
-    for name in (h.NAME, h.EMAIL, h.GENDER):
-        sets.append(
-            f"{column[name]} = CASE WHEN m.{column[name]} = '' AND {ref[name]} IS NOT NULL "
-            f"THEN {ref[name]} ELSE m.{column[name]} END"
-        )
-    sets.append(f"{column[h.BIRTHDAY]} = COALESCE(m.{column[h.BIRTHDAY]}, {ref[h.BIRTHDAY]})")
-    sets.append(f"{updated_at} = %s")
-    # Identifiers come from the model's meta, quoted; every value is a parameter.
-    return f"UPDATE {table} AS m SET {', '.join(sets)} FROM {source} WHERE m.{pk} = {ref['id']}"  # noqa: S608
-
-
-def _fill_empty(plan: _Plan, chunk: int, now: datetime.datetime) -> None:
-    """Fill only what is still empty, in SQL: a field someone set since the plan stays as is."""
-    postgres = connection.vendor == "postgresql"
-    with connection.cursor() as cursor:
-        for part in _chunks(plan.fills, 20_000 if postgres else min(chunk, 2000)):
-            fields = (h.NAME, h.EMAIL, h.BIRTHDAY, h.GENDER)
-            columns = (
-                [pk for pk, _parsed, _fills in part],
-                *([fills.get(name) for _pk, _parsed, fills in part] for name in fields),
-            )
-            if postgres:
-                cursor.execute(_fill_sql(len(part)), [now, *columns])
-                continue
-            params: list[Any] = [now]
-            for pk, name, email, birthday, gender in zip(*columns, strict=True):
-                params += [pk, name, email, birthday.isoformat() if birthday else None, gender]
-            cursor.execute(_fill_sql(len(part)), params)
+# --- Writing ---------------------------------------------------------------------------------
+# Every write to the members app's tables goes through its set-based services
+# (`members.services.bulk`): this module plans, they write.
 
 
 def _apply(plan: _Plan, result: ImportResult, options: ImportOptions, progress: Progress) -> None:
-    chunk = limit("MEMBER_IMPORT_CHUNK_ROWS")
     now = timezone.now()
     progress(70, _("Writing new members"))
-    created = _create_members(plan, chunk, now)
+    created = members_create_bulk(
+        members=[
+            NewMember(
+                name=parsed.name,
+                phone=parsed.phone,
+                email=parsed.email,
+                birthday=parsed.birthday,
+                gender=parsed.gender,
+            )
+            for parsed in plan.new
+        ],
+        channel=Member.Channel.IMPORT,
+        enrolled_at=now,
+    )
     progress(80, _("Updating members"))
-    _fill_empty(plan, chunk, now)
-
-    cards = [
-        {"member_id": pk if pk is not None else created[parsed.phone], "number": parsed.card_number, "issued_at": now}
-        for pk, parsed in plan.cards
-    ]
-    _insert(Card, cards, chunk)
+    members_fill_empty_bulk(fills=[(pk, fills) for pk, _parsed, fills in plan.fills])
+    cards_create_bulk(
+        cards=[(pk if pk is not None else created[parsed.phone], parsed.card_number) for pk, parsed in plan.cards],
+        issued_at=now,
+    )
 
     progress(85, _("Crediting opening balances"))
-    reason = _("Opening balance from a previous loyalty programme")
     cause_reference = f"member-import:{options.import_id}" if options.import_id else "member-import"
+    row_of: dict[int, tuple[int | None, ParsedRow]] = {}
+    openings = []
     for pk, parsed in plan.balances:
         member_id = pk if pk is not None else created[parsed.phone]
-        try:
-            points_earn(
-                member=Member(pk=member_id),
+        row_of[member_id] = (pk, parsed)
+        openings.append(
+            OpeningBalance(
+                member_id=member_id,
                 points=parsed.opening_points,
-                reference=opening_reference(member_id),
-                kind=LedgerEntry.Kind.EARN,
-                occurred_at=_local_midnight(parsed.points_earned_on),
-                cause_kind="import",
+                earned_at=_local_midnight(parsed.points_earned_on),
                 cause_reference=f"{cause_reference}:row:{parsed.row}",
-                reason=reason,
-                created_by=options.created_by,
             )
-        except DomainError as exc:
-            # Refused under the lock although the plan allowed it (the member was blocked
-            # meanwhile): a row error like any other.
-            result.errors.append(RowError(parsed.row, "", "", str(exc.detail)))
-            result.error_rows.add(parsed.row)
-            result.updated -= pk is not None
-            result.new -= pk is None
-            continue
-        result.points_credited += parsed.opening_points
+        )
+    credit = points_credit_opening_bulk(
+        openings=openings,
+        reason=_("Opening balance from a previous loyalty programme"),
+        created_by=options.created_by,
+        skip_refused=True,
+    )
+    for member_id, exc in credit.refused.items():
+        # Refused under the lock although the plan allowed it (the member was blocked
+        # meanwhile): a row error like any other.
+        pk, parsed = row_of[member_id]
+        result.errors.append(RowError(parsed.row, "", "", str(exc.detail)))
+        result.error_rows.add(parsed.row)
+        result.updated -= pk is not None
+        result.new -= pk is None
+    result.points_credited += credit.points_credited
     if result.error_rows and not options.skip_invalid:
         raise _RolledBack
     result.member_ids = [pk if pk is not None else created[parsed.phone] for pk, parsed in plan.members]
