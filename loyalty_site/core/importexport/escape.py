@@ -2,20 +2,31 @@
 run as a formula (or DDE command) by Excel and LibreOffice when the file is opened.
 `IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT` only handles '=' (pitfalls.md), so every text cell we
 write, in xlsx and csv alike, goes through `neutralise`, which prefixes such text with a quote:
-the spreadsheet then shows it as text. Numbers and dates are left alone (they are not text)."""
+the spreadsheet then shows it as text. Numbers and dates are left alone (they are not text).
+
+`restore` undoes it when one of our own files is imported again, so a name that starts with a
+dash survives an export and an import unchanged."""
 
 from __future__ import annotations
 
 from typing import Any
 
 DANGEROUS_STARTS = ("=", "+", "-", "@", "\t", "\r")
+QUOTE = "'"
 
 
 def neutralise(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(DANGEROUS_STARTS):
-        return "'" + value
+        return QUOTE + value
     return value
 
 
 def neutralise_row(values: list[Any]) -> list[Any]:
     return [neutralise(value) for value in values]
+
+
+def restore(value: Any) -> Any:
+    """The text `neutralise` was given: only a quote followed by a dangerous start is dropped."""
+    if isinstance(value, str) and value.startswith(QUOTE) and value[1:].startswith(DANGEROUS_STARTS):
+        return value[1:]
+    return value
