@@ -16,10 +16,12 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from loyalty_site.core.errors import DomainError
+from loyalty_site.core.importexport.admin import RecordedExportMixin
 from loyalty_site.core.money import points_to_money
 from members.forms import AdjustPointsForm, CardAddForm, MemberAdminForm, MergeMembersForm, ReplaceCardForm
 from members.models import Card, LedgerEntry, LotMovement, Member, MemberMerge, PointLot, ProgrammeSettings
 from members.phones import phone_national, phone_or_none, phone_search_digits
+from members.resources import LedgerEntryResource
 from members.selectors import (
     ledger_entries_recent,
     member_pending_points,
@@ -616,7 +618,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(PhoneSearchMixin, ReadOnlyAdmin):
+class LedgerEntryAdmin(RecordedExportMixin, PhoneSearchMixin, ReadOnlyAdmin):
+    resource_classes = [LedgerEntryResource]
     phone_search_field = "member__phone"
     list_display = [
         "created_at",

@@ -18,11 +18,13 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from loyalty_site.core.errors import DomainError
+from loyalty_site.core.importexport.admin import ConfigImportExportMixin
 from members.admin import PhoneSearchMixin
 from members.models import Member
 from tiers.admin_panels import member_tier_panel, quantity_display
 from tiers.forms import RecomputeConfirmForm, TierAdminForm, TierSetForm
 from tiers.models import Tier, TierChange, TierSettings, TierSpend, TierStatus
+from tiers.resources import TierResource
 from tiers.selectors import tier_settings_get
 from tiers.services import (
     tier_delete,
@@ -91,7 +93,8 @@ class TierSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(Tier)
-class TierAdmin(admin.ModelAdmin):
+class TierAdmin(ConfigImportExportMixin, admin.ModelAdmin):
+    resource_classes = [TierResource]
     form = TierAdminForm
     list_display = [
         "rank",

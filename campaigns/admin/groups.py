@@ -17,9 +17,11 @@ from django.utils.translation import gettext_lazy as _
 from campaigns.admin.common import error_text
 from campaigns.admin.forms import PhoneListForm
 from campaigns.models import CustomerGroup, GroupMembership, Segment
+from campaigns.resources import CustomerGroupResource
 from campaigns.selectors import audience_sample, audience_today, group_members, segment_members
 from campaigns.services import group_add_members_by_phones, group_remove_members, group_save
 from loyalty_site.core.errors import DomainError
+from loyalty_site.core.importexport.admin import RecordedExportMixin
 from members.phones import phone_national
 
 
@@ -36,7 +38,8 @@ def member_sample_table(members) -> str:
 
 
 @admin.register(CustomerGroup)
-class CustomerGroupAdmin(admin.ModelAdmin):
+class CustomerGroupAdmin(RecordedExportMixin, admin.ModelAdmin):
+    resource_classes = [CustomerGroupResource]
     list_display = ["name", "member_count", "created_at", "created_by"]
     list_filter = [("created_at", admin.DateFieldListFilter)]
     search_fields = ["name", "description"]

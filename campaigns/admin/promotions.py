@@ -12,13 +12,16 @@ from campaigns.admin.common import ReadOnlyAdmin, error_text
 from campaigns.admin.forms import PromotionAdminForm
 from campaigns.models import Promotion, PromotionApplication
 from campaigns.models.promotions import WEEKDAYS
+from campaigns.resources import PromotionResource
 from campaigns.selectors.promotions import promotion_describe
 from campaigns.services import promotion_save, promotions_set_active
 from loyalty_site.core.errors import DomainError
+from loyalty_site.core.importexport.admin import ConfigImportExportMixin
 
 
 @admin.register(Promotion)
-class PromotionAdmin(admin.ModelAdmin):
+class PromotionAdmin(ConfigImportExportMixin, admin.ModelAdmin):
+    resource_classes = [PromotionResource]
     form = PromotionAdminForm
     list_display = ["code", "name", "kind", "effect", "when", "priority", "stackable", "is_active", "applications_link"]
     list_filter = ["is_active", "kind", "stackable", "birthday", "brands", "stores", "tiers"]

@@ -1,0 +1,57 @@
+"""django-import-export resources of the campaigns app.
+
+`PromotionResource` is configuration: exported from one installation and imported into another
+(test to live) by its code, through `promotion_save`; brands, stores and tiers are named by
+their codes (import the tiers first). `CustomerGroupResource` is the list of groups with their
+sizes: export only (members join groups through the group services and the member import)."""
+
+from __future__ import annotations
+
+from django.db.models import Count
+from django.utils.translation import gettext_lazy as _
+from import_export.fields import Field
+from import_export.widgets import IntegerWidget
+
+from campaigns.models import CustomerGroup, Promotion
+from campaigns.services import promotion_save
+from loyalty_site.core.importexport.resources import CodesWidget, SafeModelResource
+from stores.models import Brand, Store
+from tiers.models import Tier
+
+
+class PromotionResource(SafeModelResource):
+    brands = Field(attribute="brands", column_name=_("Brands (codes)"), widget=CodesWidget(Brand))
+    stores = Field(attribute="stores", column_name=_("Stores (codes)"), widget=CodesWidget(Store))
+    tiers = Field(attribute="tiers", column_name=_("Tiers (codes)"), widget=CodesWidget(Tier))
+
+    class Meta(SafeModelResource.Meta):
+        model = Promotion
+        name = _("Promotions")
+        import_id_fields = ["code"]
+        fields = [
+            "code", "name", "name_en", "description", "is_active", "kind", "multiplier", "bonus_points", "percent",
+            "amount", "scope", "skus", "categories", "valid_from", "valid_until", "weekdays", "time_from",
+            "time_until", "brands", "stores", "members_only", "tiers", "birthday", "min_spend", "limit_count",
+            "limit_period", "priority", "stackable",
+        ]  # fmt: skip
+
+    def service_save(self, instance, is_create):
+        promotion_save(promotion=instance, by=getattr(self, "import_user", None))
+
+
+class CustomerGroupResource(SafeModelResource):
+    member_count = Field(
+        attribute="member_count", column_name=_("Members"), readonly=True, widget=IntegerWidget(coerce_to_string=False)
+    )
+    created_by = Field(attribute="created_by__username", column_name=_("Created by"), readonly=True)
+
+    class Meta(SafeModelResource.Meta):
+        model = CustomerGroup
+        name = _("Customer groups")
+        fields = ["name", "description", "member_count", "created_at", "created_by"]
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("created_by")
+
+    def filter_export(self, queryset, **kwargs):
+        return queryset.annotate(member_count=Count("memberships"))
