@@ -24,7 +24,7 @@ from django.template.loader import select_template
 from django.utils.translation import gettext
 from import_export.admin import ExportActionMixin, ImportMixin
 from import_export.formats.base_formats import BINARY_FORMATS
-from import_export.forms import ImportForm
+from import_export.forms import ImportForm, SelectableFieldsExportForm
 
 from loyalty_site.core.importexport.services import export_record
 
@@ -32,7 +32,16 @@ IMPORT_MAX_BYTES = 2 * 1024 * 1024
 IMPORT_MAX_UNZIPPED_BYTES = 50 * 1024 * 1024
 
 
+class ExportFieldsForm(SelectableFieldsExportForm):
+    """The columns to export, labelled by their headers (the library shows the field names)."""
+
+    def _get_field_label(self, resource, field_name):
+        field = resource.fields.get(field_name)
+        return str(field.column_name) if field is not None else field_name
+
+
 class RecordedExportMixin(ExportActionMixin):
+    export_form_class = ExportFieldsForm
     import_export_change_list_template = "admin/importexport/change_list_export.html"
     # Keep each model's own change form (the library would replace it with its own).
     change_form_template = None
