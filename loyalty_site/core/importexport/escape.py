@@ -16,7 +16,8 @@ QUOTE = "'"
 
 
 def neutralise(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(DANGEROUS_STARTS):
+    # Text that already looks neutralised ("'=x") is quoted once more, so `restore` is exact.
+    if isinstance(value, str) and value.lstrip(QUOTE).startswith(DANGEROUS_STARTS):
         return QUOTE + value
     return value
 
@@ -26,7 +27,7 @@ def neutralise_row(values: list[Any]) -> list[Any]:
 
 
 def restore(value: Any) -> Any:
-    """The text `neutralise` was given: only a quote followed by a dangerous start is dropped."""
-    if isinstance(value, str) and value.startswith(QUOTE) and value[1:].startswith(DANGEROUS_STARTS):
+    """The text `neutralise` was given: the quote it added is dropped, any other is kept."""
+    if isinstance(value, str) and value.startswith(QUOTE) and neutralise(value[1:]) == value:
         return value[1:]
     return value

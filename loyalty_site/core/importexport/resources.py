@@ -79,6 +79,9 @@ def _error_messages(exc: DomainError) -> dict[str, list[str]] | list[str]:
 class SafeModelResource(ModelResource):
     """See the module docstring. Subclasses list their fields explicitly in `Meta.fields`."""
 
+    # Long texts are text: an empty cell is an empty text (xlsx gives None), as for CharField.
+    WIDGETS_MAP = {**ModelResource.WIDGETS_MAP, "TextField": widgets.CharWidget}
+
     class Meta:
         clean_model_instances = True
         use_transactions = True
@@ -97,6 +100,8 @@ class SafeModelResource(ModelResource):
     def widget_kwargs_for_field(cls, field_name, django_field):
         kwargs = super().widget_kwargs_for_field(field_name, django_field)
         widget = cls.widget_from_django_field(django_field)
+        if widget is widgets.CharWidget and django_field.blank:
+            kwargs.update({"coerce_to_string": True, "allow_blank": True})
         if isinstance(widget, type) and issubclass(widget, widgets.NumberWidget):
             kwargs.setdefault("coerce_to_string", False)  # "12.5" in csv, whatever the language
         return kwargs
