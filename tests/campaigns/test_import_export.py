@@ -8,7 +8,7 @@ from django.core.cache import cache
 from django.forms.models import model_to_dict
 
 from campaigns.demo import demo_campaigns_load
-from campaigns.models import Campaign, CustomerGroup, GroupMembership, Promotion
+from campaigns.models import Campaign, GroupMembership, Promotion
 from campaigns.resources import CustomerGroupResource, PromotionResource
 from campaigns.services.groups import group_add_members, group_create
 from loyalty_site.core.models import ExportRecord
@@ -64,8 +64,9 @@ def snapshot(model) -> dict[str, dict]:
 
 
 def everything_staff(username="config"):
-    perms = [f"{label.split('.')[0]}.{action}_{model._meta.model_name}"
-             for label, model, _r in CONFIGURATION for action in ("view", "add", "change", "import", "export")]  # fmt: skip
+    actions = ("view", "add", "change", "import", "export")
+    models = [model._meta for _label, model, _resource in CONFIGURATION]
+    perms = [f"{opts.app_label}.{action}_{opts.model_name}" for opts in models for action in actions]
     return staff_client(*perms, username=username)
 
 

@@ -57,7 +57,11 @@ def test_the_voucher_list_exports_as_xlsx_and_the_export_is_recorded(member):
     assert row[head["points_spent"]] == 0  # a number, not text
     record = ExportRecord.objects.get()
     assert (record.user, record.username, record.model, record.file_format, record.rows) == (
-        user, "staff", "vouchers.voucher", "xlsx", 1
+        user,
+        "staff",
+        "vouchers.voucher",
+        "xlsx",
+        1,
     )
 
 

@@ -167,4 +167,3 @@ class SafeModelResource(ModelResource):
             self.service_save(instance, is_create)
         except DomainError as exc:
             raise ValidationError(_error_messages(exc)) from exc
-
