@@ -209,9 +209,12 @@ def test_a_confirm_that_meets_a_refusal_writes_nothing(pho_brand):
     cache.set(CacheStorage.CACHE_PREFIX + preview.context["confirm_form"].initial["import_file_name"], content)
     before = reward_state()
 
-    import_confirm(client, "vouchers.reward", preview)
+    done = import_confirm(client, "vouchers.reward", preview)
 
+    assert done.status_code == 302
+    assert done["Location"] == reverse("admin:vouchers_reward_import")
     assert reward_state() == before
+    assert not LogEntry.objects.exists()  # the library would log the rolled-back rows
 
 
 def test_import_needs_the_import_add_and_change_permissions(db):

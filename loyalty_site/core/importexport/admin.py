@@ -18,9 +18,12 @@ from __future__ import annotations
 import zipfile
 
 from django import forms
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
 from django.template import TemplateDoesNotExist
 from django.template.loader import select_template
+from django.urls import reverse
 from django.utils.translation import gettext
 from import_export.admin import ExportActionMixin, ImportMixin
 from import_export.formats.base_formats import BINARY_FORMATS
@@ -112,6 +115,18 @@ class ConfigImportMixin(ImportMixin):
         return super().has_import_permission(request) and all(
             request.user.has_perm(f"{opts.app_label}.{action}_{opts.model_name}") for action in ("add", "change")
         )
+
+    def process_result(self, result, request):
+        """The library logs the rows and reports success even when the confirm step was rolled
+        back; here a refused confirm says so, logs nothing and goes back to the import page."""
+        if result.has_errors() or result.has_validation_errors():
+            self.message_user(
+                request,
+                gettext("Nothing was imported: some rows are refused now. Upload the file again to see which."),
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(reverse("admin:{}_{}_import".format(*self.get_model_info())))
+        return super().process_result(result, request)
 
     def get_import_data_kwargs(self, **kwargs):
         # A row refused on the confirm step (the data changed since the preview) rolls the
