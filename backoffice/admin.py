@@ -13,9 +13,11 @@ from django.utils.translation import gettext_lazy as _
 from campaigns.audiences.admin.actions import add_to_group_action
 from campaigns.audiences.exports.admin_actions import can_export, export_members_action
 from loyalty_site.core.admin import ReadOnlyModelAdmin, ReadOnlyTabularInline
+from loyalty_site.core.importexport.admin import RecordedExportMixin
 from members.admin import MemberAdmin
 from members.models import LedgerEntry, Member
 from pos.models import Refund, RefundLine, Sale, SaleDiscount, SaleLine
+from pos.resources import SaleResource
 from stores.admin import TerminalAdmin
 from stores.models import Terminal
 from tiers.admin_panels import member_tier_panel
@@ -43,7 +45,8 @@ class RefundInline(ReadOnlyTabularInline):
 
 
 @admin.register(Sale)
-class SaleAdmin(ReadOnlyModelAdmin):
+class SaleAdmin(RecordedExportMixin, ReadOnlyModelAdmin):
+    resource_classes = [SaleResource]
     list_display = ["receipt_number", "occurred_at", "store", "member", "total", "points_redeemed",
                     "points_earned", "tier_changed", "status"]  # fmt: skip
     list_filter = ["store__brand", "store", "status", ("occurred_at", admin.DateFieldListFilter), "tier_changed"]

@@ -11,14 +11,17 @@ STORE_MANAGER = gettext_noop("Store manager")
 
 _CRUD = ("add", "change", "delete", "view")
 _VIEW = ("view",)
+# The configuration Marketing owns also goes out to Excel and, from a test installation, back in
+# (`export_<model>` / `import_<model>` where the model has them: see each app's resources.py).
+_CONFIG = (*_CRUD, "export", "import")
 
 # Per role: app label -> the default actions on every model of the app, and per-model
 # overrides "app.model" -> actions (including custom permission codenames).
 ROLES: dict[str, dict[str, tuple[str, ...]]] = {
     MARKETING: {
-        "tiers": _CRUD,
-        "vouchers": _CRUD,
-        "campaigns": _CRUD,
+        "tiers": _CONFIG,
+        "vouchers": _CONFIG,
+        "campaigns": _CONFIG,
         "notifications": _CRUD,
         # The outbox is a record, not configuration: read it, and resend what failed.
         "notifications.message": ("view", "resend_message"),

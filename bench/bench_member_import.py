@@ -242,7 +242,8 @@ def run() -> str:
         "- Profiled with cProfile on the messy file (issue 12): openpyxl's read-only load parsed the whole sheet "
         "once more looking for a `<dimension>` element these files (openpyxl write-only, many exporters) lack, and "
         "`phonenumbers.parse` was most of the row checks. The import now loads the workbook without that pass "
-        "(`campaigns.audiences.imports.reader`) and decides plain 9-digit mobile numbers with phonenumbers' own Vietnamese "
+        "(`campaigns.audiences.imports.reader`) and decides plain 9-digit mobile numbers with phonenumbers' own "
+        "Vietnamese "
         "patterns. The read it is compared with still makes that pass: for a file saved by Excel, which has the "
         "element, both are shorter by it and the ratio is higher.",
     ]

@@ -17,11 +17,13 @@ from django.utils.translation import gettext_lazy as _
 
 from loyalty_site.core.admin import ReadOnlyModelAdmin, ReadOnlyTabularInline, refusal_onto_form, refusal_text
 from loyalty_site.core.errors import DomainError
+from loyalty_site.core.importexport.admin import RecordedExportMixin
 from loyalty_site.core.models import copy_saved
 from loyalty_site.core.money import points_to_money
 from members.forms import AdjustPointsForm, CardAddForm, MemberAdminForm, MergeMembersForm, ReplaceCardForm
 from members.models import Card, LedgerEntry, LotMovement, Member, MemberMerge, PointLot, ProgrammeSettings
 from members.phones import phone_national, phone_or_none, phone_search_digits
+from members.resources import LedgerEntryResource
 from members.selectors import (
     ledger_entries_recent,
     member_pending_points,
@@ -594,7 +596,8 @@ class CardAdmin(admin.ModelAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(PhoneSearchMixin, ReadOnlyModelAdmin):
+class LedgerEntryAdmin(RecordedExportMixin, PhoneSearchMixin, ReadOnlyModelAdmin):
+    resource_classes = [LedgerEntryResource]
     phone_search_field = "member__phone"
     list_display = [
         "created_at",

@@ -398,6 +398,7 @@ class LedgerEntry(models.Model):
     class Meta:
         verbose_name = _("ledger entry")
         verbose_name_plural = _("ledger entries")
+        permissions = [("export_ledgerentry", _("Can export ledger entries"))]
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["member", "-created_at"], name="members_ledger_member_time")]
         constraints = [

@@ -63,6 +63,7 @@ class Sale(TimeStampedModel):
     class Meta:
         verbose_name = _("sale")
         verbose_name_plural = _("sales")
+        permissions = [("export_sale", _("Can export sales"))]
         ordering = ["-occurred_at", "-pk"]
         constraints = [
             models.UniqueConstraint(fields=["store", "receipt_number"], name="pos_sale_store_receipt_uniq"),

@@ -19,12 +19,14 @@ from django.utils.translation import gettext_lazy as _
 
 from loyalty_site.core.admin import ReadOnlyModelAdmin, refusal_onto_form, refusal_text
 from loyalty_site.core.errors import DomainError
+from loyalty_site.core.importexport.admin import ConfigImportExportMixin
 from loyalty_site.core.models import copy_saved
 from members.admin import PhoneSearchMixin
 from members.models import Member
 from tiers.admin_panels import member_tier_panel, quantity_display
 from tiers.forms import RecomputeConfirmForm, TierAdminForm, TierSetForm
 from tiers.models import Tier, TierChange, TierSettings, TierSpend, TierStatus
+from tiers.resources import TierResource
 from tiers.selectors import tier_settings_get
 from tiers.services import (
     tier_delete,
@@ -72,7 +74,8 @@ class TierSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(Tier)
-class TierAdmin(admin.ModelAdmin):
+class TierAdmin(ConfigImportExportMixin, admin.ModelAdmin):
+    resource_classes = [TierResource]
     form = TierAdminForm
     list_display = [
         "rank",

@@ -162,6 +162,7 @@ class Tier(TimeStampedModel):
     class Meta:
         verbose_name = _("tier")
         verbose_name_plural = _("tiers")
+        permissions = [("export_tier", _("Can export tiers")), ("import_tier", _("Can import tiers"))]
         ordering = ["rank"]
         constraints = [
             models.CheckConstraint(condition=Q(threshold__gte=0), name="tiers_tier_threshold_gte_0"),

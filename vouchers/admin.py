@@ -17,10 +17,12 @@ from django.utils.translation import gettext_lazy as _
 
 from loyalty_site.core.admin import refusal_onto_form, refusal_text
 from loyalty_site.core.errors import DomainError
+from loyalty_site.core.importexport.admin import ConfigImportExportMixin, RecordedExportMixin
 from members.phones import phone_or_none
 from vouchers.codes import GROUP, voucher_code_is_valid, voucher_code_normalise
 from vouchers.forms import IssueVoucherForm, VoidVouchersForm
 from vouchers.models import Reward, Voucher
+from vouchers.resources import RewardResource, VoucherResource
 from vouchers.services import reward_save, voucher_issue, voucher_void
 
 
@@ -39,7 +41,8 @@ def _voucher_count(**filters) -> Coalesce:
 
 
 @admin.register(Reward)
-class RewardAdmin(admin.ModelAdmin):
+class RewardAdmin(ConfigImportExportMixin, admin.ModelAdmin):
+    resource_classes = [RewardResource]
     list_display = [
         "code",
         "name",
@@ -131,7 +134,8 @@ class RewardAdmin(admin.ModelAdmin):
 
 
 @admin.register(Voucher)
-class VoucherAdmin(admin.ModelAdmin):
+class VoucherAdmin(RecordedExportMixin, admin.ModelAdmin):
+    resource_classes = [VoucherResource]
     list_display = [
         "code",
         "reward",

@@ -186,6 +186,7 @@ class Reward(TimeStampedModel):
     class Meta:
         verbose_name = _("reward")
         verbose_name_plural = _("rewards")
+        permissions = [("export_reward", _("Can export rewards")), ("import_reward", _("Can import rewards"))]
         ordering = ["code"]
         constraints = [
             models.CheckConstraint(
@@ -347,6 +348,7 @@ class Voucher(TimeStampedModel):
     class Meta:
         verbose_name = _("voucher")
         verbose_name_plural = _("vouchers")
+        permissions = [("export_voucher", _("Can export vouchers"))]
         ordering = ["-issued_at", "-pk"]
         indexes = [
             models.Index(fields=["member", "status", "expires_at"], name="vouchers_member_status_exp"),

@@ -43,6 +43,7 @@ class CustomerGroup(TimeStampedModel):
     class Meta:
         verbose_name = _("customer group")
         verbose_name_plural = _("customer groups")
+        permissions = [("export_customergroup", _("Can export customer groups"))]
         ordering = ["name"]
 
     def __str__(self) -> str:

@@ -10,14 +10,17 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns.promotions.forms import PromotionAdminForm
 from campaigns.promotions.models import WEEKDAYS, Promotion, PromotionApplication
+from campaigns.promotions.resources import PromotionResource
 from campaigns.promotions.selectors import promotion_effect
 from campaigns.promotions.services import promotion_save, promotions_set_active
 from loyalty_site.core.admin import ReadOnlyModelAdmin, refusal_text
 from loyalty_site.core.errors import DomainError
+from loyalty_site.core.importexport.admin import ConfigImportExportMixin
 
 
 @admin.register(Promotion)
-class PromotionAdmin(admin.ModelAdmin):
+class PromotionAdmin(ConfigImportExportMixin, admin.ModelAdmin):
+    resource_classes = [PromotionResource]
     form = PromotionAdminForm
     list_display = ["code", "name", "kind", "effect", "when", "priority", "stackable", "is_active", "applications_link"]
     list_filter = ["is_active", "kind", "stackable", "birthday", "brands", "stores", "tiers"]

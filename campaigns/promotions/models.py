@@ -196,6 +196,10 @@ class Promotion(TimeStampedModel):
     class Meta:
         verbose_name = _("promotion")
         verbose_name_plural = _("promotions")
+        permissions = [
+            ("export_promotion", _("Can export promotions")),
+            ("import_promotion", _("Can import promotions")),
+        ]
         ordering = ["-priority", "code"]
         constraints = [
             models.CheckConstraint(

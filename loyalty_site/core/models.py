@@ -4,6 +4,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -80,3 +81,31 @@ def copy_saved(target: models.Model, source: models.Model, fields: Iterable[str]
             field.set_cached_value(target, field.get_cached_value(source))
     target._state.adding = source._state.adding
     target._state.db = source._state.db
+class ExportRecord(models.Model):
+    """One list taken out of the console as a file: who, which list, when, in which format, how
+    many rows and with which filters. Written by `loyalty_site.core.importexport.services` once
+    the file is built, never edited. The list is named by its model label (`vouchers.voucher`),
+    not by a foreign key, so this bottom layer depends on no app above it."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("staff user"),
+    )
+    username = models.CharField(_("user name"), max_length=150, help_text=_("Kept if the user is deleted."))
+    model = models.CharField(_("list"), max_length=100)
+    file_format = models.CharField(_("format"), max_length=10)
+    rows = models.PositiveIntegerField(_("rows"))
+    filters = models.CharField(_("filters"), max_length=1000, blank=True)
+    created_at = models.DateTimeField(_("exported at"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("export record")
+        verbose_name_plural = _("export records")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.username} {self.model} {self.rows}"

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import environ
 from django.utils.translation import gettext_lazy as _
+from import_export.formats.base_formats import CSV, XLSX
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -181,6 +182,15 @@ LOYALTY_PROGRAMME_NAME = env.str("LOYALTY_PROGRAMME_NAME", default="")
 # --- Import / export ------------------------------------------------------------------------
 IMPORT_EXPORT_IMPORT_IGNORE_BLANK_LINES = True
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
+# Lists go out as xlsx or csv, formula-safe (loyalty_site/core/importexport/), each export
+# recorded (core.ExportRecord); export and import need their own permissions per model
+# (`export_<model>`, `import_<model>`).
+IMPORT_EXPORT_FORMATS = [XLSX, CSV]
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import"
+# The uploaded file between the preview and the confirm: in the cache (Redis in production,
+# shared by the web workers), dropped after a day; the default temporary folder is never cleaned.
+IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.CacheStorage"
 
 LOGGING = {
     "version": 1,

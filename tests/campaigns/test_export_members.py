@@ -15,9 +15,9 @@ from django.test import RequestFactory
 from django.urls import reverse
 
 from campaigns.audiences.exports.admin_actions import export_members_action, member_export_action_attach
-from campaigns.audiences.exports.escape import neutralise
 from campaigns.audiences.exports.members import csv_stream, xlsx_write
 from campaigns.audiences.services import group_add_members, group_create
+from loyalty_site.core.importexport.escape import neutralise
 from members.models import Member
 from tests.campaigns.test_import_support import english
 from tests.factories import MemberFactory

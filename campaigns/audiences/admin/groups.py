@@ -16,10 +16,12 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns.audiences.forms import PhoneListForm
 from campaigns.audiences.models import CustomerGroup, GroupMembership, Segment
+from campaigns.audiences.resources import CustomerGroupResource
 from campaigns.audiences.selectors import audience_sample, audience_today, group_members, segment_members
 from campaigns.audiences.services import group_add_members_by_phones, group_remove_members, group_save
 from loyalty_site.core.admin import refusal_text
 from loyalty_site.core.errors import DomainError
+from loyalty_site.core.importexport.admin import RecordedExportMixin
 from members.phones import phone_national
 
 
@@ -36,7 +38,8 @@ def member_sample_table(members) -> str:
 
 
 @admin.register(CustomerGroup)
-class CustomerGroupAdmin(admin.ModelAdmin):
+class CustomerGroupAdmin(RecordedExportMixin, admin.ModelAdmin):
+    resource_classes = [CustomerGroupResource]
     list_display = ["name", "member_count", "created_at", "created_by"]
     list_filter = [("created_at", admin.DateFieldListFilter)]
     search_fields = ["name", "description"]

@@ -18,10 +18,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
-from campaigns.audiences.exports.escape import neutralise_row
 from campaigns.audiences.models import CustomerGroup
 from campaigns.audiences.selectors import group_members
 from loyalty_site.core.errors import NotFoundError
+from loyalty_site.core.importexport.escape import neutralise_row
 from members.models import Card, Member
 from members.phones import phone_national
 from tiers.models import Tier

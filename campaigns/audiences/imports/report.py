@@ -9,9 +9,9 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from campaigns.audiences.exports.escape import neutralise_row
 from campaigns.audiences.imports import headers as h
 from campaigns.audiences.imports.engine import ImportResult
+from loyalty_site.core.importexport.escape import neutralise_row
 
 TEMPLATE_FILE_NAME = "mau-danh-sach-khach-hang.xlsx"
 
