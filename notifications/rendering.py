@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import functools
 import re
 import string
 import zoneinfo
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -58,23 +60,29 @@ class PlaceholderError(ValueError):
     """The text is not valid template syntax; the message is translated, for the operator."""
 
 
-def placeholders_in(text: str) -> list[str]:
-    """The placeholder names `text` uses, in order; PlaceholderError on bad syntax."""
+@functools.lru_cache(maxsize=1024)
+def _pieces(text: str) -> tuple[tuple[str, str | None], ...]:
+    """`text` parsed and checked once: its (literal, placeholder name or None) pieces.
+    PlaceholderError on bad syntax (not cached: its message is in the current language).
+    Cached by the text itself, so an edited template is simply a new text."""
     try:
-        parsed = list(_FORMATTER.parse(text or ""))
+        parsed = list(_FORMATTER.parse(text))
     except ValueError:
         raise PlaceholderError(_("Unbalanced braces: write {{ and }} for a literal brace.")) from None
-    names = []
-    for _literal, field, spec, conversion in parsed:
-        if field is None:
-            continue
-        if not _NAME.match(field) or spec or conversion:
-            raw = "{" + field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+    pieces = []
+    for literal, name, spec, conversion in parsed:
+        if name is not None and (not _NAME.match(name) or spec or conversion):
+            raw = "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
             raise PlaceholderError(
                 _("Write placeholders as {name}, without formatting, attributes or indexes: %(field)s") % {"field": raw}
             )
-        names.append(field)
-    return names
+        pieces.append((literal, name))
+    return tuple(pieces)
+
+
+def placeholders_in(text: str) -> list[str]:
+    """The placeholder names `text` uses, in order; PlaceholderError on bad syntax."""
+    return [name for _literal, name in _pieces(text or "") if name is not None]
 
 
 def _check_placeholders(text: str, event: str) -> list[str]:
@@ -158,12 +166,79 @@ def format_value(value: object, *, language: str, zone: zoneinfo.ZoneInfo) -> st
     return str(value)
 
 
-def render(text: str, values: Mapping[str, str]) -> str:
-    """`text` with each placeholder replaced by its (already formatted) value. The caller has
-    checked that every placeholder used has a value (`placeholders_in`)."""
-    out = []
-    for literal, field, _spec, _conversion in _FORMATTER.parse(text or ""):
-        out.append(literal)
-        if field is not None:
-            out.append(values[field])
-    return "".join(out)
+@dataclass(slots=True)
+class Rendered:
+    subject: str = ""
+    body: str = ""
+    zns_template_id: str = ""
+    zns_params: dict[str, str] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)
+    error: str = ""
+
+
+class CompiledTemplate:
+    """The one renderer of message templates: a template's texts parsed once, then rendered
+    for any number of members as a join of preformatted values.
+
+    `template` is a `notifications.models.MessageTemplate` (not imported here: the models import
+    this module). Placeholders without a value (None or "") are listed in `missing` and
+    rendered empty; a text with bad syntax gives `error` and nothing else. Values are formatted
+    in the template's language, each distinct value once per compiled template (a voucher's
+    last day, a tier's name repeat from member to member): compile once per enqueue, not once
+    per process, so that cache lives no longer than the batch."""
+
+    def __init__(self, template) -> None:
+        self.template = template
+        self.pk = template.pk
+        self.language = template.language
+        self.channel = template.channel
+        self.error = ""
+        self.zns_template_id = template.zalo_template_id if template.channel == "zalo" else ""
+        params = template.zalo_params if template.channel == "zalo" and isinstance(template.zalo_params, dict) else {}
+        self._subject: tuple = ()
+        self._body: tuple = ()
+        self._params: dict[str, tuple] = {}
+        used: list[str] = []
+        try:
+            self._subject = _pieces(template.subject or "")
+            self._body = _pieces(template.body or "")
+            self._params = {name: _pieces(value or "") for name, value in params.items()}
+        except PlaceholderError as exc:
+            self.error = str(exc)
+        for pieces in (self._subject, self._body, *self._params.values()):
+            used += [name for _literal, name in pieces if name is not None]
+        self.used = list(dict.fromkeys(used))
+        self._formatted: dict[tuple, str] = {}
+
+    def _format(self, value: object, zone: zoneinfo.ZoneInfo) -> str:
+        if isinstance(value, str):
+            return value
+        key = (type(value), value, zone)
+        text = self._formatted.get(key)
+        if text is None:
+            text = self._formatted[key] = format_value(value, language=self.language, zone=zone)
+        return text
+
+    def render(self, values: Mapping[str, object], zone: zoneinfo.ZoneInfo) -> Rendered:
+        if self.error:
+            return Rendered(error=self.error)
+        # Called for every message of a campaign: plain loops, no helpers.
+        missing = []
+        formatted = {}
+        for name in self.used:
+            value = values.get(name)
+            if value is None or value == "":
+                missing.append(name)
+            formatted[name] = value if type(value) is str else self._format(value, zone)
+        return Rendered(
+            subject="".join(
+                [literal if name is None else literal + formatted[name] for literal, name in self._subject]
+            )[:200],
+            body="".join([literal if name is None else literal + formatted[name] for literal, name in self._body]),
+            zns_template_id=self.zns_template_id,
+            zns_params={
+                key: "".join([literal if name is None else literal + formatted[name] for literal, name in pieces])
+                for key, pieces in self._params.items()
+            },
+            missing=missing,
+        )

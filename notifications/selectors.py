@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 import zoneinfo
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import Count, QuerySet
@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from members.models import Member
 from notifications.conf import notifications_setting
 from notifications.models import Channel, Language, MemberPreference, Message, MessageTemplate
-from notifications.rendering import PlaceholderError, format_value, placeholders_in, render
+from notifications.rendering import CompiledTemplate, Rendered
 
 # --- Members ------------------------------------------------------------------------------------
 
@@ -81,36 +81,12 @@ def template_pick(
     return None
 
 
-@dataclass
-class Rendered:
-    subject: str = ""
-    body: str = ""
-    zns_template_id: str = ""
-    zns_params: dict[str, str] = field(default_factory=dict)
-    missing: list[str] = field(default_factory=list)
-    error: str = ""
-
-
 def template_render(*, template: MessageTemplate, values: dict[str, object], zone: zoneinfo.ZoneInfo) -> Rendered:
     """The template's text with `values`, formatted in the template's language. Placeholders
-    without a value (None or "") are listed in `missing` and rendered empty."""
-    params = template.zalo_params if template.channel == Channel.ZALO and isinstance(template.zalo_params, dict) else {}
-    try:
-        used = placeholders_in(template.subject) + placeholders_in(template.body)
-        for value in params.values():
-            used += placeholders_in(value)
-    except PlaceholderError as exc:
-        return Rendered(error=str(exc))
-    used = list(dict.fromkeys(used))
-    missing = [name for name in used if values.get(name) is None or values.get(name) == ""]
-    formatted = {name: format_value(values.get(name), language=template.language, zone=zone) for name in used}
-    return Rendered(
-        subject=render(template.subject, formatted)[:200],
-        body=render(template.body, formatted),
-        zns_template_id=template.zalo_template_id if template.channel == Channel.ZALO else "",
-        zns_params={name: render(value, formatted) for name, value in params.items()},
-        missing=missing,
-    )
+    without a value (None or "") are listed in `missing` and rendered empty. For one rendering
+    (a preview); an enqueue compiles each template once (`CompiledTemplate`) for all its
+    members."""
+    return CompiledTemplate(template).render(values, zone)
 
 
 def sample_values(*, member: Member | None, now: datetime.datetime | None = None) -> dict[str, object]:

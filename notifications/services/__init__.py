@@ -35,7 +35,8 @@ points_earned, tier_name, voucher_code, voucher_name, voucher_expires_at, expiri
 expiry_date, campaign_name. Pass numbers as int and dates as `date`; they are formatted in the
 member's language.
 
-Rules applied per channel, in this order (the first one that applies skips the message):
+Rules applied per channel, in this order (the first one that applies skips the message; they
+live in one place, `notifications.rules.message_decide`, which both enqueues call):
 no active template (when `channels` names the channel); marketing to a blocked member; no
 consent on the channel (always for marketing, for transactional messages only when
 NOTIFICATIONS_TRANSACTIONAL_REQUIRES_CONSENT); no address (email, phone, push token); a

@@ -2,34 +2,33 @@
 the daily tier evaluation telling thousands of members their new tier. The per-member service
 costs about nine round trips per member; this one a handful per batch.
 
-It writes exactly the rows `message_enqueue` would write, called once per member, and keeps its
-guarantees, using the same rules and helpers (selectors, placeholder parsing and value
-formatting, quiet hours, the daily cap) rather than copies of them:
+It writes exactly the rows `message_enqueue` would write, called once per member, because
+every row is decided by the same rule chain (`notifications.rules.message_decide`: dedupe key,
+template, blocked member, consent, address, missing data, quiet hours, daily cap) and rendered by
+the same renderer (`notifications.rendering.CompiledTemplate`); only the reads of the facts it
+needs and the writes are set-based here:
 - a merged member stands for their survivor;
 - the member's language (`MemberPreference`, default vi) picks the template, falling back to the
   default language; a channel named in `channels` without a template is recorded as skipped;
-- the skip rules per channel, in `message_enqueue`'s order: no template, marketing to a blocked
-  member, no consent (always for marketing, for transactional events only when
-  NOTIFICATIONS_TRANSACTIONAL_REQUIRES_CONSENT), no address, a placeholder without a value, the
-  daily marketing cap (marketing only; the members' rows are locked in primary-key order first,
-  as `message_enqueue` locks its member, so that the cap holds against concurrent enqueues);
-- quiet hours for SMS and Zalo, the send time (`send_at`) and the ETA horizon;
-- dedupe keys: a key already used for a member, event and channel writes nothing (counted as
-  existing); a concurrent enqueue with the same key that commits first stands (the batch is
-  planned again without it);
+- the members, their preferences and the keys already used are read once per batch; for
+  marketing, the members' rows are locked in primary-key order first, as `message_enqueue`
+  locks its member, so that the daily cap holds against concurrent enqueues, and the marketing
+  messages already going to them are counted in one grouped query per local day;
+- a key already used writes nothing (counted as existing); a concurrent enqueue with the same
+  key that commits first stands (the batch is planned again without it);
 - the rows are written in the caller's transaction (COPY on PostgreSQL), and the pending ones
   handed to the sender after commit: one `notifications.send_messages` task per batch and send
   time, with the ETA `message_enqueue` would give each message; sends beyond the ETA horizon,
   and batches whose task is lost, are queued by the outbox sweeper, as for any message.
 
 Speed comes from never building model instances or long IN lists: the members are a subquery
-(or a short list of ids), rows are plain values, and a template is parsed once per batch."""
+(or a short list of ids), rows are plain values, a template is compiled once per batch, and
+each zone's and channel's send time is computed once."""
 
 from __future__ import annotations
 
 import datetime
 import functools
-import string
 import zoneinfo
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -37,22 +36,14 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from loyalty_site.core.rows import rows_insert
 from members.models import Member
 from notifications.conf import notifications_setting
-from notifications.models import MARKETING_EVENTS, Channel, MemberPreference, Message, MessageTemplate
-from notifications.rendering import PlaceholderError, format_value, placeholders_in
-from notifications.selectors import member_address, member_values, member_zone, template_pick, templates_active
-from notifications.services.outbox import (
-    _checked_channels,
-    _checked_context,
-    _checked_event,
-    _consent_required,
-    _queued_for,
-)
-from notifications.timing import local_day_bounds, quiet_hours_release
+from notifications.models import MARKETING_EVENTS, Channel, MemberPreference, Message
+from notifications.rules import EXISTING, Enqueue, Recipient, message_decide, recipient_facts
+from notifications.selectors import member_values, member_zone, templates_active
+from notifications.services.outbox import _checked_channels, _checked_context, _checked_event, _checked_key
 from stores.models import Store
 
 Status = Message.Status
@@ -81,52 +72,6 @@ class BulkMessages:
     def messages(self) -> int:
         """The messages `message_enqueue` would have returned, summed over the members."""
         return self.pending + self.skipped + self.existing
-
-
-class _Compiled:
-    """A template parsed once: rendering it for one member is a join of preformatted values
-    (what `notifications.selectors.template_render` does, without parsing the text again for
-    every message)."""
-
-    def __init__(self, template: MessageTemplate):
-        self.template = template
-        self.error = ""
-        parts = {"subject": template.subject, "body": template.body}
-        if template.channel == Channel.ZALO and isinstance(template.zalo_params, dict):
-            parts.update({f"zns:{name}": value for name, value in template.zalo_params.items()})
-        self.parts: dict[str, list[tuple[str, str | None]]] = {}
-        used: list[str] = []
-        try:
-            for key, text in parts.items():
-                used += placeholders_in(text)
-                self.parts[key] = [(literal, name) for literal, name, _s, _c in string.Formatter().parse(text or "")]
-        except PlaceholderError as exc:
-            self.error = str(exc)
-        self.used = list(dict.fromkeys(used))
-        self._formatted: dict[tuple, str] = {}
-
-    def _format(self, value, language: str, zone) -> str:
-        # Dates and amounts repeat from member to member (the voucher's last day, the tier's
-        # name): formatted once each.
-        if isinstance(value, str):
-            return value
-        key = (type(value), value, language, zone)
-        text = self._formatted.get(key)
-        if text is None:
-            text = self._formatted[key] = format_value(value, language=language, zone=zone)
-        return text
-
-    def render(self, values: dict, zone) -> tuple[dict[str, str], list[str]]:
-        if self.error:
-            return {}, []
-        missing = [n for n in self.used if values.get(n) is None or values.get(n) == ""]
-        language = self.template.language
-        formatted = {n: self._format(values.get(n), language, zone) for n in self.used}
-        texts = {
-            key: "".join(literal + (formatted[name] if name is not None else "") for literal, name in pieces)
-            for key, pieces in self.parts.items()
-        }
-        return texts, missing
 
 
 @dataclass
@@ -201,17 +146,21 @@ def _members_load(recipients: QuerySet[Member], *, lock: bool) -> dict[int, _Mem
     return views
 
 
-def _marketing_counts(
-    recipients, windows: set[tuple[datetime.datetime, datetime.datetime]]
-) -> dict[tuple[int, datetime.datetime], int]:
-    """Marketing messages going to each member in each local-day window (what
-    `notifications.selectors.marketing_messages_on_day` counts): one grouped query per distinct
-    window (one or two in practice)."""
-    counts: dict[tuple[int, datetime.datetime], int] = {}
-    for start, end in windows:
+class _BatchCounts:
+    """The marketing messages going to each member of the batch on a local day (what
+    `notifications.selectors.marketing_messages_on_day` counts), for the rule chain: one grouped
+    query per distinct day, the first time a message of that day reaches the cap (one or two
+    days in practice), then counted on in memory as the batch's messages are decided."""
+
+    def __init__(self, recipients) -> None:
+        self.recipients = recipients
+        self.counts: dict[tuple[int, datetime.datetime], int] = {}
+        self.days: set[datetime.datetime] = set()
+
+    def _load(self, start: datetime.datetime, end: datetime.datetime) -> None:
         rows = (
             Message.objects.filter(
-                member_id__in=recipients,
+                member_id__in=self.recipients,
                 marketing=True,
                 status__in=[Status.PENDING, Status.SENDING, Status.SENT],
                 scheduled_at__gte=start,
@@ -223,15 +172,16 @@ def _marketing_counts(
             .values_list("member_id", "n")
         )
         for member_id, n in rows:
-            counts[(member_id, start)] = n
-    return counts
+            self.counts[(member_id, start)] = n
+        self.days.add(start)
 
+    def count(self, member_id: int, day: tuple[datetime.datetime, datetime.datetime]) -> int:
+        if day[0] not in self.days:
+            self._load(*day)
+        return self.counts.get((member_id, day[0]), 0)
 
-def _checked_key(dedupe_key: str | None) -> str:
-    dedupe_key = (dedupe_key or "").strip()
-    if len(dedupe_key) > 200:
-        raise ValueError("dedupe_key is longer than 200 characters")
-    return dedupe_key
+    def add(self, member_id: int, day: tuple[datetime.datetime, datetime.datetime]) -> None:
+        self.counts[(member_id, day[0])] = self.counts.get((member_id, day[0]), 0) + 1
 
 
 def _keys_used(recipients, *, event: str, channels: list[str], keys: set[str]) -> set[tuple[int, str, str]]:
@@ -277,9 +227,9 @@ def messages_enqueue_bulk(
     dedupe_key = _checked_key(dedupe_key)
     now = now or timezone.now()
     marketing = event in MARKETING_EVENTS if marketing is None else marketing
-    requested_at = max(send_at, now) if send_at is not None else now
     result = BulkMessages()
     templates = templates_active(event=event, variant=variant)
+    enqueue = Enqueue.start(event=event, marketing=marketing, templates=templates, send_at=send_at, now=now)
     if wanted is None:
         wanted = [c for c in Channel.values if any(channel == c for channel, _lang in templates)]
     if not wanted:
@@ -323,54 +273,43 @@ def messages_enqueue_bulk(
             plans.append((member, language, values, key))
         keys = {key for _m, _l, _v, key in plans if key}
 
-        compiled: dict[int, _Compiled] = {}
-        picked: dict[tuple[str, str], MessageTemplate | None] = {}
         zones: dict[int | None, zoneinfo.ZoneInfo] = {}
-        timing: dict[tuple, tuple] = {}
+        facts: dict[int, Recipient] = {}
 
         def drafts() -> tuple[list[dict], int]:
-            """The rows to write, with every rule applied, and how many keys were already used."""
+            """The rows to write, decided by the rule chain, and how many keys were already used."""
             used = _keys_used(recipient_ids, event=event, channels=wanted, keys=keys)
+            sent = _BatchCounts(recipient_ids)
             rows: list[dict] = []
             existing = 0
             for member, language, values, key in plans:
-                if member.home_store_id not in zones:
-                    zones[member.home_store_id] = member_zone(member)
-                zone = zones[member.home_store_id]
-                preference = preferences.get(member.pk)
+                recipient = facts.get(member.pk)
+                if recipient is None:
+                    if member.home_store_id not in zones:
+                        zones[member.home_store_id] = member_zone(member)
+                    recipient = facts[member.pk] = recipient_facts(
+                        member,
+                        preferences.get(member.pk),
+                        channels=wanted,
+                        language=language,
+                        zone=zones[member.home_store_id],
+                    )
                 for channel in wanted:
-                    if key and (member.pk, channel, key) in used:
+                    decision = message_decide(
+                        enqueue=enqueue,
+                        recipient=recipient,
+                        channel=channel,
+                        values=values,
+                        dedupe_key=key,
+                        key_used=bool(key) and (member.pk, channel, key) in used,
+                        sent=sent,
+                    )
+                    if decision.outcome == EXISTING:
                         existing += 1
                         continue
-                    if (channel, language) not in picked:
-                        picked[(channel, language)] = template_pick(templates, channel=channel, language=language)
-                    template = picked[(channel, language)]
-                    if template is not None and template.pk not in compiled:
-                        compiled[template.pk] = _Compiled(template)
-                    rows.append(
-                        _draft(
-                            member=member,
-                            event=event,
-                            channel=channel,
-                            template=template,
-                            compiled=compiled[template.pk] if template else None,
-                            language=language,
-                            values=values,
-                            marketing=marketing,
-                            dedupe_key=key,
-                            preference=preference,
-                            zone=zone,
-                            requested_at=requested_at,
-                            timing=timing,
-                        )
-                    )
+                    rows.append(decision.row)
                     if key:
                         used.add((member.pk, channel, key))  # a survivor asked for twice
-            _daily_cap_apply(rows, recipient_ids, marketing=marketing)
-            for row in rows:
-                row.pop("_day", None)
-                if row["status"] == Status.PENDING:
-                    row["queued_at"] = _queued_for(row["scheduled_at"], now)
             return rows, existing
 
         for attempt in range(1, _ATTEMPTS + 1):
@@ -405,85 +344,6 @@ def messages_enqueue_bulk(
                 # sweeper queues the messages again later.
                 transaction.on_commit(functools.partial(_dispatch_many, message_ids, queued_at), robust=True)
     return result
-
-
-def _daily_cap_apply(rows: list[dict], recipients, *, marketing: bool) -> None:
-    """Skip the pending marketing rows over NOTIFICATIONS_MARKETING_DAILY_CAP per member and
-    store-local day, counting what is already going to each member that day and the rows before
-    them (message_enqueue writes the channels one after another and counts each time)."""
-    cap = notifications_setting("MARKETING_DAILY_CAP")
-    if not marketing or cap <= 0:
-        return
-    pending = [row for row in rows if row["status"] == Status.PENDING]
-    counts = _marketing_counts(recipients, {row["_day"] for row in pending})
-    for row in pending:
-        key = (row["member_id"], row["_day"][0])
-        if counts.get(key, 0) >= cap:
-            _skip(row, SkipReason.DAILY_CAP, _("%(cap)d per day") % {"cap": cap})
-        else:
-            counts[key] = counts.get(key, 0) + 1
-
-
-def _skip(row: dict, reason: str, detail: str = "") -> dict:
-    row.update(status=Status.SKIPPED, skip_reason=reason, skip_detail=detail[:300], queued_at=None)
-    return row
-
-
-def _draft(
-    *,
-    member,
-    event,
-    channel,
-    template,
-    compiled,
-    language,
-    values,
-    marketing,
-    dedupe_key,
-    preference,
-    zone,
-    requested_at,
-    timing,
-) -> dict:
-    """The outbox row for one channel with the per-member rules of `message_enqueue` (its
-    `_message_build`), in its order; the daily cap is applied afterwards, for the whole batch."""
-    row = {
-        "member_id": member.pk,
-        "event": event,
-        "channel": channel,
-        "language": template.language if template else language,
-        "template_id": template.pk if template else None,
-        "marketing": marketing,
-        "dedupe_key": dedupe_key,
-        "scheduled_at": requested_at,
-        "recipient": member_address(member, channel, preference),
-        "status": Status.PENDING,
-        "skip_reason": "",
-        "zns_params": {},
-    }
-    if template is None:
-        return _skip(row, SkipReason.NO_TEMPLATE)
-    texts, missing = compiled.render(values, zone)
-    row["subject"] = texts.get("subject", "")[:200]
-    row["body"] = texts.get("body", "")
-    if template.channel == Channel.ZALO:
-        row["zns_template_id"] = template.zalo_template_id
-        row["zns_params"] = {key[4:]: text for key, text in texts.items() if key.startswith("zns:")}
-    if marketing and member.status == Member.Status.BLOCKED:
-        return _skip(row, SkipReason.MEMBER_BLOCKED)
-    if _consent_required(marketing) and member.consent_given_at(channel) is None:
-        return _skip(row, SkipReason.NO_CONSENT)
-    if not row["recipient"]:
-        return _skip(row, SkipReason.NO_ADDRESS)
-    if compiled.error or missing:
-        return _skip(row, SkipReason.MISSING_DATA, compiled.error or ", ".join("{" + n + "}" for n in missing))
-    # The same for every member of a zone and channel: computed once (`timing` is the cache).
-    key = (zone.key, channel)
-    if key not in timing:
-        scheduled_at = quiet_hours_release(requested_at, zone, channel)
-        timing[key] = (scheduled_at, local_day_bounds(scheduled_at, zone))
-    row["scheduled_at"], row["_day"] = timing[key]
-    return row
 
 
 def _dispatch_many(message_ids: list[int], due: datetime.datetime) -> None:

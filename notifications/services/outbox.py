@@ -33,20 +33,18 @@ from notifications.channels import (
 )
 from notifications.conf import notifications_setting
 from notifications.errors import MessageNotResendable
-from notifications.models import MARKETING_EVENTS, Channel, Event, Message, MessageTemplate
+from notifications.models import MARKETING_EVENTS, Channel, Event, Message
 from notifications.rendering import PLACEHOLDERS
+from notifications.rules import EXISTING, Enqueue, message_decide, queued_for, recipient_facts
 from notifications.selectors import (
     marketing_messages_on_day,
-    member_address,
     member_language,
     member_preference,
     member_values,
     member_zone,
-    template_pick,
-    template_render,
     templates_active,
 )
-from notifications.timing import local_day_bounds, quiet_hours_release, retry_delay
+from notifications.timing import quiet_hours_release, retry_delay
 
 logger = logging.getLogger("notifications.outbox")
 
@@ -55,13 +53,6 @@ SkipReason = Message.SkipReason
 
 
 # --- Dispatching --------------------------------------------------------------------------------
-
-
-def _queued_for(due: datetime.datetime, now: datetime.datetime) -> datetime.datetime | None:
-    """When the task queued for a message due at `due` will run, or None when it is too far
-    ahead for a Celery ETA and the sweeper will queue it once due."""
-    horizon = datetime.timedelta(seconds=notifications_setting("ETA_HORIZON_SECONDS"))
-    return max(due, now) if due - now <= horizon else None
 
 
 def _dispatch(message_id: int, due: datetime.datetime) -> None:
@@ -106,66 +97,26 @@ def _checked_channels(channels: Iterable[str] | None) -> list[str] | None:
     return channels
 
 
-def _consent_required(marketing: bool) -> bool:
-    return marketing or notifications_setting("TRANSACTIONAL_REQUIRES_CONSENT")
+def _checked_key(dedupe_key: str | None) -> str:
+    dedupe_key = (dedupe_key or "").strip()
+    if len(dedupe_key) > 200:
+        raise ValueError("dedupe_key is longer than 200 characters")
+    return dedupe_key
 
 
-def _message_build(
-    *,
-    member: Member,
-    event: str,
-    channel: str,
-    template: MessageTemplate | None,
-    language: str,
-    values: dict,
-    marketing: bool,
-    requested_at: datetime.datetime,
-    dedupe_key: str,
-    preference,
-    now: datetime.datetime,
-) -> Message:
-    """The outbox row for one channel, with every rule applied: pending with its send time, or
-    skipped with the reason."""
-    zone = member_zone(member)
-    message = Message(
-        member=member,
-        event=event,
-        channel=channel,
-        language=template.language if template else language,
-        template=template,
-        marketing=marketing,
-        dedupe_key=dedupe_key,
-        scheduled_at=requested_at,
-        recipient=member_address(member, channel, preference),
-    )
+class _StoredCounts:
+    """What `message_enqueue` knows of a member's marketing messages on a day: a count in the
+    database each time (the member's row is locked, and each message is written before the
+    next channel is decided, so the count includes it)."""
 
-    def skip(reason: str, detail: str = "") -> Message:
-        message.status, message.skip_reason, message.skip_detail = Status.SKIPPED, reason, detail[:300]
-        message.queued_at = None
-        return message
+    def __init__(self, member: Member) -> None:
+        self.member = member
 
-    if template is None:
-        return skip(SkipReason.NO_TEMPLATE)
-    rendered = template_render(template=template, values=values, zone=zone)
-    message.subject, message.body = rendered.subject, rendered.body
-    message.zns_template_id, message.zns_params = rendered.zns_template_id, rendered.zns_params
-    if marketing and member.status == Member.Status.BLOCKED:
-        return skip(SkipReason.MEMBER_BLOCKED)
-    if _consent_required(marketing) and member.consent_given_at(channel) is None:
-        return skip(SkipReason.NO_CONSENT)
-    if not message.recipient:
-        return skip(SkipReason.NO_ADDRESS)
-    if rendered.error or rendered.missing:
-        return skip(SkipReason.MISSING_DATA, rendered.error or ", ".join("{" + n + "}" for n in rendered.missing))
-    message.scheduled_at = quiet_hours_release(requested_at, zone, channel)
-    cap = notifications_setting("MARKETING_DAILY_CAP")
-    if marketing and cap > 0:
-        start, end = local_day_bounds(message.scheduled_at, zone)
-        if marketing_messages_on_day(member=member, start=start, end=end) >= cap:
-            return skip(SkipReason.DAILY_CAP, _("%(cap)d per day") % {"cap": cap})
-    message.status = Status.PENDING
-    message.queued_at = _queued_for(message.scheduled_at, now)
-    return message
+    def count(self, member_id: int, day: tuple[datetime.datetime, datetime.datetime]) -> int:
+        return marketing_messages_on_day(member=self.member, start=day[0], end=day[1])
+
+    def add(self, member_id: int, day: tuple[datetime.datetime, datetime.datetime]) -> None:
+        pass
 
 
 def message_enqueue(
@@ -186,9 +137,7 @@ def message_enqueue(
     event = _checked_event(event)
     context = _checked_context(context)
     wanted = _checked_channels(channels)
-    dedupe_key = (dedupe_key or "").strip()
-    if len(dedupe_key) > 200:
-        raise ValueError("dedupe_key is longer than 200 characters")
+    dedupe_key = _checked_key(dedupe_key)
     now = now or timezone.now()
     member = member_resolve(member)
     if marketing is None:
@@ -198,7 +147,7 @@ def message_enqueue(
     templates = templates_active(event=event, variant=variant)
     if wanted is None:
         wanted = [c for c in Channel.values if any(channel == c for channel, _lang in templates)]
-    requested_at = max(send_at, now) if send_at is not None else now
+    enqueue = Enqueue.start(event=event, marketing=marketing, templates=templates, send_at=send_at, now=now)
     values = {**member_values(member), **{k: v for k, v in context.items() if v is not None}}
 
     messages: list[Message] = []
@@ -209,27 +158,30 @@ def message_enqueue(
             locked = members_lock(member_ids=[member.pk])[member.pk]
             locked.home_store = member.home_store
             member = locked
+        recipient = recipient_facts(member, preference, channels=wanted, language=language, zone=member_zone(member))
+        sent = _StoredCounts(member)
         for channel in wanted:
+            existing = None
             if dedupe_key:
                 existing = Message.objects.filter(
                     member=member, event=event, channel=channel, dedupe_key=dedupe_key
                 ).first()
-                if existing is not None:
-                    messages.append(existing)
-                    continue
-            message = _message_build(
-                member=member,
-                event=event,
+            decision = message_decide(
+                enqueue=enqueue,
+                recipient=recipient,
                 channel=channel,
-                template=template_pick(templates, channel=channel, language=language),
-                language=language,
                 values=values,
-                marketing=marketing,
-                requested_at=requested_at,
                 dedupe_key=dedupe_key,
-                preference=preference,
-                now=now,
+                key_used=existing is not None,
+                sent=sent,
             )
+            if decision.outcome == EXISTING:
+                messages.append(existing)
+                continue
+            row = dict(decision.row)
+            del row["member_id"], row["template_id"]
+            template = enqueue.template(channel, language)
+            message = Message(member=member, template=template.template if template else None, **row)
             try:
                 # No full_clean(): every field was computed above from checked input, and the
                 # database enforces what matters under concurrency (the dedupe key, the checks);
@@ -299,7 +251,7 @@ def message_send(*, message_id: int, now: datetime.datetime | None = None) -> Me
     release = quiet_hours_release(now, zone, message.channel)
     if release > now:
         # Due during quiet hours (a retry, a late sweep): wait for the morning.
-        queued = _queued_for(release, now)
+        queued = queued_for(release, now)
         if (
             Message.objects.filter(pk=message.pk, status=Status.PENDING).update(
                 scheduled_at=release, queued_at=queued, updated_at=now
@@ -360,7 +312,7 @@ def _retry_or_fail(message: Message, attempt: int, reason: str, *, zone, now: da
         )
         return
     retry_at = quiet_hours_release(now + retry_delay(attempt), zone, message.channel)
-    queued = _queued_for(retry_at, now)
+    queued = queued_for(retry_at, now)
     kept = _finish(message, attempt, status=Status.PENDING, scheduled_at=retry_at, queued_at=queued, last_error=reason)
     if kept and queued is not None:
         _dispatch_after_commit(message.pk, queued)

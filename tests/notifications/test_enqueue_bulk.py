@@ -6,7 +6,6 @@ that is rolled back, then the bulk service over the same members in the same dat
 from __future__ import annotations
 
 import datetime
-import zoneinfo
 
 import pytest
 from django.db import IntegrityError, connection, transaction
@@ -15,7 +14,7 @@ from members.models import Member
 from members.selectors import member_resolve
 from members.services import member_block, member_merge
 from notifications.models import Message
-from notifications.selectors import member_language, template_render
+from notifications.selectors import member_language
 from notifications.services import bulk as bulk_module
 from notifications.services import (
     member_preference_set,
@@ -378,41 +377,3 @@ def test_withdrawing_what_was_written_in_the_transaction(templates, people):
     withdrawn = messages_withdraw(member_ids=[people["vi"].pk], event="campaign", dedupe_key="c:1", now=now)
     assert withdrawn == pending > 0
     assert set(Message.objects.values_list("member_id", flat=True)) == {people["en"].pk}
-
-
-# --- The compiled templates render like the renderer ---------------------------------------------
-
-
-def test_compiled_templates_render_like_the_notifications_renderer():
-    from notifications.models import Channel, Language, MessageTemplate
-
-    zone = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")
-    values = {"member_name": "Ngô Thị Lan", "points_balance": 1250, "voucher_code": "ABCD-EFGH",
-              "voucher_name": "Quà", "voucher_expires_at": datetime.date(2030, 1, 31), "store_name": None}  # fmt: skip
-    email = MessageTemplate(
-        pk=1,
-        event="birthday",
-        channel=Channel.EMAIL,
-        language=Language.EN,
-        subject="Hi {member_name}",
-        body="{{code}} {voucher_code} until {voucher_expires_at}, {points_balance} points at {store_name}",
-    )
-    zalo = MessageTemplate(
-        pk=2,
-        event="birthday",
-        channel=Channel.ZALO,
-        language=Language.VI,
-        body="x",
-        zalo_template_id="123",
-        zalo_params={"name": "{member_name}", "code": "{voucher_code}"},
-    )
-    broken = MessageTemplate(pk=3, event="birthday", channel=Channel.SMS, language=Language.VI, body="Sai {ngoac")
-    for template in (email, zalo, broken):
-        expected = template_render(template=template, values=values, zone=zone)
-        compiled = bulk_module._Compiled(template)
-        texts, missing = compiled.render(values, zone)
-        assert compiled.error == expected.error
-        if expected.error:
-            continue
-        assert (texts["subject"][:200], texts["body"], missing) == (expected.subject, expected.body, expected.missing)
-        assert {k[4:]: v for k, v in texts.items() if k.startswith("zns:")} == expected.zns_params
