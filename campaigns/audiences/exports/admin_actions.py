@@ -1,8 +1,8 @@
 """The export in the admin: a response builder shared by the export page of the imports admin
 and the action on the member list.
 
-The action lives here because `members` cannot import `campaigns` (layering); it is attached to
-the member admin from a layer above (see `member_export_action_attach`)."""
+The action lives here because `members` cannot import `campaigns` (layering); the member admin
+composed in `backoffice` lists it, with the permission method it needs."""
 
 from __future__ import annotations
 
@@ -47,24 +47,10 @@ def export_response(queryset: QuerySet[Member], fmt: str, *, stem: str = "thanh-
 @admin.action(description=_("Export the selected members (Excel)"), permissions=["export_members"])
 def export_members_action(modeladmin, request: HttpRequest, queryset: QuerySet[Member]):
     """Admin action for the member list: the selected members as xlsx. Shown only to users with
-    the `members.export_members` permission (`has_export_members_permission`, which
-    `member_export_action_attach` gives the member admin), and checked again here."""
+    the `members.export_members` permission (the composed member admin's
+    `has_export_members_permission`), and checked again here."""
     if not can_export(request.user):
         modeladmin.message_user(request, _("You do not have permission to export members."), messages.ERROR)
         return None
     return export_response(queryset, "xlsx")
 
-
-def member_export_action_attach(site: admin.AdminSite | None = None) -> None:
-    """Add `export_members_action` to the registered member admin, with the permission method
-    its `permissions=["export_members"]` needs (idempotent). Call it from a layer at or above
-    campaigns once the member admin is registered."""
-    site = site or admin.site
-    model_admin = site._registry.get(Member)
-    if model_admin is None:
-        raise LookupError("the member admin is not registered")
-    if not hasattr(model_admin, "has_export_members_permission"):
-        model_admin.has_export_members_permission = lambda request: can_export(request.user)
-    actions = list(model_admin.actions or [])
-    if export_members_action not in actions:
-        model_admin.actions = [*actions, export_members_action]
