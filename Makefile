@@ -36,6 +36,7 @@ test: install-dev
 
 lint: install-dev
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
 ## Benchmarks under bench/; results are written to bench/RESULTS.md.

@@ -131,7 +131,11 @@ def run() -> str:
         total = int(_psql(url, "SELECT count(*) FROM members_member"))
         month = int(_psql(url, "SELECT extract(month FROM now() AT TIME ZONE 'Asia/Ho_Chi_Minh')"))
         expected = int(
-            _psql(url, f"SELECT count(*) FROM members_member WHERE status = 'active' AND extract(month FROM birthday) = {month}")  # noqa: E501
+            _psql(
+                url,
+                "SELECT count(*) FROM members_member WHERE status = 'active' "
+                f"AND extract(month FROM birthday) = {month}",
+            )
         )
         try:
             first_seconds = _timed_run(env)

@@ -220,7 +220,7 @@ def run() -> str:
         "history and a `tier-changed` message each. Each run is `manage.py evaluate_tiers --as-of DAY` in a "
         "fresh process that reports its own wall time, the part spent enqueueing the messages "
         "(`notifications.messages_enqueue_bulk`, one call per chunk of members moved), "
-        "and its peak RSS (ru_maxrss; \"at start\" is once Django and the apps are loaded). The broker "
+        'and its peak RSS (ru_maxrss; "at start" is once Django and the apps are loaded). The broker '
         "publish after commit (one send task per batch) is counted instead of sent; the outbox rows are "
         "written.",
         "",

@@ -23,8 +23,19 @@ TRANSLATIONS = ROOT / "locale/vi.json"
 
 def main() -> int:
     subprocess.run(
-        [sys.executable, "manage.py", "makemessages", "-l", "vi", "--no-obsolete", "--no-location",
-         "--ignore=.venv", "--ignore=bench", "--ignore=tests", "--ignore=locale"],
+        [
+            sys.executable,
+            "manage.py",
+            "makemessages",
+            "-l",
+            "vi",
+            "--no-obsolete",
+            "--no-location",
+            "--ignore=.venv",
+            "--ignore=bench",
+            "--ignore=tests",
+            "--ignore=locale",
+        ],
         cwd=ROOT,
         check=True,
     )

@@ -469,10 +469,15 @@ class MemberAdmin(PhoneSearchMixin, admin.ModelAdmin):
                 if not exc.errors:
                     form.add_error(None, str(exc.detail))
             else:
-                self.log_change(request, member, gettext("Adjusted points: %(points)+d (%(reason)s)") % {
-                    "points": entry.points,
-                    "reason": entry.reason,
-                })
+                self.log_change(
+                    request,
+                    member,
+                    gettext("Adjusted points: %(points)+d (%(reason)s)")
+                    % {
+                        "points": entry.points,
+                        "reason": entry.reason,
+                    },
+                )
                 self.message_user(
                     request,
                     gettext("%(points)+d points recorded; the balance is now %(balance)d.")
@@ -637,9 +642,12 @@ class LedgerEntryAdmin(RecordedExportMixin, PhoneSearchMixin, ReadOnlyModelAdmin
     @admin.display(description=_("lot movements"))
     def lot_movements(self, obj):
         movements = obj.movements.select_related("lot").order_by("pk")
-        return format_html_join(
-            ", ", "{}: {}", ((gettext("lot #%(id)s") % {"id": m.lot_id}, f"{m.points:+d}") for m in movements)
-        ) or "—"
+        return (
+            format_html_join(
+                ", ", "{}: {}", ((gettext("lot #%(id)s") % {"id": m.lot_id}, f"{m.points:+d}") for m in movements)
+            )
+            or "—"
+        )
 
 
 class LotMovementInline(ReadOnlyTabularInline):

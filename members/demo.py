@@ -108,9 +108,7 @@ def demo_members_load() -> int:
     enrolled: list[Member] = []
     for index in range(MEMBER_COUNT):
         gender = rng.choice([Member.Gender.FEMALE, Member.Gender.MALE])
-        name = " ".join(
-            [rng.choice(FAMILY_NAMES), rng.choice(MIDDLE_NAMES[gender]), rng.choice(GIVEN_NAMES[gender])]
-        )
+        name = " ".join([rng.choice(FAMILY_NAMES), rng.choice(MIDDLE_NAMES[gender]), rng.choice(GIVEN_NAMES[gender])])
         phone = _phone(rng, phones)
         code = _code(rng, codes)
         birthday = _birthday(rng, index, today)

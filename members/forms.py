@@ -21,9 +21,7 @@ CONSENT_LABELS = {
 
 class MemberAdminForm(forms.ModelForm):
     card_number = forms.CharField(label=_("card number"), required=False, max_length=40)
-    referral_code = forms.CharField(
-        label=_("referral code of the referring member"), required=False, max_length=12
-    )
+    referral_code = forms.CharField(label=_("referral code of the referring member"), required=False, max_length=12)
     consent_sms = forms.BooleanField(label=CONSENT_LABELS["sms"], required=False)
     consent_email = forms.BooleanField(label=CONSENT_LABELS["email"], required=False)
     consent_zalo = forms.BooleanField(label=CONSENT_LABELS["zalo"], required=False)

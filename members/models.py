@@ -80,12 +80,16 @@ class ProgrammeSettings(UpdatedByModel):
         _("expiry after (months)"),
         default=12,
         validators=[MinValueValidator(1)],
-        help_text=_("For the policy 'N months after earning': points are usable until the end of the day N months after the day they were earned."),  # noqa: E501
+        help_text=_(
+            "For the policy 'N months after earning': points are usable until the end of the day N months after the day they were earned."  # noqa: E501
+        ),
     )
     expiry_years = models.PositiveSmallIntegerField(
         _("expiry after (calendar years)"),
         default=1,
-        help_text=_("For the policy 'end of the calendar year': 0 means the end of the year of earning, 1 the end of the next year."),  # noqa: E501
+        help_text=_(
+            "For the policy 'end of the calendar year': 0 means the end of the year of earning, 1 the end of the next year."  # noqa: E501
+        ),
     )
     pending_days = models.PositiveSmallIntegerField(
         _("pending days"),
@@ -236,9 +240,7 @@ class Member(TimeStampedModel):
                 | (~Q(status="merged") & Q(merged_into__isnull=True)),
                 name="members_member_merged_into_iff_merged",
             ),
-            models.CheckConstraint(
-                condition=~Q(referred_by=F("pk")), name="members_member_no_self_referral"
-            ),
+            models.CheckConstraint(condition=~Q(referred_by=F("pk")), name="members_member_no_self_referral"),
         ]
 
     def __str__(self) -> str:
@@ -265,9 +267,7 @@ class Card(models.Model):
         STOLEN = "stolen", _("Stolen")
         OTHER = "other", _("Other")
 
-    member = models.ForeignKey(
-        Member, on_delete=models.PROTECT, related_name="cards", verbose_name=_("member")
-    )
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="cards", verbose_name=_("member"))
     number = models.CharField(_("card number"), max_length=32, unique=True)
     is_active = models.BooleanField(_("active"), default=True)
     issued_at = models.DateTimeField(_("issued at"), default=timezone.now)
@@ -449,15 +449,11 @@ class PointLot(models.Model):
         ordering = ["member", "expires_at", "pk"]
         indexes = [
             models.Index(fields=["member", "expires_at"], name="members_lot_member_expiry"),
-            models.Index(
-                fields=["expires_at"], condition=Q(remaining__gt=0), name="members_lot_open_expiry"
-            ),
+            models.Index(fields=["expires_at"], condition=Q(remaining__gt=0), name="members_lot_open_expiry"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(remaining__gte=0), name="members_lot_remaining_gte_0"),
-            models.CheckConstraint(
-                condition=Q(remaining__lte=F("points")), name="members_lot_remaining_lte_points"
-            ),
+            models.CheckConstraint(condition=Q(remaining__lte=F("points")), name="members_lot_remaining_lte_points"),
         ]
 
     def __str__(self) -> str:

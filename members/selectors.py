@@ -139,8 +139,10 @@ def lots_open(*, member: Member) -> QuerySet[PointLot]:
 
 def lots_spendable(*, member: Member, at: datetime.datetime | None = None) -> QuerySet[PointLot]:
     at = at or timezone.now()
-    return lots_open(member=member).filter(available_from__lte=at).filter(
-        Q(expires_at__isnull=True) | Q(expires_at__gt=at)
+    return (
+        lots_open(member=member)
+        .filter(available_from__lte=at)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=at))
     )
 
 
@@ -153,19 +155,19 @@ def member_spendable_points(*, member: Member, at: datetime.datetime | None = No
 
 def member_pending_points(*, member: Member, at: datetime.datetime | None = None) -> int:
     at = at or timezone.now()
-    return lots_open(member=member).filter(available_from__gt=at).aggregate(
-        total=Coalesce(Sum("remaining"), 0)
-    )["total"]
+    return (
+        lots_open(member=member).filter(available_from__gt=at).aggregate(total=Coalesce(Sum("remaining"), 0))["total"]
+    )
 
 
-def member_points_expiring(
-    *, member: Member, within_days: int = 30, at: datetime.datetime | None = None
-) -> int:
+def member_points_expiring(*, member: Member, within_days: int = 30, at: datetime.datetime | None = None) -> int:
     """Points that will expire in the next `within_days` days (not those already due)."""
     at = at or timezone.now()
-    return lots_open(member=member).filter(
-        expires_at__gt=at, expires_at__lte=at + datetime.timedelta(days=within_days)
-    ).aggregate(total=Coalesce(Sum("remaining"), 0))["total"]
+    return (
+        lots_open(member=member)
+        .filter(expires_at__gt=at, expires_at__lte=at + datetime.timedelta(days=within_days))
+        .aggregate(total=Coalesce(Sum("remaining"), 0))["total"]
+    )
 
 
 def ledger_entries_recent(*, member: Member, limit: int = 10) -> list[LedgerEntry]:

@@ -109,7 +109,6 @@ class TerminalAdmin(admin.ModelAdmin):
                 self.message_user(request, str(exc.detail), messages.ERROR)
         self.message_user(
             request,
-            ngettext("%(count)d terminal revoked.", "%(count)d terminals revoked.", revoked)
-            % {"count": revoked},
+            ngettext("%(count)d terminal revoked.", "%(count)d terminals revoked.", revoked) % {"count": revoked},
             messages.SUCCESS,
         )

@@ -27,11 +27,7 @@ class TerminalApiKeyAuthentication(BaseAuthentication):
         except UnicodeDecodeError:
             raise exceptions.AuthenticationFailed(_("The API key is not valid.")) from None
         prefix = api_key_prefix(key)
-        terminal = (
-            Terminal.objects.select_related("store__brand").filter(key_prefix=prefix).first()
-            if prefix
-            else None
-        )
+        terminal = Terminal.objects.select_related("store__brand").filter(key_prefix=prefix).first() if prefix else None
         if terminal is None or not api_key_matches(key, terminal.key_hash):
             raise exceptions.AuthenticationFailed(_("The API key is not valid."))
         if terminal.is_revoked:

@@ -16,9 +16,7 @@ code_validator = RegexValidator(
 
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
-        raise ValidationError(
-            _("%(value)s is not a known time zone, e.g. Asia/Ho_Chi_Minh."), params={"value": value}
-        )
+        raise ValidationError(_("%(value)s is not a known time zone, e.g. Asia/Ho_Chi_Minh."), params={"value": value})
 
 
 def default_time_zone() -> str:
@@ -69,9 +67,7 @@ class Store(TimeStampedModel):
 class Terminal(TimeStampedModel):
     """A POS till. Its API key is shown once at creation; only a prefix and a hash are kept."""
 
-    store = models.ForeignKey(
-        Store, on_delete=models.PROTECT, related_name="terminals", verbose_name=_("store")
-    )
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="terminals", verbose_name=_("store"))
     name = models.CharField(_("name"), max_length=100)
     key_prefix = models.CharField(_("key prefix"), max_length=16, unique=True, editable=False)
     key_hash = models.CharField(_("key hash"), max_length=64, editable=False)
@@ -100,9 +96,7 @@ class Terminal(TimeStampedModel):
         verbose_name = _("POS terminal")
         verbose_name_plural = _("POS terminals")
         ordering = ["store__code", "name"]
-        constraints = [
-            models.UniqueConstraint(fields=["store", "name"], name="stores_terminal_store_name_uniq")
-        ]
+        constraints = [models.UniqueConstraint(fields=["store", "name"], name="stores_terminal_store_name_uniq")]
 
     def __str__(self) -> str:
         return f"{self.store.code} / {self.name}"

@@ -95,9 +95,7 @@ def _report(blocks: list[list[Place]]) -> str:
 
 def test_no_block_of_twelve_lines_is_repeated_in_the_project():
     blocks = [
-        places
-        for places in repeated_blocks(ROOT)
-        if not all(path in ALLOWED_WHILE_REWRITTEN for path, _line in places)
+        places for places in repeated_blocks(ROOT) if not all(path in ALLOWED_WHILE_REWRITTEN for path, _line in places)
     ]
     assert not blocks, "Repeated blocks of 12+ lines (write them once):\n" + _report(blocks)
 

@@ -265,9 +265,7 @@ class VoucherAdmin(RecordedExportMixin, admin.ModelAdmin):
             except DomainError as exc:
                 refusal_onto_form(form, exc)
             else:
-                self.log_addition(
-                    request, voucher, gettext("Issued by staff: %(reason)s") % {"reason": voucher.reason}
-                )
+                self.log_addition(request, voucher, gettext("Issued by staff: %(reason)s") % {"reason": voucher.reason})
                 self.message_user(
                     request,
                     gettext("Voucher %(code)s (%(reward)s) issued to %(member)s.")
@@ -283,4 +281,3 @@ class VoucherAdmin(RecordedExportMixin, admin.ModelAdmin):
             "media": self.media + form.media,
         }
         return TemplateResponse(request, "admin/vouchers/voucher/issue.html", context)
-

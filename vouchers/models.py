@@ -27,9 +27,7 @@ from stores.models import Brand, Store, code_validator
 
 
 def _money(verbose_name, **kwargs) -> models.DecimalField:
-    return models.DecimalField(
-        verbose_name, max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES, **kwargs
-    )
+    return models.DecimalField(verbose_name, max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES, **kwargs)
 
 
 class Reward(TimeStampedModel):
@@ -129,9 +127,7 @@ class Reward(TimeStampedModel):
         help_text=_("Untick for a reward given only by campaigns or staff: it cannot be exchanged for points."),
     )
     active_from = models.DateTimeField(_("can be issued from"), null=True, blank=True)
-    active_until = models.DateTimeField(
-        _("can be issued until"), null=True, blank=True, help_text=_("Empty: no end.")
-    )
+    active_until = models.DateTimeField(_("can be issued until"), null=True, blank=True, help_text=_("Empty: no end."))
     validity = models.CharField(
         _("validity of issued vouchers"), max_length=20, choices=Validity.choices, default=Validity.DAYS
     )
@@ -353,14 +349,11 @@ class Voucher(TimeStampedModel):
         indexes = [
             models.Index(fields=["member", "status", "expires_at"], name="vouchers_member_status_exp"),
             models.Index(fields=["reward", "member", "issued_at"], name="vouchers_reward_member_time"),
-            models.Index(
-                fields=["expires_at"], condition=Q(status="issued"), name="vouchers_issued_expiry"
-            ),
+            models.Index(fields=["expires_at"], condition=Q(status="issued"), name="vouchers_issued_expiry"),
         ]
         constraints = [
             models.CheckConstraint(
-                condition=(Q(status="used") & Q(used_at__isnull=False))
-                | (~Q(status="used") & Q(used_at__isnull=True)),
+                condition=(Q(status="used") & Q(used_at__isnull=False)) | (~Q(status="used") & Q(used_at__isnull=True)),
                 name="vouchers_voucher_used_at_iff_used",
             ),
             models.CheckConstraint(

@@ -113,9 +113,7 @@ def rewards_points_cost(*, rewards: list[Reward], member: Member | None) -> dict
     except TiersNotConfigured:  # a programme without tiers: everybody pays the list price
         return {reward.pk: reward.points_cost for reward in rewards}
     return {
-        reward.pk: (
-            tier_voucher_points_cost(tier=tier, points_cost=reward.points_cost) if reward.points_cost else 0
-        )
+        reward.pk: (tier_voucher_points_cost(tier=tier, points_cost=reward.points_cost) if reward.points_cost else 0)
         for reward in rewards
     }
 
@@ -164,9 +162,7 @@ def _limit_counted(*, reward: Reward, at: datetime.datetime, zone: zoneinfo.Zone
     return vouchers
 
 
-def member_reward_count(
-    *, reward: Reward, member: Member, at: datetime.datetime, zone: zoneinfo.ZoneInfo
-) -> int:
+def member_reward_count(*, reward: Reward, member: Member, at: datetime.datetime, zone: zoneinfo.ZoneInfo) -> int:
     """Vouchers of `reward` the member got in the current limit period."""
     return _limit_counted(reward=reward, at=at, zone=zone).filter(member_id=member.pk).count()
 

@@ -109,9 +109,7 @@ def segment_members(*, segment: Segment, as_of: datetime.date | None = None) -> 
 
 def group_members(*, group: CustomerGroup, active_only: bool = True) -> QuerySet[Member]:
     """The members of a static group (only the active ones, unless told otherwise)."""
-    members = Member.objects.filter(
-        Exists(GroupMembership.objects.filter(member_id=OuterRef("pk"), group_id=group.pk))
-    )
+    members = Member.objects.filter(Exists(GroupMembership.objects.filter(member_id=OuterRef("pk"), group_id=group.pk)))
     if active_only:
         members = members.filter(status=Member.Status.ACTIVE)
     return members

@@ -186,9 +186,7 @@ def group_add_members_by_phones(
     found: dict[str, int] = {}
     phones_list = list(normalised)
     for start in range(0, len(phones_list), CHUNK):
-        found.update(
-            Member.objects.filter(phone__in=phones_list[start : start + CHUNK]).values_list("phone", "pk")
-        )
+        found.update(Member.objects.filter(phone__in=phones_list[start : start + CHUNK]).values_list("phone", "pk"))
     result.not_found = [typed for phone, typed in normalised.items() if phone not in found]
     ids = list(found.values())
     result.added = group_add_members(group=group, member_ids=ids, source=source, by=by) if ids else 0

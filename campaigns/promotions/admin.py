@@ -96,7 +96,17 @@ class PromotionAdmin(ConfigImportExportMixin, admin.ModelAdmin):
 
 @admin.register(PromotionApplication)
 class PromotionApplicationAdmin(ReadOnlyModelAdmin):
-    list_display = ["promotion", "member", "store", "sale_reference", "at", "discount", "multiplier", "bonus_points", "reversed_at"]  # noqa: E501
+    list_display = [
+        "promotion",
+        "member",
+        "store",
+        "sale_reference",
+        "at",
+        "discount",
+        "multiplier",
+        "bonus_points",
+        "reversed_at",
+    ]
     list_filter = ["promotion", "store", ("at", admin.DateFieldListFilter), ("reversed_at", admin.EmptyFieldListFilter)]
     search_fields = ["sale_reference", "promotion__code", "member__code", "=member__phone"]
     ordering = ["-at", "-pk"]

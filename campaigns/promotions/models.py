@@ -103,9 +103,7 @@ class Promotion(TimeStampedModel):
         validators=[MinValueValidator(0)],
         help_text=_("Off the invoice once, or off each item of the matching lines."),
     )
-    scope = models.CharField(
-        _("discount applies to"), max_length=10, choices=Scope.choices, default=Scope.INVOICE
-    )
+    scope = models.CharField(_("discount applies to"), max_length=10, choices=Scope.choices, default=Scope.INVOICE)
     skus = models.TextField(_("SKUs"), blank=True, help_text=_("One per line or separated by commas."))
     categories = models.TextField(
         _("categories"), blank=True, help_text=_("One per line or separated by commas, e.g. coffee.")
@@ -329,9 +327,7 @@ class PromotionApplication(models.Model):
         ordering = ["-at", "-pk"]
         indexes = [models.Index(fields=["promotion", "member", "at"], name="campaigns_promoapp_limit")]
         constraints = [
-            models.UniqueConstraint(
-                fields=["promotion", "sale_reference"], name="campaigns_promoapp_once_per_sale"
-            ),
+            models.UniqueConstraint(fields=["promotion", "sale_reference"], name="campaigns_promoapp_once_per_sale"),
         ]
 
     def __str__(self) -> str:

@@ -117,9 +117,7 @@ class _Rule:
     @property
     def needs_member(self) -> bool:
         p = self.promotion
-        return bool(
-            p.members_only or p.kind in Promotion.POINT_KINDS or p.birthday or p.limit_count or self.tier_ids
-        )
+        return bool(p.members_only or p.kind in Promotion.POINT_KINDS or p.birthday or p.limit_count or self.tier_ids)
 
 
 # Every active promotion with its store, brand and tier ids, in the selector's order: the static
@@ -294,9 +292,7 @@ def _eligible(
         p = rule.promotion
         if rule.needs_member and member is None:
             continue
-        if (rule.store_ids or rule.brand_ids) and not (
-            store.pk in rule.store_ids or store.brand_id in rule.brand_ids
-        ):
+        if (rule.store_ids or rule.brand_ids) and not (store.pk in rule.store_ids or store.brand_id in rule.brand_ids):
             continue
         day = promotion_service_day(p, local)
         if day is None:
@@ -383,9 +379,11 @@ def promotion_describe(p: Promotion, *, lines: int = 0) -> str:
         return _("%(name)s: %(points)d bonus points") % {"name": name, "points": p.bonus_points}
     effect = _discount_text(p)
     if p.scope == Promotion.Scope.LINES:
-        return ngettext(
-            "%(name)s: %(effect)s on %(count)d line", "%(name)s: %(effect)s on %(count)d lines", lines
-        ) % {"name": name, "effect": effect, "count": lines}
+        return ngettext("%(name)s: %(effect)s on %(count)d line", "%(name)s: %(effect)s on %(count)d lines", lines) % {
+            "name": name,
+            "effect": effect,
+            "count": lines,
+        }
     return f"{name}: {effect}"
 
 
@@ -433,9 +431,7 @@ def _apply_discounts(rules: list[_Rule], cart: Cart) -> tuple[dict[int, Decimal]
     if rivals:
         winner = min(rivals, key=lambda item: (-item[0].priority, -item[1], item[0].code))[0]
         chosen.append(winner)
-    order = sorted(
-        chosen, key=lambda p: (p.scope != Promotion.Scope.LINES, -p.priority, p.code)
-    )
+    order = sorted(chosen, key=lambda p: (p.scope != Promotion.Scope.LINES, -p.priority, p.code))
     taken: dict[int, Decimal] = {}
     invoice_total = ZERO
     applied = []

@@ -99,8 +99,10 @@ def promotions_set_active(*, promotions: Iterable[Promotion], active: bool) -> i
     """Switch promotions on or off; returns how many changed."""
     ids = [p.pk for p in promotions]
     with transaction.atomic():
-        changed = Promotion.objects.filter(pk__in=ids).exclude(is_active=active).update(
-            is_active=active, updated_at=timezone.now()
+        changed = (
+            Promotion.objects.filter(pk__in=ids)
+            .exclude(is_active=active)
+            .update(is_active=active, updated_at=timezone.now())
         )
         if changed:
             promotion_rules_cache_invalidate()  # an UPDATE sends no signal

@@ -29,9 +29,7 @@ def _require_reference(sale_reference: str) -> str:
     return sale_reference
 
 
-def referral_reward(
-    *, member: Member, earn_base: Decimal, sale_reference: str, at: datetime.datetime
-) -> int | None:
+def referral_reward(*, member: Member, earn_base: Decimal, sale_reference: str, at: datetime.datetime) -> int | None:
     """Credit the referrer of `member` for a sale (`sale_reference`, made at `at`, with this earn
     base). Returns the points credited, or None when nothing is due (see
     `referral_points_for`; also when the referrer is blocked). Idempotent per sale reference:

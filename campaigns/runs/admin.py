@@ -149,8 +149,7 @@ class CampaignAdmin(admin.ModelAdmin):
             count += 1
         self.message_user(
             request,
-            ngettext("%(count)d campaign switched off.", "%(count)d campaigns switched off.", count)
-            % {"count": count},
+            ngettext("%(count)d campaign switched off.", "%(count)d campaigns switched off.", count) % {"count": count},
             messages.SUCCESS,
         )
 
@@ -235,9 +234,7 @@ class CampaignAdmin(admin.ModelAdmin):
                 from campaigns.runs.tasks import run_campaign
 
                 campaign_id, day, user_id = campaign.pk, as_of.isoformat(), request.user.pk
-                transaction.on_commit(
-                    lambda: run_campaign.delay(campaign_id, day, CampaignRun.Trigger.MANUAL, user_id)
-                )
+                transaction.on_commit(lambda: run_campaign.delay(campaign_id, day, CampaignRun.Trigger.MANUAL, user_id))
                 self.log_change(request, campaign, gettext("Run started for %(day)s") % {"day": day})
                 self.message_user(
                     request,

@@ -91,9 +91,7 @@ class Campaign(TimeStampedModel):
     cron_day_of_week = models.CharField(
         _("day of the week"), max_length=60, default="*", validators=[weekday_cron_validator]
     )
-    once_per = models.CharField(
-        _("each member gets it"), max_length=5, choices=OncePer.choices, default=OncePer.RUN
-    )
+    once_per = models.CharField(_("each member gets it"), max_length=5, choices=OncePer.choices, default=OncePer.RUN)
 
     is_active = models.BooleanField(_("active"), default=False, editable=False)
     activated_at = models.DateTimeField(_("activated at"), null=True, blank=True, editable=False)
@@ -238,9 +236,7 @@ class CampaignDelivery(models.Model):
     campaign = models.ForeignKey(
         Campaign, on_delete=models.PROTECT, related_name="deliveries", verbose_name=_("campaign"), db_index=False
     )
-    member = models.ForeignKey(
-        "members.Member", on_delete=models.PROTECT, related_name="+", verbose_name=_("member")
-    )
+    member = models.ForeignKey("members.Member", on_delete=models.PROTECT, related_name="+", verbose_name=_("member"))
     period_key = models.CharField(_("period"), max_length=20)
     run = models.ForeignKey(
         CampaignRun, on_delete=models.PROTECT, related_name="deliveries", verbose_name=_("run"), db_index=False

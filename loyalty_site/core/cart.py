@@ -45,9 +45,7 @@ class Cart:
         if not skus and not categories:
             return list(self.lines)
         return [
-            line
-            for line in self.lines
-            if (skus and line.sku in skus) or (categories and line.category in categories)
+            line for line in self.lines if (skus and line.sku in skus) or (categories and line.category in categories)
         ]
 
     def unit_prices(self, lines: list[CartLine]) -> list[Decimal]:

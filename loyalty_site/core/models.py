@@ -58,9 +58,7 @@ class IdempotencyRecord(models.Model):
     class Meta:
         verbose_name = _("idempotency record")
         verbose_name_plural = _("idempotency records")
-        constraints = [
-            models.UniqueConstraint(fields=["scope", "key"], name="core_idempotency_scope_key_uniq")
-        ]
+        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="core_idempotency_scope_key_uniq")]
 
     def __str__(self) -> str:
         return f"{self.scope} {self.key}"
@@ -81,6 +79,8 @@ def copy_saved(target: models.Model, source: models.Model, fields: Iterable[str]
             field.set_cached_value(target, field.get_cached_value(source))
     target._state.adding = source._state.adding
     target._state.db = source._state.db
+
+
 class ExportRecord(models.Model):
     """One list taken out of the console as a file: who, which list, when, in which format, how
     many rows and with which filters. Written by `loyalty_site.core.importexport.services` once

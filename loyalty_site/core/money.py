@@ -61,11 +61,7 @@ def to_decimal(value: object) -> Decimal:
 
 def round_to_int(value: Decimal, mode: str = RoundingMode.HALF_UP) -> int:
     """Round a Decimal to an integer with one of the programme's rounding modes."""
-    return int(
-        to_decimal(value).quantize(
-            Decimal(1), rounding=_DECIMAL_ROUNDING[RoundingMode(mode)], context=_CONTEXT
-        )
-    )
+    return int(to_decimal(value).quantize(Decimal(1), rounding=_DECIMAL_ROUNDING[RoundingMode(mode)], context=_CONTEXT))
 
 
 def quantize_money(amount: Decimal, mode: str = RoundingMode.HALF_UP) -> Decimal:
@@ -92,9 +88,7 @@ def points_for_amount(
     point_value = to_decimal(point_value)
     if point_value <= 0:
         raise ValueError("point value must be positive")
-    raw = _CONTEXT.divide(
-        _CONTEXT.multiply(percent_of(amount, rate_percent), to_decimal(multiplier)), point_value
-    )
+    raw = _CONTEXT.divide(_CONTEXT.multiply(percent_of(amount, rate_percent), to_decimal(multiplier)), point_value)
     return round_to_int(raw, mode)
 
 

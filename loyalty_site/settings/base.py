@@ -73,9 +73,7 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------------
 # Default: a SQLite file in the project directory (the embedded mode of `make run`).
 DATABASES = {
-    "default": env.db_url_config(
-        env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
-    )
+    "default": env.db_url_config(env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 }
 
 
@@ -213,8 +211,7 @@ _NOTIFICATIONS_ZALO_TOKEN = env.str("NOTIFICATIONS_ZALO_ACCESS_TOKEN", default="
 _NOTIFICATIONS_PUSH_URL = env.str("NOTIFICATIONS_PUSH_URL", default="")
 NOTIFICATIONS_CHANNELS = {
     "email": {
-        "BACKEND": env.str("NOTIFICATIONS_EMAIL_BACKEND", default="")
-        or "notifications.channels.email.EmailBackend",
+        "BACKEND": env.str("NOTIFICATIONS_EMAIL_BACKEND", default="") or "notifications.channels.email.EmailBackend",
         "OPTIONS": {
             "from_email": env.str("NOTIFICATIONS_EMAIL_FROM", default="") or DEFAULT_FROM_EMAIL,
             "timeout": env.float("NOTIFICATIONS_EMAIL_TIMEOUT", default=10.0),
@@ -238,8 +235,7 @@ NOTIFICATIONS_CHANNELS = {
         "BACKEND": env.str("NOTIFICATIONS_ZALO_BACKEND", default="")
         or ("notifications.channels.zalo.ZaloZnsBackend" if _NOTIFICATIONS_ZALO_TOKEN else _NOTIFICATIONS_CONSOLE),
         "OPTIONS": {
-            "url": env.str("NOTIFICATIONS_ZALO_URL", default="")
-            or "https://business.openapi.zalo.me/message/template",
+            "url": env.str("NOTIFICATIONS_ZALO_URL", default="") or "https://business.openapi.zalo.me/message/template",
             "access_token": _NOTIFICATIONS_ZALO_TOKEN,
             "mode": env.str("NOTIFICATIONS_ZALO_MODE", default=""),
             "timeout": env.float("NOTIFICATIONS_ZALO_TIMEOUT", default=10.0),

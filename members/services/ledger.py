@@ -68,8 +68,7 @@ def members_lock(*, member_ids: Iterable[int]) -> dict[int, Member]:
     them (one more statement); `member_lock` is the lock to hand to the ledger."""
     ids = sorted(set(member_ids))
     locked = {
-        member.pk: member
-        for member in Member.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk")
+        member.pk: member for member in Member.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk")
     }
     missing = set(ids) - set(locked)
     if missing:
@@ -332,9 +331,7 @@ def _occurred(occurred_at: datetime.datetime | None, now: datetime.datetime) -> 
 
 def _require_transacting(locked: Member) -> None:
     if locked.status == Member.Status.MERGED:
-        raise MemberMerged(
-            _("Member %(code)s was merged into another member; use that one.") % {"code": locked.code}
-        )
+        raise MemberMerged(_("Member %(code)s was merged into another member; use that one.") % {"code": locked.code})
     if locked.status == Member.Status.BLOCKED:
         raise MemberBlocked(_("Member %(code)s is blocked and cannot earn or spend points.") % {"code": locked.code})
 
@@ -427,9 +424,9 @@ def points_spend(
             return existing
         _require_transacting(locked)
         lots = list(
-            lots_open(member=locked).filter(available_from__lte=now).filter(
-                Q(expires_at__isnull=True) | Q(expires_at__gt=now)
-            )
+            lots_open(member=locked)
+            .filter(available_from__lte=now)
+            .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
         )
         available = sum(lot.remaining for lot in lots) - locked.points_debt
         if available < points:

@@ -162,9 +162,7 @@ def _lock_one(member: Member) -> Member:
 
 def _require_not_merged(member: Member) -> None:
     if member.status == Member.Status.MERGED:
-        raise MemberMerged(
-            _("Member %(code)s was merged into another member; use that one.") % {"code": member.code}
-        )
+        raise MemberMerged(_("Member %(code)s was merged into another member; use that one.") % {"code": member.code})
 
 
 def member_update(*, member: Member, data: dict[str, Any]) -> Member:
@@ -208,9 +206,7 @@ def member_update(*, member: Member, data: dict[str, Any]) -> Member:
     return locked
 
 
-def member_consent_set(
-    *, member: Member, channel: str, given: bool, at: datetime.datetime | None = None
-) -> Member:
+def member_consent_set(*, member: Member, channel: str, given: bool, at: datetime.datetime | None = None) -> Member:
     """Record that the member gave (with the time) or withdrew consent to messages on a
     channel (sms, email, zalo, push). Giving it again keeps the original time."""
     if channel not in Member.CONSENT_CHANNELS:
@@ -400,9 +396,7 @@ def member_merge(*, survivor: Member, merged: Member, merged_by=None, reason: st
 
         moved: dict[str, Any] = {
             "cards": list(Card.objects.filter(member=gone).values_list("pk", flat=True)),
-            "referrals": list(
-                Member.objects.filter(referred_by=gone).exclude(pk=keep.pk).values_list("pk", flat=True)
-            ),
+            "referrals": list(Member.objects.filter(referred_by=gone).exclude(pk=keep.pk).values_list("pk", flat=True)),
             "merged_members": list(Member.objects.filter(merged_into=gone).values_list("pk", flat=True)),
         }
         Card.objects.filter(member=gone).update(member=keep)

@@ -36,9 +36,7 @@ def programme_settings_update(*, data: dict[str, Any], updated_by=None) -> Progr
     if unknown:
         raise ValueError(f"not programme settings: {sorted(unknown)}")
     with transaction.atomic():
-        programme, _ = ProgrammeSettings.objects.select_for_update().get_or_create(
-            pk=ProgrammeSettings.SINGLETON_PK
-        )
+        programme, _ = ProgrammeSettings.objects.select_for_update().get_or_create(pk=ProgrammeSettings.SINGLETON_PK)
         for name, value in data.items():
             setattr(programme, name, value)
         programme.updated_by = updated_by

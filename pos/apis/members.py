@@ -184,7 +184,7 @@ class MemberEnrolApi(IdempotentAPIView):
                 description=(
                     "`member-exists`: the phone is enrolled already; the body carries `member_id`. "
                     "Or `request-in-progress` for a concurrent request with the same key."
-                )
+                ),
             ),
             422: problem("`idempotency-key-reused`: the key was used with a different body."),
             **COMMON_ERRORS,

@@ -99,7 +99,9 @@ def test_the_birthday_campaign_gives_the_voucher_and_the_message(birthday_campai
     assert {v.member_id for v in vouchers} == {m.pk for m in march_members}
     assert {v.channel for v in vouchers} == {Voucher.Channel.CAMPAIGN}
     # The vouchers' codes and expiry are the vouchers service's (tests/vouchers/test_bulk.py).
-    assert {v.reference for v in vouchers} == {f"campaign:{birthday_campaign.pk}:{MARCH_1.year}:{m.pk}" for m in march_members}  # noqa: E501
+    assert {v.reference for v in vouchers} == {
+        f"campaign:{birthday_campaign.pk}:{MARCH_1.year}:{m.pk}" for m in march_members
+    }
     bday20.refresh_from_db()
     assert bday20.issued_count == 3
 
@@ -171,7 +173,9 @@ def test_bonus_points_go_through_the_ledger_once(march_members):
     assert member.points_balance == 50
 
 
-def test_a_voucher_without_a_campaign_message_is_announced_as_issued(bday20, march_segment, march_members, voucher_templates):  # noqa: E501
+def test_a_voucher_without_a_campaign_message_is_announced_as_issued(
+    bday20, march_segment, march_members, voucher_templates
+):
     campaign = make_campaign(code="CHI-VOUCHER", segment=march_segment, reward=bday20, once_per=Campaign.OncePer.YEAR)
     run = campaign_run(campaign=campaign, as_of=MARCH_1)
     assert run.vouchers_issued == 3
@@ -208,7 +212,9 @@ def test_the_rewards_per_member_limit_holds(birthday_campaign, march_members, bd
     assert Voucher.objects.filter(member=march_members[0]).count() == 1
 
 
-def test_a_reward_that_cannot_be_issued_fails_the_run_and_writes_nothing_for_it(birthday_campaign, march_members, bday20):  # noqa: E501
+def test_a_reward_that_cannot_be_issued_fails_the_run_and_writes_nothing_for_it(
+    birthday_campaign, march_members, bday20
+):
     Reward.objects.filter(pk=bday20.pk).update(active_until=datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC))
     run = campaign_run(campaign=birthday_campaign, as_of=MARCH_1)
     assert run.status == CampaignRun.Status.FAILED
@@ -275,7 +281,11 @@ def test_a_recurring_campaign_has_a_crontab_task_enabled_only_while_active(bday2
         activate=False,
     )
     task = PeriodicTask.objects.get(name="campaign: HANG-THANG")
-    assert (task.task, json.loads(task.kwargs), task.enabled) == ("campaigns.run_campaign", {"campaign_id": campaign.pk}, False)  # noqa: E501
+    assert (task.task, json.loads(task.kwargs), task.enabled) == (
+        "campaigns.run_campaign",
+        {"campaign_id": campaign.pk},
+        False,
+    )
     assert (task.crontab.minute, task.crontab.hour, task.crontab.day_of_month) == ("0", "8", "1")
     assert str(task.crontab.timezone) == "Asia/Ho_Chi_Minh"
     campaign_activate(campaign=campaign)
@@ -339,7 +349,9 @@ def test_the_run_campaign_command(birthday_campaign, march_members, capsys):
     assert CampaignRun.objects.count() == 2
 
 
-def test_runs_by_two_workers_at_once_serve_each_member_once(transactional_db, bday20, birthday_templates, march_segment):  # noqa: E501
+def test_runs_by_two_workers_at_once_serve_each_member_once(
+    transactional_db, bday20, birthday_templates, march_segment
+):
     members = [enrol(birthday=datetime.date(1990, 3, 1 + i % 28), consents={"sms": True}) for i in range(30)]
     campaign = make_campaign(code="SONG-SONG", segment=march_segment, reward=bday20,
                              notification_event=Event.BIRTHDAY, once_per=Campaign.OncePer.YEAR)  # fmt: skip
@@ -397,7 +409,9 @@ def test_admin_previews_the_audience_before_activating(client, superuser, bday20
     assert campaign.is_active and campaign.activated_by == superuser
 
 
-def test_admin_runs_by_hand_and_shows_the_history(client, superuser, birthday_campaign, march_members, django_capture_on_commit_callbacks):  # noqa: E501
+def test_admin_runs_by_hand_and_shows_the_history(
+    client, superuser, birthday_campaign, march_members, django_capture_on_commit_callbacks
+):
     client.force_login(superuser)
     url = reverse("admin:campaigns_campaign_run", args=[birthday_campaign.pk])
     page = client.get(url, {"as_of": MARCH_1.isoformat()})
@@ -481,7 +495,9 @@ def test_bulk_messages_match_message_enqueue_field_for_field(birthday_templates)
     assert Message.objects.filter(member=no_consent).count() == 1  # the same key wrote nothing new
 
 
-def test_side_by_side_ranges_keep_the_stock_and_withdraw_the_messages_of_those_refused(transactional_db, bday20, birthday_templates, march_segment):  # noqa: E501
+def test_side_by_side_ranges_keep_the_stock_and_withdraw_the_messages_of_those_refused(
+    transactional_db, bday20, birthday_templates, march_segment
+):
     bday20.stock = 4
     reward_save(reward=bday20)
     members = [enrol(birthday=datetime.date(1990, 3, 1 + i), consents={"sms": True}) for i in range(9)]

@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 __all__ = ["english"]
 
 # Names as member_enrol keeps them (it collapses whitespace, so tab / CR are tested on the writers).
-DANGEROUS = ["=HYPERLINK(\"http://x\")", "+SUM(A1)", "-2+3", "@cmd"]
+DANGEROUS = ['=HYPERLINK("http://x")', "+SUM(A1)", "-2+3", "@cmd"]
 
 
 def staff(*codenames: str) -> User:

@@ -54,8 +54,22 @@ def test_a_real_worker_checks_and_imports_a_big_file(worker_broker, tmp_path, se
     log_path = tmp_path / "worker.log"
     with open(log_path, "w") as log:
         worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "loyalty_site", "worker", "--pool=solo", "--concurrency=1",
-             "-Q", queue, "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO"],
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "loyalty_site",
+                "worker",
+                "--pool=solo",
+                "--concurrency=1",
+                "-Q",
+                queue,
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--loglevel=INFO",
+            ],
             cwd=ROOT,
             env=env,
             stdout=log,

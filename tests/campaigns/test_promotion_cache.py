@@ -75,7 +75,9 @@ def test_the_second_sale_reads_no_promotion_query(stores, django_assert_num_quer
     assert cache.get(PROMOTION_RULES_CACHE_KEY) is not None
 
 
-def test_a_member_sale_still_reads_its_limits_and_tier_but_not_the_rules(stores, tiers, put_in_tier, at_pho, django_assert_num_queries):  # noqa: E501
+def test_a_member_sale_still_reads_its_limits_and_tier_but_not_the_rules(
+    stores, tiers, put_in_tier, at_pho, django_assert_num_queries
+):
     promo(code="GIO-VANG", kind=Kind.EARN_MULTIPLIER, multiplier=Decimal(2), limit_count=1)
     promo(code="VIP-10", kind=Kind.BONUS_POINTS, bonus_points=10, tiers=[tiers["VIP"]])
     member = put_in_tier(enrol(), "VIP")

@@ -154,9 +154,22 @@ def test_validity_dates_are_store_local_days(stores):
     # 28 Feb 17:30 UTC is already 1 March 00:30 in Hà Nội.
     first = datetime.datetime(2025, 2, 28, 17, 30, tzinfo=datetime.UTC)
     assert promotions_applicable(cart=COFFEE_AND_PHO, member=member, store=store, at=first).bonus_points == 10
-    assert promotions_applicable(cart=COFFEE_AND_PHO, member=member, store=store, at=local(2025, 2, 28, 23, 59)).bonus_points == 0  # noqa: E501
-    assert promotions_applicable(cart=COFFEE_AND_PHO, member=member, store=store, at=local(2025, 3, 31, 23, 59)).bonus_points == 10  # noqa: E501
-    assert promotions_applicable(cart=COFFEE_AND_PHO, member=member, store=store, at=local(2025, 4, 1, 0, 0)).bonus_points == 0  # noqa: E501
+    assert (
+        promotions_applicable(
+            cart=COFFEE_AND_PHO, member=member, store=store, at=local(2025, 2, 28, 23, 59)
+        ).bonus_points
+        == 0
+    )
+    assert (
+        promotions_applicable(
+            cart=COFFEE_AND_PHO, member=member, store=store, at=local(2025, 3, 31, 23, 59)
+        ).bonus_points
+        == 10
+    )
+    assert (
+        promotions_applicable(cart=COFFEE_AND_PHO, member=member, store=store, at=local(2025, 4, 1, 0, 0)).bonus_points
+        == 0
+    )
 
 
 def test_an_inactive_promotion_gives_nothing(gio_vang, stores):
@@ -174,16 +187,31 @@ def test_birthday_day_in_store_local_time(sinh_nhat, stores):
     # 6 March 18:00 UTC is 7 March 01:00 in Hà Nội: the birthday there.
     at = datetime.datetime(2025, 3, 6, 18, 0, tzinfo=datetime.UTC)
     assert promotions_applicable(cart=COFFEE_AND_PHO, member=member, store=store, at=at).multiplier == 3
-    assert promotions_applicable(cart=COFFEE_AND_PHO, member=member, store=store, at=local(2025, 3, 6, 23, 59)).multiplier == 1  # noqa: E501
-    assert promotions_applicable(cart=COFFEE_AND_PHO, member=member, store=store, at=local(2025, 3, 8, 0, 0)).multiplier == 1  # noqa: E501
+    assert (
+        promotions_applicable(cart=COFFEE_AND_PHO, member=member, store=store, at=local(2025, 3, 6, 23, 59)).multiplier
+        == 1
+    )
+    assert (
+        promotions_applicable(cart=COFFEE_AND_PHO, member=member, store=store, at=local(2025, 3, 8, 0, 0)).multiplier
+        == 1
+    )
 
 
 def test_a_29_february_birthday_is_celebrated_on_28_february_in_other_years(sinh_nhat, stores):
     member = enrol(birthday=datetime.date(1996, 2, 29))
     store = stores["PHO-HN01"]
-    assert promotions_applicable(cart=COFFEE_AND_PHO, member=member, store=store, at=local(2025, 2, 28, 12)).multiplier == 3  # noqa: E501
-    assert promotions_applicable(cart=COFFEE_AND_PHO, member=member, store=store, at=local(2024, 2, 29, 12)).multiplier == 3  # noqa: E501
-    assert promotions_applicable(cart=COFFEE_AND_PHO, member=member, store=store, at=local(2024, 2, 28, 12)).multiplier == 1  # noqa: E501
+    assert (
+        promotions_applicable(cart=COFFEE_AND_PHO, member=member, store=store, at=local(2025, 2, 28, 12)).multiplier
+        == 3
+    )
+    assert (
+        promotions_applicable(cart=COFFEE_AND_PHO, member=member, store=store, at=local(2024, 2, 29, 12)).multiplier
+        == 3
+    )
+    assert (
+        promotions_applicable(cart=COFFEE_AND_PHO, member=member, store=store, at=local(2024, 2, 28, 12)).multiplier
+        == 1
+    )
 
 
 @pytest.mark.parametrize(
@@ -206,8 +234,14 @@ def test_birthday_week_across_new_year(stores):
     promo(code="TUAN-SINH-NHAT", kind=Kind.BONUS_POINTS, bonus_points=20, birthday=Promotion.Birthday.WEEK)
     member = enrol(birthday=datetime.date(1988, 12, 31))  # Wednesday 31 Dec 2025: week 29 Dec to 4 Jan
     store = stores["PHO-HN01"]
-    assert promotions_applicable(cart=COFFEE_AND_PHO, member=member, store=store, at=local(2026, 1, 2, 10)).bonus_points == 20  # noqa: E501
-    assert promotions_applicable(cart=COFFEE_AND_PHO, member=member, store=store, at=local(2026, 1, 5, 10)).bonus_points == 0  # noqa: E501
+    assert (
+        promotions_applicable(cart=COFFEE_AND_PHO, member=member, store=store, at=local(2026, 1, 2, 10)).bonus_points
+        == 20
+    )
+    assert (
+        promotions_applicable(cart=COFFEE_AND_PHO, member=member, store=store, at=local(2026, 1, 5, 10)).bonus_points
+        == 0
+    )
 
 
 def test_birthday_month(stores):
@@ -216,7 +250,9 @@ def test_birthday_month(stores):
     store = stores["PHO-HN01"]
     # 28 Feb 17:00 UTC is 1 March 00:00 in Hà Nội.
     at = datetime.datetime(2025, 2, 28, 17, 0, tzinfo=datetime.UTC)
-    assert promotions_applicable(cart=COFFEE_AND_PHO, member=member, store=store, at=at).invoice_discount == Decimal(6750)  # noqa: E501
+    assert promotions_applicable(cart=COFFEE_AND_PHO, member=member, store=store, at=at).invoice_discount == Decimal(
+        6750
+    )
     assert not promotions_applicable(cart=COFFEE_AND_PHO, member=member, store=store, at=local(2025, 4, 1, 0)).applied
     no_birthday = enrol()
     assert not promotions_applicable(cart=COFFEE_AND_PHO, member=no_birthday, store=store, at=at).applied
@@ -236,7 +272,9 @@ def test_brand_tier_and_window_limits_of_morning_coffee(cafe_sang, stores, put_i
     assert result.line_discounts == {0: Decimal(7000)}  # 10 % of 2 x 35,000 on the coffee line only
     assert result.invoice_discount == 0
     assert result.applied[0].description.startswith("Cà phê sáng -10 %: ")
-    assert promotions_applicable(cart=COFFEE_AND_PHO, member=diamond, store=cafe, at=morning).line_discounts == {0: Decimal(7000)}  # noqa: E501
+    assert promotions_applicable(cart=COFFEE_AND_PHO, member=diamond, store=cafe, at=morning).line_discounts == {
+        0: Decimal(7000)
+    }
     assert not promotions_applicable(cart=COFFEE_AND_PHO, member=regular, store=cafe, at=morning).applied
     assert not promotions_applicable(cart=COFFEE_AND_PHO, member=None, store=cafe, at=morning).applied
     assert not promotions_applicable(cart=COFFEE_AND_PHO, member=vip, store=stores["PHO-HN01"], at=morning).applied
@@ -379,10 +417,18 @@ def test_a_limited_promotion_stops_once_used_up_in_the_store_local_day(once_a_da
     promotion_applications_record(
         promotions=first.applied, member=member, sale_reference="sale:1", at=morning, store=store
     )
-    assert promotions_applicable(cart=COFFEE_AND_PHO, member=member, store=store, at=local(*FRIDAY, 23, 59)).bonus_points == 0  # noqa: E501
+    assert (
+        promotions_applicable(cart=COFFEE_AND_PHO, member=member, store=store, at=local(*FRIDAY, 23, 59)).bonus_points
+        == 0
+    )
     # Another member is not affected; the next local day starts afresh.
-    assert promotions_applicable(cart=COFFEE_AND_PHO, member=enrol(), store=store, at=local(*FRIDAY, 9)).bonus_points == 15  # noqa: E501
-    assert promotions_applicable(cart=COFFEE_AND_PHO, member=member, store=store, at=local(2025, 3, 8, 0, 0)).bonus_points == 15  # noqa: E501
+    assert (
+        promotions_applicable(cart=COFFEE_AND_PHO, member=enrol(), store=store, at=local(*FRIDAY, 9)).bonus_points == 15
+    )
+    assert (
+        promotions_applicable(cart=COFFEE_AND_PHO, member=member, store=store, at=local(2025, 3, 8, 0, 0)).bonus_points
+        == 15
+    )
 
 
 def test_monthly_and_lifetime_limits(stores):
@@ -411,7 +457,9 @@ def test_a_full_refund_frees_the_trigger_again(once_a_day, stores):
     promotion_applications_record(promotions=result.applied, member=member, sale_reference="sale:9", at=at)
     assert promotion_applications_reverse(sale_reference="sale:9", reference="refund:1") == 1
     assert promotion_applications_reverse(sale_reference="sale:9", reference="refund:1") == 0
-    assert promotions_applicable(cart=COFFEE_AND_PHO, member=member, store=store, at=local(*FRIDAY, 9)).bonus_points == 15  # noqa: E501
+    assert (
+        promotions_applicable(cart=COFFEE_AND_PHO, member=member, store=store, at=local(*FRIDAY, 9)).bonus_points == 15
+    )
 
 
 def test_recording_is_idempotent_per_sale(gio_vang, stores):
@@ -438,10 +486,14 @@ def test_recording_without_a_sale_reference_or_an_aware_time_writes_nothing(gio_
 # --- The selector is a cheap pure read --------------------------------------------------------
 
 
-def test_the_selector_reads_a_bounded_number_of_queries_and_writes_nothing(gio_vang, sinh_nhat, cafe_sang, once_a_day, stores, put_in_tier):  # noqa: E501
+def test_the_selector_reads_a_bounded_number_of_queries_and_writes_nothing(
+    gio_vang, sinh_nhat, cafe_sang, once_a_day, stores, put_in_tier
+):
     member = put_in_tier(enrol(birthday=datetime.date(1990, 3, 7)), "VIP")
     with CaptureQueriesContext(connection) as queries:
-        result = promotions_applicable(cart=COFFEE_AND_PHO, member=member, store=stores["CAFE-HN01"], at=local(*FRIDAY, 8))  # noqa: E501
+        result = promotions_applicable(
+            cart=COFFEE_AND_PHO, member=member, store=stores["CAFE-HN01"], at=local(*FRIDAY, 8)
+        )
     assert result.multiplier == 3 and result.bonus_points == 15 and result.line_discounts == {0: Decimal(7000)}
     assert len(queries) <= 7
     assert not any(q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")) for q in queries)
@@ -449,13 +501,17 @@ def test_the_selector_reads_a_bounded_number_of_queries_and_writes_nothing(gio_v
 
 def test_naive_times_are_refused(gio_vang, stores):
     with pytest.raises(ValueError):
-        promotions_applicable(cart=COFFEE_AND_PHO, member=None, store=stores["PHO-HN01"], at=datetime.datetime(2025, 3, 7, 15))  # noqa: E501
+        promotions_applicable(
+            cart=COFFEE_AND_PHO, member=None, store=stores["PHO-HN01"], at=datetime.datetime(2025, 3, 7, 15)
+        )
 
 
 def test_an_empty_cart_gets_nothing(gio_vang, stores):
     from loyalty_site.core.cart import Cart
 
-    assert not promotions_applicable(cart=Cart(lines=()), member=enrol(), store=stores["PHO-HN01"], at=local(*FRIDAY, 15)).applied  # noqa: E501
+    assert not promotions_applicable(
+        cart=Cart(lines=()), member=enrol(), store=stores["PHO-HN01"], at=local(*FRIDAY, 15)
+    ).applied
 
 
 # --- Admin ------------------------------------------------------------------------------------

@@ -44,7 +44,11 @@ def test_a_value_read_in_a_transaction_is_cached_when_it_commits_and_then_served
 
 def test_a_value_read_in_a_transaction_that_rolls_back_is_never_cached(django_capture_on_commit_callbacks):
     source = Source(["MEMBER"])
-    with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(RuntimeError), transaction.atomic():  # noqa: E501
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
         read(source)
         raise RuntimeError("rolled back")
     assert not callbacks

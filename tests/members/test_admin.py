@@ -44,9 +44,7 @@ def listed(response) -> list[int]:
 
 
 def action(client, name, members, **extra):
-    return client.post(
-        CHANGELIST, {"action": name, "_selected_action": [m.pk for m in members], **extra}, follow=True
-    )
+    return client.post(CHANGELIST, {"action": name, "_selected_action": [m.pk for m in members], **extra}, follow=True)
 
 
 # --- Changelist -------------------------------------------------------------------------------
@@ -104,7 +102,13 @@ def test_member_page_shows_balance_expiring_points_latest_entries_and_the_ledger
     page = response.content.decode()
     assert f"?member__id__exact={member.pk}" in page
     assert reverse("admin:members_member_adjust_points", args=[member.pk]) in page
-    fields = {f.field["name"]: f.contents() for fieldset in response.context["adminform"] for line in fieldset for f in line if hasattr(f, "contents")}  # noqa: E501
+    fields = {
+        f.field["name"]: f.contents()
+        for fieldset in response.context["adminform"]
+        for line in fieldset
+        for f in line
+        if hasattr(f, "contents")
+    }
     assert fields["points_balance"] == "88"
     assert fields["points_expiring"] == "28"
     assert str(fields["latest_entries"]).count("<tr>") == 11  # header + the 10 latest

@@ -210,5 +210,3 @@ def test_demo_keeps_settings_an_operator_has_edited():
     demo_members_load()
     programme = programme_settings_get(fresh=True)
     assert (programme.point_value, programme.pending_days) == (2000, 1)
-
-

@@ -55,7 +55,9 @@ def committed(django_capture_on_commit_callbacks):
 # --- The cached path --------------------------------------------------------------------------
 
 
-def test_the_second_read_after_commit_costs_no_query(tiers, django_assert_num_queries, django_capture_on_commit_callbacks):  # noqa: E501
+def test_the_second_read_after_commit_costs_no_query(
+    tiers, django_assert_num_queries, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         with django_assert_num_queries(1):
             assert codes(tiers_ladder()) == ["MEMBER", "VIP", "DIAMOND"]
@@ -75,7 +77,9 @@ def test_nothing_is_cached_before_the_reading_transaction_commits(tiers, django_
     assert cache.get(TIERS_LADDER_CACHE_KEY) is None and cache.get(TIER_SETTINGS_CACHE_KEY) is None
 
 
-def test_the_settings_row_is_still_created_when_missing_and_cached_only_after_commit(db, django_capture_on_commit_callbacks):  # noqa: E501
+def test_the_settings_row_is_still_created_when_missing_and_cached_only_after_commit(
+    db, django_capture_on_commit_callbacks
+):
     assert not TierSettings.objects.exists()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         assert tier_settings_get().basis == TierSettings.Basis.SPEND
@@ -147,7 +151,9 @@ def test_writes_that_bypass_the_services_invalidate_too(tiers, warm, committed):
     assert tier_settings_get().basis == TierSettings.Basis.POINTS
 
 
-def test_an_admin_edit_shows_in_the_next_read(tiers, warm, client, django_user_model, django_capture_on_commit_callbacks):  # noqa: E501
+def test_an_admin_edit_shows_in_the_next_read(
+    tiers, warm, client, django_user_model, django_capture_on_commit_callbacks
+):
     client.force_login(django_user_model.objects.create_superuser("boss", "boss@example.com", "x"))
     warm()
     url = reverse("admin:tiers_tiersettings_change", args=[TierSettings.SINGLETON_PK])

@@ -29,9 +29,7 @@ def exchanging(member, reward, store):
     """One member's exchange as each thread runs it (its own instance, its own reference)."""
 
     def exchange(index):
-        return reward_redeem(
-            member=Member.objects.get(pk=member.pk), reward=reward, store=store, reference=f"r{index}"
-        )
+        return reward_redeem(member=Member.objects.get(pk=member.pk), reward=reward, store=store, reference=f"r{index}")
 
     return exchange
 

@@ -74,11 +74,7 @@ def issue_reference(reference: str | None) -> str | None:
 
 
 def _lock_reward(reward: Reward) -> Reward:
-    return (
-        Reward.objects.select_for_update(no_key=True)
-        .prefetch_related("brands", "stores")
-        .get(pk=reward.pk)
-    )
+    return Reward.objects.select_for_update(no_key=True).prefetch_related("brands", "stores").get(pk=reward.pk)
 
 
 def free_issue_reason(*, channel: str, reason: str, service: str) -> str:
@@ -335,9 +331,7 @@ def voucher_return(
     if updated:
         return True
     return bool(
-        sale_reference
-        and current.status == Voucher.Status.ISSUED
-        and current.returned_from_sale == sale_reference
+        sale_reference and current.status == Voucher.Status.ISSUED and current.returned_from_sale == sale_reference
     )
 
 

@@ -216,9 +216,10 @@ class SegmentAdmin(admin.ModelAdmin):
         if obj.birthday_month:
             parts.append(gettext("birthday: %(month)s") % {"month": obj.get_birthday_month_display()})
         if obj.enrolled_from or obj.enrolled_until:
-            parts.append(gettext("enrolled %(start)s – %(end)s") % {
-                "start": obj.enrolled_from or "…", "end": obj.enrolled_until or "…"
-            })
+            parts.append(
+                gettext("enrolled %(start)s – %(end)s")
+                % {"start": obj.enrolled_from or "…", "end": obj.enrolled_until or "…"}
+            )
         if obj.last_purchase_after or obj.purchased_within_days:
             parts.append(gettext("bought recently"))
         if obj.last_purchase_before or obj.not_purchased_within_days:

@@ -203,9 +203,7 @@ class MemberImportAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request, record):
             raise PermissionDenied
         preview = record.preview or {}
-        confirmable = (
-            record.status == MemberImport.Status.CHECKED and not record.dry_run and can_import(request.user)
-        )
+        confirmable = record.status == MemberImport.Status.CHECKED and not record.dry_run and can_import(request.user)
         return TemplateResponse(
             request,
             "campaigns/import_detail.html",

@@ -53,4 +53,3 @@ def export_members_action(modeladmin, request: HttpRequest, queryset: QuerySet[M
         modeladmin.message_user(request, _("You do not have permission to export members."), messages.ERROR)
         return None
     return export_response(queryset, "xlsx")
-

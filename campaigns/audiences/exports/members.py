@@ -100,8 +100,21 @@ def export_rows(queryset: QuerySet[Member]) -> Iterator[list[Any]]:
             .values_list("member_id", "number")
         ):
             cards.setdefault(member_id, []).append(number)
-        for (pk, phone, code, name, email, birthday, gender, tier_id, balance, enrolled_at, store, channel,
-             status) in chunk:
+        for (
+            pk,
+            phone,
+            code,
+            name,
+            email,
+            birthday,
+            gender,
+            tier_id,
+            balance,
+            enrolled_at,
+            store,
+            channel,
+            status,
+        ) in chunk:
             tier = tiers.get(tier_id, entry)
             yield [
                 phone_national(phone),

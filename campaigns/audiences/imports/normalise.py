@@ -226,8 +226,14 @@ def row_parse(row_number: int, values: dict[str, Any], context: RowContext) -> P
 
     for name, value in values.items():
         if value is FORMULA_WITHOUT_VALUE:
-            fail(name, value, _("The cell holds a formula without a calculated value: open the file in Excel, "
-                                "save it, and import it again (or paste the values only)."))
+            fail(
+                name,
+                value,
+                _(
+                    "The cell holds a formula without a calculated value: open the file in Excel, "
+                    "save it, and import it again (or paste the values only)."
+                ),
+            )
             continue
         if isinstance(value, ExcelError):
             fail(name, value, _("The cell holds the Excel error %(error)s.") % {"error": value})

@@ -28,9 +28,7 @@ def error_report_build(result: ImportResult) -> bytes:
     differences.append([_("Row"), _("Phone number"), _("Column"), _("Kept in the system"), _("Value in the file")])
     for difference in result.differences:
         differences.append(
-            neutralise_row(
-                [difference.row, difference.phone, difference.column, difference.kept, difference.in_file]
-            )
+            neutralise_row([difference.row, difference.phone, difference.column, difference.kept, difference.in_file])
         )
     buffer = io.BytesIO()
     workbook.save(buffer)
@@ -48,10 +46,23 @@ def template_build() -> bytes:
     sheet.append(headers)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
-    widths = {h.NAME: 28, h.PHONE: 16, h.BIRTHDAY: 13, h.EMAIL: 28, h.GENDER: 10, h.CARD_NUMBER: 16,
-              h.OPENING_POINTS: 13, h.POINTS_EARNED_ON: 16}
-    formats = {h.PHONE: "@", h.CARD_NUMBER: "@", h.BIRTHDAY: "DD/MM/YYYY", h.POINTS_EARNED_ON: "DD/MM/YYYY",
-               h.OPENING_POINTS: "0"}
+    widths = {
+        h.NAME: 28,
+        h.PHONE: 16,
+        h.BIRTHDAY: 13,
+        h.EMAIL: 28,
+        h.GENDER: 10,
+        h.CARD_NUMBER: 16,
+        h.OPENING_POINTS: 13,
+        h.POINTS_EARNED_ON: 16,
+    }
+    formats = {
+        h.PHONE: "@",
+        h.CARD_NUMBER: "@",
+        h.BIRTHDAY: "DD/MM/YYYY",
+        h.POINTS_EARNED_ON: "DD/MM/YYYY",
+        h.OPENING_POINTS: "0",
+    }
     for index, name in enumerate(h.FIELDS):
         letter = chr(ord("A") + index)
         sheet.column_dimensions[letter].width = widths[name]

@@ -30,9 +30,7 @@ def defusedxml_required() -> None:
     from openpyxl.xml import DEFUSEDXML
 
     if not DEFUSEDXML:
-        raise ImportRefused(
-            _("Excel imports are switched off: the server lacks its XML protection (defusedxml).")
-        )
+        raise ImportRefused(_("Excel imports are switched off: the server lacks its XML protection (defusedxml)."))
 
 
 def workbook_check(fileobj: IO[bytes], *, size: int | None = None) -> None:

@@ -174,20 +174,25 @@ def _summary(result: ImportResult, *, written: bool) -> str:
         if result.error_count:
             text += " " + _("%(errors)d rows with errors were skipped (see the error report).") % counts
     elif result.error_count and not result.rejected:
-        text = _(
-            "Checked: %(new)d new, %(updated)d updated, %(unchanged)d unchanged, %(errors)d rows with errors."
-        ) % counts
+        text = (
+            _("Checked: %(new)d new, %(updated)d updated, %(unchanged)d unchanged, %(errors)d rows with errors.")
+            % counts
+        )
     elif result.error_count:
-        text = _(
-            "%(errors)d rows have errors: nothing was imported. Correct them (see the error report) and import "
-            "the file again, or choose to import the valid rows and skip the others."
-        ) % counts
+        text = (
+            _(
+                "%(errors)d rows have errors: nothing was imported. Correct them (see the error report) and import "
+                "the file again, or choose to import the valid rows and skip the others."
+            )
+            % counts
+        )
     else:
         text = _("Checked: %(new)d new, %(updated)d updated, %(unchanged)d unchanged, no errors.") % counts
     if result.conflicts:
-        text += " " + _(
-            "%(conflicts)d rows hold values that differ from the member records; the records were kept."
-        ) % counts
+        text += (
+            " "
+            + _("%(conflicts)d rows hold values that differ from the member records; the records were kept.") % counts
+        )
     return text
 
 

@@ -119,9 +119,7 @@ def problem_exception_handler(exc: Exception, context: dict) -> Response:
         )
     if isinstance(exc, DjangoValidationError):
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-        return problem_response(
-            code="validation-error", status=400, title=_("The input is not valid."), errors=errors
-        )
+        return problem_response(code="validation-error", status=400, title=_("The input is not valid."), errors=errors)
     if isinstance(exc, Http404):
         exc = drf.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -138,15 +136,11 @@ def problem_exception_handler(exc: Exception, context: dict) -> Response:
         if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed):
             headers["WWW-Authenticate"] = "Api-Key"
         if isinstance(exc, drf.ValidationError):
-            return problem_response(
-                code=code, status=exc.status_code, title=title, errors=_field_errors(exc.detail)
-            )
+            return problem_response(code=code, status=exc.status_code, title=title, errors=_field_errors(exc.detail))
         detail = exc.detail if isinstance(exc.detail, str) else title
         if isinstance(exc, drf.Throttled):
             detail = title
-        return problem_response(
-            code=code, status=exc.status_code, title=title, detail=detail, headers=headers
-        )
+        return problem_response(code=code, status=exc.status_code, title=title, detail=detail, headers=headers)
 
     # Anything else is a bug: log it with its traceback, show the client no internals.
     logger.exception("Unhandled error in API view", exc_info=exc)

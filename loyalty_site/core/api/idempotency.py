@@ -43,9 +43,7 @@ _KEY_PATTERN = re.compile(r"^[\x20-\x7e]{1,255}$")
 def request_fingerprint(request: Request) -> str:
     """SHA-256 of method, path and the parsed JSON body in canonical form (key order and
     whitespace do not matter; values do)."""
-    canonical = json.dumps(
-        request.data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
-    )
+    canonical = json.dumps(request.data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     payload = "\n".join([request.method or "", request.path, canonical])
     return hashlib.sha256(payload.encode()).hexdigest()
 
