@@ -823,22 +823,39 @@ class PointsAdjustmentAdmin(StaffScopedAdminMixin, ReadOnlyModelAdmin):
 # --- The audit trail (django-simple-history), read-only -----------------------------------------
 
 
-def history_changes(record) -> str:
-    """The fields one historical record changed, as old → new (creation: every value set)."""
+def history_field_changes(record) -> list[tuple[str, object, object]]:
+    """(field name, old, new) for each tracked field one historical record changed. Our own
+    comparison: the library's `diff_against` leaves out fields that are not editable in forms,
+    such as `merged_into`."""
     previous = record.prev_record
     if previous is None:
+        return []
+    changes = []
+    for field in record.instance_type._meta.concrete_fields:
+        if not hasattr(previous, field.attname) or field.attname == "updated_at":
+            continue
+        old, new = getattr(previous, field.attname), getattr(record, field.attname)
+        if old != new:
+            changes.append((field.name, old, new))
+    return changes
+
+
+def history_changes(record) -> str:
+    """The fields one historical record changed, as old → new (creation: every value set)."""
+    if record.prev_record is None:
         return gettext("Created")
-    delta = record.diff_against(previous)
-    if not delta.changes:
+    changes = history_field_changes(record)
+    if not changes:
         return "—"
     return format_html_join(
         "; ",
         "{}: {} → {}",
         (
-            (record.instance_type._meta.get_field(change.field).verbose_name, change.old or "—", change.new or "—")
-            for change in delta.changes
+            (record.instance_type._meta.get_field(name).verbose_name, "—" if old in (None, "") else old,
+             "—" if new in (None, "") else new)
+            for name, old, new in changes
         ),
-    )
+    )  # fmt: skip
 
 
 class HistoryAdmin(StaffScopedAdminMixin, ReadOnlyModelAdmin):

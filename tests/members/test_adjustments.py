@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from backoffice.roles import MARKETING, PROGRAMME_LEAD, STORE_MANAGER
 from loyalty_site.core.errors import ValidationFailed
+from members.admin import history_field_changes
 from members.errors import AdjustmentDecided, ApproverNotAllowed, InsufficientPoints
 from members.models import LedgerEntry, Member, PointsAdjustment, StaffAdjustmentDay
 from members.services import (
@@ -178,8 +179,8 @@ def test_the_adjustment_history_keeps_who_why_and_the_old_and_new_status(manager
         ("pending", manager, "Quà"),
         ("approved", lead, "Đã kiểm tra"),
     ]
-    change = {c.field: (c.old, c.new) for c in records[1].diff_against(records[0]).changes}
-    assert change["status"] == ("pending", "approved")
+    change = {name: (old, new) for name, old, new in history_field_changes(records[1])}
+    assert change["status"] == ("pending", "approved") and change["decided_by"] == (None, lead.pk)
 
 
 # --- In the admin ---------------------------------------------------------------------------------
