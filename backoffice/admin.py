@@ -5,15 +5,19 @@ and the member admin with the tier panel, vouchers, sales and the campaign actio
 `stores` define the base classes and leave these two models unregistered."""
 
 from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from backoffice.models import StaffProfile, StaffUser
+from backoffice.scoping import user_is_scoped
 from campaigns.audiences.admin.actions import add_to_group_action
 from campaigns.audiences.exports.admin_actions import can_export, export_members_action
 from loyalty_site.core.admin import ReadOnlyModelAdmin, ReadOnlyTabularInline
 from loyalty_site.core.importexport.admin import RecordedExportMixin
+from loyalty_site.core.scoping import StaffScopedAdminMixin
 from members.admin import MemberAdmin
 from members.models import LedgerEntry, Member
 from pos.models import Refund, RefundLine, Sale, SaleDiscount, SaleLine
@@ -45,7 +49,7 @@ class RefundInline(ReadOnlyTabularInline):
 
 
 @admin.register(Sale)
-class SaleAdmin(RecordedExportMixin, ReadOnlyModelAdmin):
+class SaleAdmin(StaffScopedAdminMixin, RecordedExportMixin, ReadOnlyModelAdmin):
     resource_classes = [SaleResource]
     list_display = ["receipt_number", "occurred_at", "store", "member", "total", "points_redeemed",
                     "points_earned", "tier_changed", "status"]  # fmt: skip
@@ -131,7 +135,7 @@ class RefundLineInline(ReadOnlyTabularInline):
 
 
 @admin.register(Refund)
-class RefundAdmin(ReadOnlyModelAdmin):
+class RefundAdmin(StaffScopedAdminMixin, ReadOnlyModelAdmin):
     list_display = ["__str__", "created_at", "sale", "is_full", "paid_amount", "points_reversed", "points_returned"]
     list_filter = ["is_full", "sale__store__brand", "sale__store", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["sale__receipt_number", "sale__member__code", "sale__member__phone", "reason"]
@@ -172,6 +176,14 @@ class MemberWithProgrammeAdmin(MemberAdmin):
     def has_export_members_permission(self, request):
         return can_export(request.user)
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if user_is_scoped(request.user) and "home_store" in form.base_fields:
+            # A member a store manager enrols belongs to one of their stores: else they would
+            # lose sight of them at once (backoffice/scoping.py).
+            form.base_fields["home_store"].required = True
+        return form
+
     @admin.display(description=_("why this tier"))
     def tier_panel(self, obj):
         try:
@@ -188,3 +200,40 @@ class MemberWithProgrammeAdmin(MemberAdmin):
             "<a href='{}'>{}</a> · <a href='{}'>{}</a> · <a href='{}'>{}</a>",
             vouchers, _("vouchers"), issue, _("issue a voucher"), sales, _("sales"),
         )  # fmt: skip
+
+
+# --- Staff users, with the stores and brands each one manages --------------------------------
+
+
+class StaffProfileInline(admin.StackedInline):
+    model = StaffProfile
+    can_delete = False
+    filter_horizontal = ["brands", "stores"]
+    verbose_name_plural = _("stores and brands managed (store managers only)")
+
+
+@admin.register(StaffUser)
+class StaffUserAdmin(UserAdmin):
+    """Django's user page plus the staff profile: which stores and brands a store manager sees."""
+
+    inlines = [StaffProfileInline]
+    list_display = ["username", "email", "is_staff", "is_active", "roles", "scope"]
+    list_filter = ["is_staff", "is_superuser", "is_active", "groups"]
+    list_select_related = ["staff_profile"]
+    autocomplete_fields: list = []
+
+    def get_queryset(self, request):
+        return (
+            super().get_queryset(request).prefetch_related("groups", "staff_profile__brands", "staff_profile__stores")
+        )
+
+    @admin.display(description=_("roles"))
+    def roles(self, obj):
+        return ", ".join(_(group.name) for group in obj.groups.all())
+
+    @admin.display(description=_("stores and brands managed"))
+    def scope(self, obj):
+        profile = getattr(obj, "staff_profile", None)
+        if profile is None:
+            return "-"
+        return ", ".join([*(b.code for b in profile.brands.all()), *(s.code for s in profile.stores.all())]) or "-"

@@ -6,8 +6,12 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_noop
 
+PROGRAMME_LEAD = gettext_noop("Programme lead")
 MARKETING = gettext_noop("Marketing")
 STORE_MANAGER = gettext_noop("Store manager")
+# The one role whose users see and handle members of some stores and brands only (their staff
+# profile, backoffice/scoping.py); every other role works across all brands.
+SCOPED_ROLES = (STORE_MANAGER,)
 
 _CRUD = ("add", "change", "delete", "view")
 _VIEW = ("view",)
@@ -18,6 +22,22 @@ _CONFIG = (*_CRUD, "export", "import")
 # Per role: app label -> the default actions on every model of the app, and per-model
 # overrides "app.model" -> actions (including custom permission codenames).
 ROLES: dict[str, dict[str, tuple[str, ...]]] = {
+    # Runs the programme: its settings, tiers, rewards and promotions, and approves the point
+    # adjustments above the limits (never their own). Reads members of every brand.
+    PROGRAMME_LEAD: {
+        "members": _VIEW,
+        "members.programmesettings": ("view", "change"),
+        "members.member": ("view", "change", "adjust_points", "export_members"),
+        "members.pointsadjustment": ("view", "approve_pointsadjustment"),
+        "tiers": _CONFIG,
+        "vouchers": _CONFIG,
+        "campaigns": _CONFIG,
+        "notifications": _VIEW,
+        "stores": _VIEW,
+        "stores.terminal": _VIEW,
+        "pos": _VIEW,
+        "core": _VIEW,
+    },
     MARKETING: {
         "tiers": _CONFIG,
         "vouchers": _CONFIG,
@@ -32,18 +52,26 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
     STORE_MANAGER: {
         "members": _VIEW,
         "members.member": ("view", "add", "change", "import_members", "export_members", "adjust_points"),
+        "members.pointsadjustment": _VIEW,  # their own requests and what became of them
         "members.card": ("view", "add", "change"),  # issue and replace lost cards at the counter
         "tiers": _VIEW,
         "vouchers": _VIEW,
         "campaigns": _VIEW,
         "notifications": _VIEW,
         "stores": _VIEW,
-        "stores.terminal": (),
+        "stores.terminal": _VIEW,  # the terminals of their own stores (scoped)
         "pos": _VIEW,
     },
 }
 # Ledgers and audit trails are never edited by anyone, whatever the app default says.
-READ_ONLY_MODELS = {"members.ledgerentry", "members.pointlot", "tiers.tierchange", "core.idempotencyrecord"}
+READ_ONLY_MODELS = {
+    "members.ledgerentry",
+    "members.pointlot",
+    "members.historicalmember",
+    "members.historicalpointsadjustment",
+    "tiers.tierchange",
+    "core.idempotencyrecord",
+}
 
 
 def _wanted_codenames(spec: dict[str, tuple[str, ...]], app_label: str, model: str) -> set[str]:

@@ -20,8 +20,18 @@ from loyalty_site.core.errors import DomainError
 from loyalty_site.core.importexport.admin import RecordedExportMixin
 from loyalty_site.core.models import copy_saved
 from loyalty_site.core.money import points_to_money
+from loyalty_site.core.scoping import StaffScopedAdminMixin
 from members.forms import AdjustPointsForm, CardAddForm, MemberAdminForm, MergeMembersForm, ReplaceCardForm
-from members.models import Card, LedgerEntry, LotMovement, Member, MemberMerge, PointLot, ProgrammeSettings
+from members.models import (
+    Card,
+    LedgerEntry,
+    LotMovement,
+    Member,
+    MemberMerge,
+    PointLot,
+    PointsAdjustment,
+    ProgrammeSettings,
+)
 from members.phones import phone_national, phone_or_none, phone_search_digits
 from members.resources import LedgerEntryResource
 from members.selectors import (
@@ -42,7 +52,9 @@ from members.services import (
     member_review_clear,
     member_unblock,
     member_update,
-    points_adjust,
+    points_adjustment_approve,
+    points_adjustment_reject,
+    points_adjustment_request,
     programme_settings_update,
 )
 from members.services.members import UPDATABLE_FIELDS
@@ -90,6 +102,7 @@ class ProgrammeSettingsAdmin(admin.ModelAdmin):
             _("Earning and refunds"),
             {"fields": ["pending_days", "backdating_limit_days", "clawback_policy"]},
         ),
+        (_("Manual adjustments by staff"), {"fields": ["adjustment_max_points", "adjustment_daily_points"]}),
         (_("History"), {"fields": ["updated_at", "updated_by"]}),
     ]
 
@@ -149,7 +162,7 @@ class CardInline(admin.TabularInline):
 
 # The base of the member page: `backoffice` composes it with the tiers, vouchers and campaigns
 # and registers it (once); this app cannot see those floors.
-class MemberAdmin(PhoneSearchMixin, admin.ModelAdmin):
+class MemberAdmin(StaffScopedAdminMixin, PhoneSearchMixin, admin.ModelAdmin):
     form = MemberAdminForm
     list_display = [
         "code",
@@ -196,6 +209,7 @@ class MemberAdmin(PhoneSearchMixin, admin.ModelAdmin):
         "points_debt",
         "points_value",
         "latest_entries",
+        "audit_trail",
     ]
     add_fieldsets = [
         (None, {"fields": ["name", "phone", "email", "birthday", "gender", "home_store"]}),
@@ -203,7 +217,10 @@ class MemberAdmin(PhoneSearchMixin, admin.ModelAdmin):
         (_("Consent"), {"fields": ["consent_sms", "consent_email", "consent_zalo", "consent_push"]}),
     ]
     change_fieldsets = [
-        (None, {"fields": ["code", "name", "phone", "email", "birthday", "gender", "home_store"]}),
+        (
+            None,
+            {"fields": ["code", "name", "phone", "email", "birthday", "gender", "home_store", "change_reason"]},
+        ),
         (
             _("Points"),
             {
@@ -236,6 +253,7 @@ class MemberAdmin(PhoneSearchMixin, admin.ModelAdmin):
                     "merged_into",
                     "needs_review",
                     "review_note",
+                    "audit_trail",
                 ]
             },
         ),
@@ -282,6 +300,18 @@ class MemberAdmin(PhoneSearchMixin, admin.ModelAdmin):
             for at in [obj.consent_given_at(channel)]
         ]
         return format_html_join(" · ", "{}: {}", rows)
+
+    @admin.display(description=_("history of changes"))
+    def audit_trail(self, obj):
+        url = reverse("admin:members_historicalmember_changelist") + f"?id={obj.pk}"
+        adjustments = reverse("admin:members_pointsadjustment_changelist") + f"?member__id__exact={obj.pk}"
+        return format_html(
+            '<a href="{}">{}</a> · <a href="{}">{}</a>',
+            url,
+            gettext("Who changed what, and why"),
+            adjustments,
+            gettext("Point adjustments"),
+        )
 
     @admin.display(description=_("latest ledger entries"))
     def latest_entries(self, obj):
@@ -341,7 +371,9 @@ class MemberAdmin(PhoneSearchMixin, admin.ModelAdmin):
             return
         data = {name: form.cleaned_data[name] for name in form.changed_data if name in UPDATABLE_FIELDS}
         if data:
-            member_update(member=obj, data=data)
+            member_update(
+                member=obj, data=data, changed_by=request.user, reason=form.cleaned_data.get("change_reason") or ""
+            )
         for channel, given in form.consents().items():
             if f"consent_{channel}" in form.changed_data:
                 member_consent_set(member=obj, channel=channel, given=given)
@@ -375,7 +407,7 @@ class MemberAdmin(PhoneSearchMixin, admin.ModelAdmin):
         self._each(
             request,
             queryset.filter(status=Member.Status.ACTIVE),
-            lambda member: member_block(member=member, reason=reason),
+            lambda member: member_block(member=member, reason=reason, changed_by=request.user),
             lambda n: ngettext("%(count)d member blocked.", "%(count)d members blocked.", n),
         )
 
@@ -385,7 +417,7 @@ class MemberAdmin(PhoneSearchMixin, admin.ModelAdmin):
         self._each(
             request,
             queryset.filter(status=Member.Status.BLOCKED),
-            lambda member: member_unblock(member=member, reason=reason),
+            lambda member: member_unblock(member=member, reason=reason, changed_by=request.user),
             lambda n: ngettext("%(count)d member unblocked.", "%(count)d members unblocked.", n),
         )
 
@@ -455,35 +487,38 @@ class MemberAdmin(PhoneSearchMixin, admin.ModelAdmin):
         form = AdjustPointsForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                entry = points_adjust(
+                adjustment = points_adjustment_request(
                     member=member,
                     points=form.cleaned_data["points"],
                     reason=form.cleaned_data["reason"],
-                    created_by=request.user,
+                    requested_by=request.user,
                     reference=f"admin:adjust:{form.cleaned_data['token']}",
                 )
             except DomainError as exc:
-                for field_name, field_messages in exc.errors.items():
-                    for message in field_messages:
-                        form.add_error(field_name if field_name in form.fields else None, str(message))
-                if not exc.errors:
-                    form.add_error(None, str(exc.detail))
+                refusal_onto_form(form, exc)
             else:
-                self.log_change(
-                    request,
-                    member,
-                    gettext("Adjusted points: %(points)+d (%(reason)s)")
-                    % {
-                        "points": entry.points,
-                        "reason": entry.reason,
-                    },
-                )
-                self.message_user(
-                    request,
-                    gettext("%(points)+d points recorded; the balance is now %(balance)d.")
-                    % {"points": entry.points, "balance": entry.balance_after},
-                    messages.SUCCESS,
-                )
+                if adjustment.status == PointsAdjustment.Status.PENDING:
+                    self.message_user(
+                        request,
+                        gettext(
+                            "%(points)+d points are above your limits: the adjustment waits for a programme lead's approval."  # noqa: E501
+                        )
+                        % {"points": adjustment.points},
+                        messages.WARNING,
+                    )
+                else:
+                    self.log_change(
+                        request,
+                        member,
+                        gettext("Adjusted points: %(points)+d (%(reason)s)")
+                        % {"points": adjustment.points, "reason": adjustment.reason},
+                    )
+                    self.message_user(
+                        request,
+                        gettext("%(points)+d points recorded; the balance is now %(balance)d.")
+                        % {"points": adjustment.points, "balance": adjustment.entry.balance_after},
+                        messages.SUCCESS,
+                    )
                 return HttpResponseRedirect(reverse("admin:members_member_change", args=[member.pk]))
         context = {
             **self.admin_site.each_context(request),
@@ -502,7 +537,7 @@ class MemberAdmin(PhoneSearchMixin, admin.ModelAdmin):
 
 
 @admin.register(Card)
-class CardAdmin(admin.ModelAdmin):
+class CardAdmin(StaffScopedAdminMixin, admin.ModelAdmin):
     list_display = [
         "number",
         "member",
@@ -601,7 +636,7 @@ class CardAdmin(admin.ModelAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(RecordedExportMixin, PhoneSearchMixin, ReadOnlyModelAdmin):
+class LedgerEntryAdmin(StaffScopedAdminMixin, RecordedExportMixin, PhoneSearchMixin, ReadOnlyModelAdmin):
     resource_classes = [LedgerEntryResource]
     phone_search_field = "member__phone"
     list_display = [
@@ -672,7 +707,7 @@ class LotOpenFilter(admin.SimpleListFilter):
 
 
 @admin.register(PointLot)
-class PointLotAdmin(PhoneSearchMixin, ReadOnlyModelAdmin):
+class PointLotAdmin(StaffScopedAdminMixin, PhoneSearchMixin, ReadOnlyModelAdmin):
     phone_search_field = "member__phone"
     list_display = ["pk", "member", "points", "remaining", "earned_at", "available_from", "expires_at"]
     list_filter = [LotOpenFilter, ("expires_at", admin.DateFieldListFilter)]
@@ -687,7 +722,7 @@ class PointLotAdmin(PhoneSearchMixin, ReadOnlyModelAdmin):
 
 
 @admin.register(MemberMerge)
-class MemberMergeAdmin(ReadOnlyModelAdmin):
+class MemberMergeAdmin(StaffScopedAdminMixin, ReadOnlyModelAdmin):
     list_display = ["merged_at", "merged", "survivor", "merged_by", "reason"]
     list_filter = [("merged_at", admin.DateFieldListFilter)]
     search_fields = ["merged__code", "merged__phone", "survivor__code", "survivor__phone", "survivor__name"]
@@ -697,3 +732,162 @@ class MemberMergeAdmin(ReadOnlyModelAdmin):
     date_hierarchy = "merged_at"
     fields = ["merged_at", "merged", "survivor", "merged_by", "reason", "snapshot", "moved"]
     readonly_fields = fields
+
+
+# --- Point adjustments and their approval -----------------------------------------------------
+
+
+class AdjustmentStatusFilter(admin.SimpleListFilter):
+    """Opens on the adjustments waiting for approval: the list a programme lead works through."""
+
+    title = _("status")
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [(value, label) for value, label in PointsAdjustment.Status.choices] + [("all", _("All"))]
+
+    def choices(self, changelist):
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": (self.value() or PointsAdjustment.Status.PENDING) == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request, queryset):
+        value = self.value() or PointsAdjustment.Status.PENDING
+        return queryset if value == "all" else queryset.filter(status=value)
+
+
+@admin.register(PointsAdjustment)
+class PointsAdjustmentAdmin(StaffScopedAdminMixin, ReadOnlyModelAdmin):
+    list_display = ["requested_at", "member", "points", "status", "requested_by", "reason", "decided_by", "decided_at"]
+    list_filter = [AdjustmentStatusFilter, ("requested_at", admin.DateFieldListFilter)]
+    search_fields = ["member__code", "member__name", "member__phone", "requested_by__username", "reason"]
+    ordering = ["-requested_at", "-pk"]
+    list_select_related = ["member", "requested_by", "decided_by"]
+    autocomplete_fields: list = []
+    date_hierarchy = "requested_at"
+    actions = ["approve_adjustments", "reject_adjustments"]
+    fields = [
+        "member",
+        "points",
+        "reason",
+        "status",
+        "requested_by",
+        "requested_at",
+        "decided_by",
+        "decided_at",
+        "decision_note",
+        "entry",
+        "reference",
+    ]
+    readonly_fields = fields
+
+    def lookup_allowed(self, lookup, value, request=None):
+        # The member page links here with ?member__id__exact=N.
+        return lookup == "member__id__exact" or super().lookup_allowed(lookup, value, request)
+
+    def has_approve_permission(self, request):
+        return request.user.has_perm("members.approve_pointsadjustment")
+
+    def _decide(self, request, queryset, service, done_message):
+        done = 0
+        for adjustment in queryset.filter(status=PointsAdjustment.Status.PENDING):
+            try:
+                service(adjustment, request.user)
+                done += 1
+            except DomainError as exc:
+                self.message_user(request, f"{adjustment}: {refusal_text(exc)}", messages.ERROR)
+        self.message_user(request, done_message(done) % {"count": done}, messages.SUCCESS)
+
+    @admin.action(description=_("Approve the selected adjustments"), permissions=["approve"])
+    def approve_adjustments(self, request, queryset):
+        self._decide(
+            request,
+            queryset,
+            lambda adjustment, user: points_adjustment_approve(adjustment=adjustment, approved_by=user),
+            lambda n: ngettext("%(count)d adjustment approved.", "%(count)d adjustments approved.", n),
+        )
+
+    @admin.action(description=_("Reject the selected adjustments"), permissions=["approve"])
+    def reject_adjustments(self, request, queryset):
+        self._decide(
+            request,
+            queryset,
+            lambda adjustment, user: points_adjustment_reject(adjustment=adjustment, rejected_by=user),
+            lambda n: ngettext("%(count)d adjustment rejected.", "%(count)d adjustments rejected.", n),
+        )
+
+
+# --- The audit trail (django-simple-history), read-only -----------------------------------------
+
+
+def history_field_changes(record) -> list[tuple[str, object, object]]:
+    """(field name, old, new) for each tracked field one historical record changed. Our own
+    comparison: the library's `diff_against` leaves out fields that are not editable in forms,
+    such as `merged_into`."""
+    previous = record.prev_record
+    if previous is None:
+        return []
+    changes = []
+    for field in record.instance_type._meta.concrete_fields:
+        if not hasattr(previous, field.attname) or field.attname == "updated_at":
+            continue
+        old, new = getattr(previous, field.attname), getattr(record, field.attname)
+        if old != new:
+            changes.append((field.name, old, new))
+    return changes
+
+
+def history_changes(record) -> str:
+    """The fields one historical record changed, as old → new (creation: every value set)."""
+    if record.prev_record is None:
+        return gettext("Created")
+    changes = history_field_changes(record)
+    if not changes:
+        return "—"
+    return format_html_join(
+        "; ",
+        "{}: {} → {}",
+        (
+            (record.instance_type._meta.get_field(name).verbose_name, "—" if old in (None, "") else old,
+             "—" if new in (None, "") else new)
+            for name, old, new in changes
+        ),
+    )  # fmt: skip
+
+
+class HistoryAdmin(StaffScopedAdminMixin, ReadOnlyModelAdmin):
+    list_filter = ["history_type", ("history_date", admin.DateFieldListFilter)]
+    ordering = ["-history_date", "-history_id"]
+    list_select_related = ["history_user"]
+    autocomplete_fields: list = []
+    date_hierarchy = "history_date"
+
+    def get_fields(self, request, obj=None):
+        return ["history_date", "history_user", "history_type", "history_change_reason", "changes"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
+
+    @admin.display(description=_("changes (old → new)"))
+    def changes(self, obj):
+        return history_changes(obj)
+
+
+@admin.register(Member.history.model)
+class MemberHistoryAdmin(HistoryAdmin):
+    list_display = ["history_date", "code", "name", "history_user", "history_type", "changes", "history_change_reason"]
+    search_fields = ["code", "phone", "name", "history_user__username", "=id"]
+
+    def lookup_allowed(self, lookup, value, request=None):
+        # The member page links here with ?id=N.
+        return lookup == "id" or super().lookup_allowed(lookup, value, request)
+
+
+@admin.register(PointsAdjustment.history.model)
+class PointsAdjustmentHistoryAdmin(HistoryAdmin):
+    list_display = ["history_date", "member", "points", "status", "history_user", "changes", "history_change_reason"]
+    list_select_related = ["history_user", "member"]
+    search_fields = ["member__code", "member__phone", "history_user__username", "reference"]

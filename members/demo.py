@@ -34,6 +34,9 @@ DEMO_SETTINGS = {
     "pending_days": 0,
     "backdating_limit_days": 7,
     "clawback_policy": ProgrammeSettings.ClawbackPolicy.ALLOW_NEGATIVE,
+    # risk.md "Staff": adjustments above these wait for a programme lead's approval.
+    "adjustment_max_points": 500,
+    "adjustment_daily_points": 2000,
 }
 
 FAMILY_NAMES = [

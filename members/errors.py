@@ -42,3 +42,13 @@ class LedgerReferenceReused(ConflictError):
 class ReversalNotAllowed(UnprocessableError):
     code = "reversal-not-allowed"
     title = _("This ledger entry cannot be reversed.")
+
+
+class AdjustmentDecided(ConflictError):
+    code = "adjustment-decided"
+    title = _("This adjustment was already approved or rejected.")
+
+
+class ApproverNotAllowed(UnprocessableError):
+    code = "approver-not-allowed"
+    title = _("This person may not approve or reject this adjustment.")

@@ -26,6 +26,12 @@ class MemberAdminForm(forms.ModelForm):
     consent_email = forms.BooleanField(label=CONSENT_LABELS["email"], required=False)
     consent_zalo = forms.BooleanField(label=CONSENT_LABELS["zalo"], required=False)
     consent_push = forms.BooleanField(label=CONSENT_LABELS["push"], required=False)
+    change_reason = forms.CharField(
+        label=_("reason for the change"),
+        required=False,
+        max_length=300,
+        help_text=_("Kept in the member's history; required when the phone number changes."),
+    )
 
     class Meta:
         model = Member
@@ -42,6 +48,14 @@ class MemberAdminForm(forms.ModelForm):
     def clean_phone(self):
         # The canonical form, so that the model's validators and the unique check see it.
         return phone_normalise(self.cleaned_data["phone"])
+
+    def clean(self):
+        cleaned = super().clean()
+        reason = " ".join((cleaned.get("change_reason") or "").split())
+        cleaned["change_reason"] = reason
+        if self.instance.pk and "phone" in self.changed_data and not reason:
+            self.add_error("change_reason", _("Say why the phone number changes: it is kept in the member's history."))
+        return cleaned
 
     def consents(self) -> dict[str, bool]:
         return {channel: bool(self.cleaned_data.get(f"consent_{channel}")) for channel in Member.CONSENT_CHANNELS}

@@ -17,6 +17,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from loyalty_site.core.models import TimeStampedModel, UpdatedByModel
 from loyalty_site.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, RoundingMode
@@ -107,6 +108,18 @@ class ProgrammeSettings(UpdatedByModel):
         choices=ClawbackPolicy.choices,
         default=ClawbackPolicy.ALLOW_NEGATIVE,
         help_text=_("What happens when a refund takes back points the member has already spent."),
+    )
+    adjustment_max_points = models.PositiveIntegerField(
+        _("largest adjustment without approval (points)"),
+        default=500,
+        help_text=_("A manual adjustment of more points than this (added or removed) waits for a programme lead."),
+    )
+    adjustment_daily_points = models.PositiveIntegerField(
+        _("adjustments a staff member may make a day without approval (points)"),
+        default=2000,
+        help_text=_(
+            "Points added or removed by one staff member in a local day; beyond it adjustments wait for a programme lead."  # noqa: E501
+        ),
     )
 
     class Meta:
@@ -219,6 +232,14 @@ class Member(TimeStampedModel):
         help_text=_("Set when something needs a person to look, e.g. a refund left the balance negative."),
     )
     review_note = models.CharField(_("review note"), max_length=300, blank=True)
+
+    # The audit trail: who changed what, when and why, old and new values (phone, status and
+    # its reason, merges...). Balances move through the ledger, which is its own record.
+    history = HistoricalRecords(
+        excluded_fields=["points_balance", "points_debt", "updated_at"],
+        verbose_name=_("member history"),
+        verbose_name_plural=_("member history"),
+    )
 
     class Meta:
         verbose_name = _("member")
@@ -479,3 +500,96 @@ class LotMovement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entry_id} → lot {self.lot_id}: {self.points:+d}"
+
+
+# --- Manual adjustments and their approval ------------------------------------------------------
+
+
+class PointsAdjustment(models.Model):
+    """A manual adjustment asked for by staff: applied at once when it is within the limits of
+    `ProgrammeSettings`, otherwise pending (no balance change) until a programme lead other than
+    the requester approves or rejects it. Written by `members.services.adjustments` only."""
+
+    class Status(models.TextChoices):
+        APPLIED = "applied", _("Applied (within the limits)")
+        PENDING = "pending", _("Waiting for approval")
+        APPROVED = "approved", _("Approved and applied")
+        REJECTED = "rejected", _("Rejected")
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="adjustments", verbose_name=_("member"))
+    points = models.IntegerField(_("points"))
+    reason = models.CharField(_("reason"), max_length=500)
+    reference = models.CharField(_("reference"), max_length=200, unique=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now, db_index=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("approved or rejected by"),
+    )
+    decided_at = models.DateTimeField(_("approved or rejected at"), null=True, blank=True)
+    decision_note = models.CharField(_("note on the decision"), max_length=300, blank=True)
+    entry = models.OneToOneField(
+        LedgerEntry,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="adjustment",
+        verbose_name=_("ledger entry"),
+    )
+    history = HistoricalRecords(verbose_name=_("adjustment history"), verbose_name_plural=_("adjustment history"))
+
+    class Meta:
+        verbose_name = _("point adjustment")
+        verbose_name_plural = _("point adjustments")
+        ordering = ["-requested_at", "-pk"]
+        permissions = [("approve_pointsadjustment", _("Can approve point adjustments"))]
+        indexes = [
+            models.Index(fields=["requested_at"], condition=Q(status="pending"), name="members_adjust_pending"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~Q(points=0), name="members_adjust_points_not_zero"),
+            models.CheckConstraint(condition=~Q(reason=""), name="members_adjust_has_reason"),
+            # Never the same person: the database says so too.
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | ~Q(decided_by=F("requested_by")),
+                name="members_adjust_four_eyes",
+            ),
+            models.CheckConstraint(
+                condition=(Q(status__in=["applied", "approved"]) & Q(entry__isnull=False))
+                | (Q(status__in=["pending", "rejected"]) & Q(entry__isnull=True)),
+                name="members_adjust_entry_iff_applied",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.points:+d} → {self.member_id} ({self.get_status_display()})"
+
+
+class StaffAdjustmentDay(models.Model):
+    """How many points one staff member adjusted without approval on one local day: the row
+    the daily allowance is counted on, under a conditional UPDATE, so that parallel requests
+    cannot together pass it."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("staff user")
+    )
+    day = models.DateField(_("day"))
+    points = models.PositiveIntegerField(_("points adjusted"), default=0)
+
+    class Meta:
+        verbose_name = _("staff adjustments of a day")
+        verbose_name_plural = _("staff adjustments of a day")
+        constraints = [models.UniqueConstraint(fields=["user", "day"], name="members_staffadjday_user_day_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.day}: {self.points}"

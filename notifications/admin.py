@@ -14,6 +14,7 @@ from django.utils.translation import ngettext
 
 from loyalty_site.core.admin import ReadOnlyModelAdmin
 from loyalty_site.core.errors import DomainError
+from loyalty_site.core.scoping import StaffScopedAdminMixin
 from members.selectors import member_lookup
 from notifications.models import Channel, MemberPreference, Message, MessageTemplate
 from notifications.rendering import EVENT_PLACEHOLDERS, PLACEHOLDERS
@@ -151,26 +152,30 @@ class MessageTemplateAdmin(admin.ModelAdmin):
 
 
 @admin.register(MemberPreference)
-class MemberPreferenceAdmin(admin.ModelAdmin):
+class MemberPreferenceAdmin(StaffScopedAdminMixin, admin.ModelAdmin):
     list_display = ["member", "language", "has_push_token", "updated_at"]
     list_filter = ["language"]
     search_fields = ["member__code", "member__name", "member__phone"]
     ordering = ["member__name"]
     list_select_related = ["member"]
     autocomplete_fields = ["member"]
+    # The push address is the member's own device's, registered by the member app: staff may see
+    # whether there is one, never type one in (a wrong one sends the member's messages elsewhere).
+    fields = ["member", "language", "has_push_token"]
+    readonly_fields = ["has_push_token"]
 
     @admin.display(description=_("push token"), boolean=True)
     def has_push_token(self, obj):
         return bool(obj.push_token)
 
     def save_model(self, request, obj, form, change):
-        saved = member_preference_set(member=obj.member, language=obj.language, push_token=obj.push_token)
+        saved = member_preference_set(member=obj.member, language=obj.language)
         obj.pk = saved.pk
         obj._state.adding = False
 
 
 @admin.register(Message)
-class MessageAdmin(ReadOnlyModelAdmin):
+class MessageAdmin(StaffScopedAdminMixin, ReadOnlyModelAdmin):
     """The outbox: a record, read-only; the only action is sending failed messages again."""
 
     list_display = [

@@ -6,12 +6,13 @@ from django.utils.translation import ngettext
 
 from loyalty_site.core.errors import DomainError
 from loyalty_site.core.models import copy_saved
+from loyalty_site.core.scoping import StaffScopedAdminMixin
 from stores.models import Brand, Store
 from stores.services import terminal_create, terminal_revoke
 
 
 @admin.register(Brand)
-class BrandAdmin(admin.ModelAdmin):
+class BrandAdmin(StaffScopedAdminMixin, admin.ModelAdmin):
     list_display = ["code", "name", "store_count"]
     search_fields = ["code", "name"]
     ordering = ["code"]
@@ -27,7 +28,7 @@ class BrandAdmin(admin.ModelAdmin):
 
 
 @admin.register(Store)
-class StoreAdmin(admin.ModelAdmin):
+class StoreAdmin(StaffScopedAdminMixin, admin.ModelAdmin):
     list_display = ["code", "name", "brand", "city", "time_zone", "is_active", "terminal_count"]
     list_filter = ["brand", "is_active", "city"]
     search_fields = ["code", "name", "city", "brand__name", "brand__code"]
@@ -60,7 +61,7 @@ class TerminalStatusFilter(admin.SimpleListFilter):
 
 # The base of the terminal pages: `backoffice` composes it with the terminals' sales and
 # registers it (once); this app cannot see sales.
-class TerminalAdmin(admin.ModelAdmin):
+class TerminalAdmin(StaffScopedAdminMixin, admin.ModelAdmin):
     list_display = ["name", "store", "key_prefix", "is_active", "last_used_at", "created_at", "revoked_at"]
     list_filter = [TerminalStatusFilter, "store__brand", "store"]
     search_fields = ["name", "key_prefix", "store__code", "store__name"]

@@ -21,6 +21,7 @@ from loyalty_site.core.admin import ReadOnlyModelAdmin, refusal_onto_form, refus
 from loyalty_site.core.errors import DomainError
 from loyalty_site.core.importexport.admin import ConfigImportExportMixin
 from loyalty_site.core.models import copy_saved
+from loyalty_site.core.scoping import StaffScopedAdminMixin
 from members.admin import PhoneSearchMixin
 from members.models import Member
 from tiers.admin_panels import member_tier_panel, quantity_display
@@ -216,7 +217,7 @@ class TierAdmin(ConfigImportExportMixin, admin.ModelAdmin):
 
 
 @admin.register(TierStatus)
-class TierStatusAdmin(PhoneSearchMixin, ReadOnlyModelAdmin):
+class TierStatusAdmin(StaffScopedAdminMixin, PhoneSearchMixin, ReadOnlyModelAdmin):
     phone_search_field = "member__phone"
     list_display = [
         "member_link",
@@ -316,7 +317,7 @@ class TierStatusAdmin(PhoneSearchMixin, ReadOnlyModelAdmin):
 
 
 @admin.register(TierSpend)
-class TierSpendAdmin(PhoneSearchMixin, ReadOnlyModelAdmin):
+class TierSpendAdmin(StaffScopedAdminMixin, PhoneSearchMixin, ReadOnlyModelAdmin):
     phone_search_field = "member__phone"
     list_display = ["recorded_at", "member", "kind", "reference", "amount", "points", "occurred_at", "tier_after"]
     list_filter = ["kind", ("recorded_at", admin.DateFieldListFilter)]
@@ -327,7 +328,7 @@ class TierSpendAdmin(PhoneSearchMixin, ReadOnlyModelAdmin):
 
 
 @admin.register(TierChange)
-class TierChangeAdmin(PhoneSearchMixin, ReadOnlyModelAdmin):
+class TierChangeAdmin(StaffScopedAdminMixin, PhoneSearchMixin, ReadOnlyModelAdmin):
     phone_search_field = "member__phone"
     list_display = ["at", "member", "from_tier", "to_tier", "kind", "reference", "note", "staff_user"]
     list_filter = ["kind", "to_tier", "from_tier", ("at", admin.DateFieldListFilter)]

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from loyalty_site.core.admin import refusal_onto_form, refusal_text
 from loyalty_site.core.errors import DomainError
 from loyalty_site.core.importexport.admin import ConfigImportExportMixin, RecordedExportMixin
+from loyalty_site.core.scoping import StaffScopedAdminMixin
 from members.phones import phone_or_none
 from vouchers.codes import GROUP, voucher_code_is_valid, voucher_code_normalise
 from vouchers.forms import IssueVoucherForm, VoidVouchersForm
@@ -134,7 +135,7 @@ class RewardAdmin(ConfigImportExportMixin, admin.ModelAdmin):
 
 
 @admin.register(Voucher)
-class VoucherAdmin(RecordedExportMixin, admin.ModelAdmin):
+class VoucherAdmin(StaffScopedAdminMixin, RecordedExportMixin, admin.ModelAdmin):
     resource_classes = [VoucherResource]
     list_display = [
         "code",

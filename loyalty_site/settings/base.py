@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "import_export",
+    "simple_history",
     "loyalty_site.core",
     "stores",
     "members",
@@ -47,6 +48,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The audit trail (django-simple-history) records the signed-in user as the author.
+    "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -108,6 +111,14 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+
+# --- Staff: scoping and the audit trail ----------------------------------------------------
+# Which rows a staff user may see (store managers: their stores and brands); see core/scoping.py.
+STAFF_SCOPE = "backoffice.scoping.queryset_scoped"
+# The history pages are read-only: a past state is never restored from there.
+SIMPLE_HISTORY_REVERT_DISABLED = True
+# The why of a change (a reason for an adjustment can be 500 characters).
+SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 
 # --- Internationalisation -------------------------------------------------------------------
 # English is the source language of every string; Vietnamese is the default shown.

@@ -1,5 +1,10 @@
 """Every write of the members app. Import from here: `from members.services import points_earn`."""
 
+from members.services.adjustments import (
+    points_adjustment_approve,
+    points_adjustment_reject,
+    points_adjustment_request,
+)
 from members.services.bulk import (
     BulkCreditResult,
     NewMember,
@@ -68,6 +73,9 @@ __all__ = [
     "members_lock",
     "opening_reference",
     "points_adjust",
+    "points_adjustment_approve",
+    "points_adjustment_reject",
+    "points_adjustment_request",
     "points_credit_opening_bulk",
     "points_earn",
     "points_expire_due",

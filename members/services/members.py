@@ -165,10 +165,19 @@ def _require_not_merged(member: Member) -> None:
         raise MemberMerged(_("Member %(code)s was merged into another member; use that one.") % {"code": member.code})
 
 
-def member_update(*, member: Member, data: dict[str, Any]) -> Member:
+def _audit(member: Member, *, by=None, reason: str = "") -> None:
+    """Who and why, for the member's audit trail (django-simple-history); without `by`, the
+    signed-in user of the request, if any (its middleware)."""
+    if by is not None:
+        member._history_user = by
+    member._change_reason = (reason or "").strip()
+
+
+def member_update(*, member: Member, data: dict[str, Any], changed_by=None, reason: str = "") -> Member:
     """Change a member's own data (name, phone, email, birthday, gender, home store). A phone
     that another member has: MemberExists; invalid values: ValidationFailed; nothing written on
-    refusal. Points, status, codes and consents have their own services."""
+    refusal. Points, status, codes and consents have their own services. The member's history
+    keeps who (`changed_by`), when, why (`reason`) and the old and new values."""
     unknown = set(data) - UPDATABLE_FIELDS
     if unknown:
         raise ValueError(f"member_update cannot change {sorted(unknown)}")
@@ -201,6 +210,7 @@ def member_update(*, member: Member, data: dict[str, Any]) -> Member:
                 errors.setdefault(field_name, []).extend(messages)
         if errors:
             raise ValidationFailed(errors=errors)
+        _audit(locked, by=changed_by, reason=reason)
         locked.save(update_fields=[*changes, "updated_at"])
     copy_saved(member, locked, changes)
     return locked
@@ -224,7 +234,7 @@ def member_consent_set(*, member: Member, channel: str, given: bool, at: datetim
     return locked
 
 
-def _status_set(member: Member, status: str, reason: str) -> Member:
+def _status_set(member: Member, status: str, reason: str, changed_by=None) -> Member:
     with transaction.atomic():
         locked = _lock_one(member)
         _require_not_merged(locked)
@@ -233,6 +243,7 @@ def _status_set(member: Member, status: str, reason: str) -> Member:
             locked.status_changed_at = timezone.now()
             locked.status_reason = (reason or "").strip()[:300]
             locked.full_clean(validate_unique=False, validate_constraints=False)
+            _audit(locked, by=changed_by, reason=locked.status_reason)
             locked.save(update_fields=["status", "status_changed_at", "status_reason", "updated_at"])
     member.status, member.status_changed_at, member.status_reason = (
         locked.status,
@@ -242,14 +253,14 @@ def _status_set(member: Member, status: str, reason: str) -> Member:
     return locked
 
 
-def member_block(*, member: Member, reason: str = "") -> Member:
+def member_block(*, member: Member, reason: str = "", changed_by=None) -> Member:
     """Block a member: no earning or spending until unblocked (reversals, expiry and staff
     adjustments still apply). Blocking a blocked member changes nothing."""
-    return _status_set(member, Member.Status.BLOCKED, reason)
+    return _status_set(member, Member.Status.BLOCKED, reason, changed_by)
 
 
-def member_unblock(*, member: Member, reason: str = "") -> Member:
-    return _status_set(member, Member.Status.ACTIVE, reason)
+def member_unblock(*, member: Member, reason: str = "", changed_by=None) -> Member:
+    return _status_set(member, Member.Status.ACTIVE, reason, changed_by)
 
 
 def member_review_clear(*, member: Member) -> Member:
@@ -391,7 +402,9 @@ def member_merge(*, survivor: Member, merged: Member, merged_by=None, reason: st
             keep.needs_review = True
             keep.review_note = (_("Merged with blocked member %(code)s.") % {"code": gone.code})[:300]
             changed += ["needs_review", "review_note"]
+        why = (_("Merged with %(code)s.") % {"code": gone.code} + " " + (reason or "").strip()).strip()
         if changed:
+            _audit(keep, by=merged_by, reason=why)
             keep.save(update_fields=[*{name.removesuffix("_id") for name in changed}, "updated_at"])
 
         moved: dict[str, Any] = {
@@ -407,13 +420,15 @@ def member_merge(*, survivor: Member, merged: Member, merged_by=None, reason: st
         Member.objects.filter(merged_into=gone).update(merged_into=keep)
         moved.update(ledger_move(source=gone, target=keep))
 
-        Member.objects.filter(pk=gone.pk).update(
-            status=Member.Status.MERGED,
-            merged_into=keep,
-            status_changed_at=now,
-            status_reason=(_("Merged into %(code)s.") % {"code": keep.code})[:300],
-            referred_by=None,
-            updated_at=now,
+        # Saved (not a bulk update) so that the member's history records the merge.
+        gone.status = Member.Status.MERGED
+        gone.merged_into = keep
+        gone.status_changed_at = now
+        gone.status_reason = (_("Merged into %(code)s.") % {"code": keep.code})[:300]
+        gone.referred_by = None
+        _audit(gone, by=merged_by, reason=f"{gone.status_reason} {(reason or '').strip()}".strip())
+        gone.save(
+            update_fields=["status", "merged_into", "status_changed_at", "status_reason", "referred_by", "updated_at"]
         )
         record = MemberMerge(
             survivor=keep,

@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
+from backoffice.models import StaffProfile
 from backoffice.roles import MARKETING, STORE_MANAGER
 from members.models import Card, LedgerEntry, Member, MemberMerge, PointLot
 from members.selectors import programme_settings_get
@@ -153,7 +154,7 @@ def test_editing_a_member_goes_through_the_update_and_consent_services(admin_cli
     response = admin_client.post(
         f"{CHANGELIST}{member.pk}/change/",
         {"name": "Tên mới", "phone": "987654321", "email": "a@b.vn", "birthday": "1990-01-02", "gender": "",
-         "consent_zalo": "on", **INLINE_MANAGEMENT},
+         "consent_zalo": "on", "change_reason": "Khách đổi số", **INLINE_MANAGEMENT},
         follow=True,
     )  # fmt: skip
     assert response.status_code == 200
@@ -225,8 +226,10 @@ def test_adjust_points_needs_the_adjust_points_permission(client, django_user_mo
 
 
 def test_a_store_manager_may_adjust_points(client, django_user_model):
-    member = MemberFactory(points=10)
+    store = StoreFactory()
+    member = MemberFactory(points=10, home_store=store)
     manager = staff_in(django_user_model, STORE_MANAGER, "manager")
+    StaffProfile.objects.create(user=manager).stores.set([store])
     client.force_login(manager)
     token = client.get(adjust_url(member)).context["form"]["token"].value()
     response = client.post(adjust_url(member), {"points": "15", "reason": "Sự cố máy POS", "token": token})

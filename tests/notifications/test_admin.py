@@ -7,7 +7,7 @@ from django.contrib.auth.models import Group
 from django.core import mail
 
 from notifications.models import MemberPreference, Message, MessageTemplate
-from notifications.services import message_enqueue, message_send
+from notifications.services import member_preference_set, message_enqueue, message_send
 from tests.notifications.helpers import enrol, make_template, sms_settings, vn
 
 pytestmark = pytest.mark.django_db
@@ -247,7 +247,7 @@ def test_marketing_staff_may_look_at_the_outbox_and_resend_but_store_managers_ma
 # --- Preferences --------------------------------------------------------------------------------
 
 
-def test_member_preferences_are_saved_through_the_service(client, boss):
+def test_member_preferences_are_saved_through_the_service_and_the_push_address_is_read_only(client, boss):
     member = enrol()
     response = client.post(
         "/admin/notifications/memberpreference/add/",
@@ -256,5 +256,12 @@ def test_member_preferences_are_saved_through_the_service(client, boss):
     )
     assert response.status_code == 200
     preference = MemberPreference.objects.get()
-    assert (preference.member_id, preference.language, preference.push_token) == (member.pk, "en", "device-9")
+    # The push address typed in (a crafted POST: the form has no such field) is not taken.
+    assert (preference.member_id, preference.language, preference.push_token) == (member.pk, "en", "")
+    member_preference_set(member=member, push_token="device-of-the-member")
+    change_url = f"/admin/notifications/memberpreference/{preference.pk}/change/"
+    assert 'name="push_token"' not in client.get(change_url).content.decode()
+    client.post(change_url, {"member": member.pk, "language": "vi", "push_token": "attacker"}, follow=True)
+    preference.refresh_from_db()
+    assert (preference.language, preference.push_token) == ("vi", "device-of-the-member")
     assert client.get("/admin/notifications/memberpreference/").status_code == 200

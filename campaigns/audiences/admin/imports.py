@@ -31,6 +31,7 @@ from campaigns.audiences.imports.report import TEMPLATE_FILE_NAME, template_buil
 from campaigns.audiences.imports.services import member_import_confirm, member_import_create, member_import_start_check
 from campaigns.audiences.models import CustomerGroup
 from loyalty_site.core.errors import DomainError
+from loyalty_site.core.scoping import StaffScopedAdminMixin, staff_scope
 
 IMPORT_PERMISSION = "members.import_members"
 GROUP_PERMISSION = "campaigns.change_customergroup"
@@ -87,7 +88,7 @@ class MemberExportForm(forms.Form):
 
 
 @admin.register(MemberImport)
-class MemberImportAdmin(admin.ModelAdmin):
+class MemberImportAdmin(StaffScopedAdminMixin, admin.ModelAdmin):
     list_display = (
         "created_at",
         "original_name",
@@ -273,8 +274,9 @@ class MemberImportAdmin(admin.ModelAdmin):
         form = MemberExportForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             group = form.cleaned_data["group"]
-            queryset = members_export_queryset(group_name=group.name if group else "")
-            return export_response(queryset, form.cleaned_data["format"])
+            queryset = staff_scope(request.user, members_export_queryset(group_name=group.name if group else ""))
+            filters = f"group={group.name}" if group else "group=-"
+            return export_response(queryset, form.cleaned_data["format"], user=request.user, filters=filters)
         return TemplateResponse(
             request,
             "campaigns/import_export_members.html",

@@ -15,6 +15,8 @@ from django.utils.translation import gettext as _
 from campaigns.audiences.exports.admin_actions import can_export
 from campaigns.audiences.exports.members import FORMATS, members_export, members_export_queryset
 from loyalty_site.core.errors import DomainError
+from loyalty_site.core.importexport.services import export_record
+from members.models import Member
 
 
 class Command(BaseCommand):
@@ -30,6 +32,7 @@ class Command(BaseCommand):
         fmt = os.path.splitext(path)[1].lower().lstrip(".")
         if fmt not in FORMATS:
             raise CommandError(_("The file name must end in .xlsx or .csv."))
+        user = None
         if options["user"]:
             user = get_user_model().objects.filter(username=options["user"]).first()
             if user is None:
@@ -43,4 +46,12 @@ class Command(BaseCommand):
             raise CommandError(str(exc.detail)) from None
         except OSError as exc:
             raise CommandError(_("Cannot write %(file)s: %(error)s") % {"file": path, "error": exc.strerror}) from None
+        export_record(
+            user=user,
+            model=Member,
+            file_format=fmt,
+            rows=count,
+            filters=f"command export_members group={options['group'] or '-'}",
+            username="manage.py export_members",
+        )
         self.stdout.write(_("%(count)d members written to %(file)s.") % {"count": count, "file": path})
