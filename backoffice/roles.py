@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_noop
 
+PROGRAMME_LEAD = gettext_noop("Programme lead")
 MARKETING = gettext_noop("Marketing")
 STORE_MANAGER = gettext_noop("Store manager")
 
