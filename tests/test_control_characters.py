@@ -83,7 +83,9 @@ def test_a_rename_is_cleaned_the_same_way():
 def stored_before_the_rule(db):
     """Rows written before names were cleaned: straight into the table, past every service."""
     member = MemberFactory(name="Lan", phone="0912000801", email="lan@example.vn")
-    Member.objects.filter(pk=member.pk).update(name="Lan\x01\x1b Anh\x00", email="lan\x0c@example.vn")
+    Member.objects.filter(pk=member.pk).update(
+        name="Lan\x01\x1b Anh\x08", email="lan\x0c@example.vn"
+    )  # no NUL: PostgreSQL refuses it
     return member
 
 
