@@ -28,6 +28,8 @@ run: install
 	DEBUG=true $(BIN)/python manage.py load_demo
 	DEBUG=true $(BIN)/python manage.py ensure_superuser
 	@echo "Admin: http://127.0.0.1:$(PORT)/admin/   POS API docs: http://127.0.0.1:$(PORT)/api/docs/"
+	@echo "The superuser also needs a one-time code: set up its authenticator app once with"
+	@echo "  DEBUG=true $(BIN)/python manage.py otp_enrol admin"
 	DEBUG=true $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 ## The whole test suite (SQLite by default; set DATABASE_URL for PostgreSQL).

@@ -1,6 +1,7 @@
 """Settings shared by every environment. Everything that differs between machines comes from
 the environment (django-environ); see `.env.example` for the full list."""
 
+import datetime
 from pathlib import Path
 
 import environ
@@ -30,6 +31,9 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "import_export",
     "simple_history",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
     "loyalty_site.core",
     "stores",
     "members",
@@ -50,8 +54,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # The audit trail (django-simple-history) records the signed-in user as the author.
     "simple_history.middleware.HistoryRequestMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "backoffice.signin.StaffOtpMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks: it turns a lockout into its page
 ]
 
 ROOT_URLCONF = "loyalty_site.urls"
@@ -119,6 +126,30 @@ STAFF_SCOPE = "backoffice.scoping.queryset_scoped"
 SIMPLE_HISTORY_REVERT_DISABLED = True
 # The why of a change (a reason for an adjustment can be 500 characters).
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
+# --- Staff sign-in (risk.md; backoffice/signin.py) -------------------------------------------
+# Wrong passwords: after AXES_FAILURE_LIMIT of them the account is locked (from every address)
+# and so is the address (for every account), for AXES_COOLOFF_MINUTES counted from the lockout;
+# a success before that clears the count. Both, not only the pair: one pair would let a guesser
+# try 5 passwords on every account, or every address 5 on one account. The price: a stranger
+# who knows a username can lock it for 30 minutes; an admin lifts a lock by deleting its access
+# attempt in the admin (or `manage.py axes_reset_username NAME`).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # the lock ends when it said it would
+AXES_LOCKOUT_CALLABLE = "backoffice.signin.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "backoffice.signin.client_ip"
+# How many reverse proxies (load balancer, nginx) stand in front of the web workers: the client's
+# address is then read from X-Forwarded-For. 0: the connection's own address.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Programme leads and superusers give a one-time code from an authenticator app after the
+# password (`manage.py otp_enrol USERNAME` sets the app up).
+STAFF_OTP_REQUIRED = env.bool("STAFF_OTP_REQUIRED", default=True)
+OTP_TOTP_ISSUER = env.str("LOYALTY_PROGRAMME_NAME", default="") or "Loyalty back office"
+# A staff session ends 12 hours after sign-in (a working day), whatever happens in between.
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)
 
 # --- Internationalisation -------------------------------------------------------------------
 # English is the source language of every string; Vietnamese is the default shown.

@@ -8,6 +8,9 @@ from .base import env
 DEBUG = False
 SECRET_KEY = "test-only-secret-key-not-for-production"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Tests sign staff in with force_login; the one-time code step is tested on its own, with the
+# setting turned on (tests/backoffice/test_signin.py).
+STAFF_OTP_REQUIRED = False
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Tests run tasks in-process unless a test starts a real worker itself.

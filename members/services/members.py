@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from loyalty_site.core.errors import ValidationFailed, refusal_errors
 from loyalty_site.core.models import copy_saved
+from loyalty_site.core.text import single_line
 from members.codes import MEMBER_CODE_LENGTH, REFERRAL_CODE_LENGTH, code_generate, code_normalise
 from members.errors import MemberExists, MemberMerged
 from members.models import Card, Member, MemberMerge
@@ -29,7 +30,8 @@ UPDATABLE_FIELDS = frozenset({"name", "phone", "email", "birthday", "gender", "h
 
 
 def _clean_name(name: object) -> str:
-    return " ".join(str(name or "").split())
+    # Control characters are stripped, not refused: loyalty_site/core/text.py says why.
+    return single_line(name)
 
 
 def _clean_email(email: object) -> str:

@@ -5,17 +5,25 @@ write, in xlsx and csv alike, goes through `neutralise`, which prefixes such tex
 the spreadsheet then shows it as text. Numbers and dates are left alone (they are not text).
 
 `restore` undoes it when one of our own files is imported again, so a name that starts with a
-dash survives an export and an import unchanged."""
+dash survives an export and an import unchanged. Control characters that a spreadsheet cannot
+hold (see `loyalty_site.core.text`) are dropped on the way out, so no stored text can break an
+export; `restore` cannot bring them back, and should not."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from loyalty_site.core.text import unwritable_strip
 
 DANGEROUS_STARTS = ("=", "+", "-", "@", "\t", "\r")
 QUOTE = "'"
 
 
 def neutralise(value: Any) -> Any:
+    if isinstance(value, str):
+        # Characters a spreadsheet cannot hold are dropped first (one of them used to break every
+        # member export), then the formula check sees the text as it will be written.
+        value = unwritable_strip(value)
     # Text that already looks neutralised ("'=x") is quoted once more, so `restore` is exact.
     if isinstance(value, str) and value.lstrip(QUOTE).startswith(DANGEROUS_STARTS):
         return QUOTE + value
