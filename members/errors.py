@@ -2,6 +2,7 @@
 and a translated title; services add a specific `detail` and, where a form or an API client
 needs it, `errors` per field or `extra` fields."""
 
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from loyalty_site.core.errors import ConflictError, NotFoundError, UnprocessableError
@@ -32,6 +33,26 @@ class MemberMerged(ConflictError):
 class InsufficientPoints(ConflictError):
     code = "insufficient-points"
     title = _("Not enough points.")
+
+
+class MemberInDebt(ConflictError):
+    """The member owes points (a refund took back points already spent): nothing may be spent
+    or redeemed until new credits have repaid the debt. Build it with `member_in_debt`."""
+
+    code = "member-in-debt"
+    title = _("This member owes points from a refund.")
+
+
+def member_in_debt(member) -> MemberInDebt:
+    """The refusal for `member` (whose `points_debt` is above zero), with the debt in `extra`."""
+    return MemberInDebt(
+        gettext(
+            "Member %(code)s owes %(debt)d points from a refund: no points can be spent or rewards redeemed "
+            "until purchases have repaid them."
+        )
+        % {"code": member.code, "debt": member.points_debt},
+        extra={"points_debt": member.points_debt},
+    )
 
 
 class LedgerReferenceReused(ConflictError):

@@ -153,6 +153,21 @@ def member_spendable_points(*, member: Member, at: datetime.datetime | None = No
     return max(0, total - member.points_debt)
 
 
+def member_points_coverable(*, member: Member, at: datetime.datetime | None = None) -> int:
+    """What a claw-back could take from the member now without adding to their debt: the
+    points in unexpired lots (pending ones included, as `points_reverse` takes them) less the
+    debt already owed (read afresh: a caller voiding vouchers has just moved it). Negative while
+    the member owes points."""
+    at = at or timezone.now()
+    held = (
+        lots_open(member=member)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=at))
+        .aggregate(total=Coalesce(Sum("remaining"), 0))["total"]
+    )
+    debt = Member.objects.filter(pk=member.pk).values_list("points_debt", flat=True).first() or 0
+    return held - debt
+
+
 def member_pending_points(*, member: Member, at: datetime.datetime | None = None) -> int:
     at = at or timezone.now()
     return (
@@ -221,6 +236,7 @@ class MemberSummary:
     status: str
     tier: TierSummary
     points_balance: int
+    points_debt: int
     points_available: int
     points_value: Decimal
     birthday_today: bool
@@ -237,6 +253,7 @@ def member_summary(*, member: Member, store: Store, at: datetime.datetime | None
         status=member.status,
         tier=member_entry_tier(),
         points_balance=member.points_balance,
+        points_debt=member.points_debt,
         points_available=member_spendable_points(member=member, at=at),
         points_value=points_to_money(member.points_balance, programme.point_value),
         birthday_today=member_birthday_today(member=member, zone=store.zone, at=at),

@@ -145,6 +145,12 @@ class Refund(TimeStampedModel):
     points_reversed = models.PositiveIntegerField(_("earned points reversed"), default=0)
     points_returned = models.PositiveIntegerField(_("redeemed points returned"), default=0)
     vouchers_returned = models.JSONField(_("vouchers returned"), default=list, blank=True)
+    vouchers_voided = models.JSONField(
+        _("vouchers voided"),
+        default=list,
+        blank=True,
+        help_text=_("Unused vouchers bought with points, voided so that the claw-back left no debt."),
+    )
 
     class Meta:
         verbose_name = _("refund")

@@ -50,6 +50,7 @@ from members.errors import (
     MemberMerged,
     MemberNotFound,
     ReversalNotAllowed,
+    member_in_debt,
 )
 from members.models import LedgerEntry, LotMovement, Member, PointLot, ProgrammeSettings
 from members.selectors import lots_open, programme_settings_get, programme_zone
@@ -409,7 +410,8 @@ def points_spend(
 ) -> LedgerEntry:
     """Spend `points` from the member's spendable lots (available, not expired), the
     soonest-expiring first. InsufficientPoints (409) when they do not cover it, with
-    `points_available` in the error's extra; MemberBlocked for a blocked member. Idempotent on
+    `points_available` in the error's extra; MemberBlocked for a blocked member; MemberInDebt
+    (409) while the member owes points from a refund. Idempotent on
     `reference` (`lock`: as for `points_earn`)."""
     points = _require_positive(points)
     reference = _reference(reference)
@@ -423,6 +425,8 @@ def points_spend(
         if existing is not None:
             return existing
         _require_transacting(locked)
+        if locked.points_debt > 0:
+            raise member_in_debt(locked)
         lots = list(
             lots_open(member=locked)
             .filter(available_from__lte=now)

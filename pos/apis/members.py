@@ -50,7 +50,13 @@ class MemberSummaryOutputSerializer(serializers.Serializer):
         help_text="A blocked member can neither earn nor spend points.",
     )
     tier = TierOutputSerializer()
-    points_balance = serializers.IntegerField()
+    points_balance = serializers.IntegerField(help_text="Below zero while the member owes points (`points_debt`).")
+    points_debt = serializers.IntegerField(
+        help_text=(
+            "Points a refund took back that the member had already spent: repaid first by new points; until then "
+            "no points can be spent and no reward redeemed (`member-in-debt`)."
+        )
+    )
     points_available = serializers.IntegerField(
         help_text="Points that can be spent now: the balance less points still pending or already expired."
     )
@@ -80,6 +86,7 @@ def member_summary_for_pos(*, member: Member, store: Store) -> dict[str, Any]:
         "status": summary.status,
         "tier": tier,
         "points_balance": summary.points_balance,
+        "points_debt": summary.points_debt,
         "points_available": summary.points_available,
         "points_value": summary.points_value,
         "birthday_today": summary.birthday_today,

@@ -129,7 +129,16 @@ class RefundOutputSerializer(serializers.Serializer):
     points_reversed = serializers.IntegerField()
     points_returned = serializers.IntegerField()
     vouchers_returned = serializers.ListField(child=serializers.CharField())
-    points_balance = serializers.IntegerField(allow_null=True)
+    vouchers_voided = serializers.ListField(
+        child=serializers.CharField(),
+        help_text=(
+            "Unused vouchers of the member, bought with points, voided so that taking back the points earned "
+            "left no debt: they can no longer be used."
+        ),
+    )
+    points_balance = serializers.IntegerField(
+        allow_null=True, help_text="Below zero when the member now owes points (see `member-in-debt`)."
+    )
     amount = _money(help_text="The list price of what was refunded.")
     paid_amount = _money(help_text="The money paid for what was refunded (what to give back).")
 
@@ -205,6 +214,7 @@ def refund_payload(refund, points_balance) -> dict:
             "points_reversed": refund.points_reversed,
             "points_returned": refund.points_returned,
             "vouchers_returned": refund.vouchers_returned,
+            "vouchers_voided": refund.vouchers_voided,
             "points_balance": points_balance,
             "amount": refund.amount,
             "paid_amount": refund.paid_amount,
@@ -217,7 +227,10 @@ def refund_payload(refund, points_balance) -> dict:
 SALE_ERRORS = {
     400: problem("`validation-error`: the body is not valid (fields in `errors`)."),
     404: problem("`member-not-found`: no member with this id."),
-    409: problem("`member-blocked`: the member is blocked and cannot redeem points."),
+    409: problem(
+        "`member-blocked`: the member is blocked and cannot redeem points; `member-in-debt`: the member owes "
+        "points from a refund and cannot pay with points until they are repaid (with `points_debt`)."
+    ),
     422: problem(
         "A voucher or points that cannot be applied: `voucher-not-found`, `voucher-not-applicable`, "
         "`voucher-used`, `voucher-expired`, `insufficient-points`."
@@ -256,7 +269,7 @@ class SaleCreateApi(IdempotentAPIView):
             **SALE_ERRORS,
             409: problem(
                 "`duplicate-receipt`: this receipt number was already recorded at this store; "
-                "`member-blocked`; `request-in-progress`."
+                "`member-blocked`; `member-in-debt`; `request-in-progress`."
             ),
         },
         parameters=[IDEMPOTENCY_KEY, ACCEPT_LANGUAGE],
@@ -293,7 +306,10 @@ class SaleRefundApi(IdempotentAPIView):
         description=(
             "Omit `lines` for a full refund of what is left. Reverses the points earned on the refunded share, "
             "gives back the redeemed points on that share, gives back the vouchers when the refund completes the "
-            "sale and they have not expired, and lowers the qualifying spend."
+            "sale and they have not expired, and lowers the qualifying spend. Points earned and already spent "
+            "are taken back all the same: first from the member's unused vouchers bought with points (voided, "
+            "the most recent first, only as many as needed: `vouchers_voided`), and what is still missing "
+            "becomes a debt (a negative `points_balance`) that blocks spending points until it is repaid."
         ),
         request=RefundInputSerializer,
         responses={
@@ -347,6 +363,7 @@ def sale_detail_payload(sale: Sale) -> dict:
                     "points_reversed": r.points_reversed,
                     "points_returned": r.points_returned,
                     "vouchers_returned": r.vouchers_returned,
+                    "vouchers_voided": r.vouchers_voided,
                     "points_balance": None,
                     "amount": r.amount,
                     "paid_amount": r.paid_amount,

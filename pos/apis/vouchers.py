@@ -49,13 +49,15 @@ InsufficientPointsProblem = inline_serializer(
     name="InsufficientPointsProblem",
     fields={
         "type": serializers.CharField(
-            help_text="`/problems/insufficient-points`, `/problems/member-blocked` or `/problems/request-in-progress`."
+            help_text="`/problems/insufficient-points`, `/problems/member-blocked`, `/problems/member-in-debt` or "
+            "`/problems/request-in-progress`."
         ),
         "title": serializers.CharField(),
         "status": serializers.IntegerField(),
         "detail": serializers.CharField(),
         "points_available": serializers.IntegerField(required=False, help_text="insufficient-points only."),
         "points_requested": serializers.IntegerField(required=False, help_text="insufficient-points only."),
+        "points_debt": serializers.IntegerField(required=False, help_text="member-in-debt only."),
     },
 )
 
@@ -171,6 +173,7 @@ class MemberRedemptionApi(IdempotentAPIView):
                 description=(
                     "`insufficient-points`: the member's spendable points do not cover the cost (with "
                     "`points_available` and `points_requested`); `member-blocked`: the member is blocked; "
+                    "`member-in-debt`: the member owes points from a refund (with `points_debt`); "
                     "`request-in-progress`: a request with the same key is still running."
                 ),
             ),

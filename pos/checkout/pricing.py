@@ -34,7 +34,7 @@ from loyalty_site.core.money import (
     points_to_money,
     to_decimal,
 )
-from members.errors import MemberBlocked
+from members.errors import MemberBlocked, member_in_debt
 from members.models import Member, ProgrammeSettings
 from members.selectors import member_get, member_spendable_points, programme_settings_get
 from pos.checkout.errors import PointsNotApplicable, VoucherUnknown
@@ -126,8 +126,9 @@ def price(
 ) -> Quote:
     """Price `cart` for `member` at `store` at `at`. Reads only. Raises the voucher errors
     (voucher-not-found / -used / -expired / -not-applicable), PointsNotApplicable, MemberBlocked
-    (points asked by a blocked member) or ValidationFailed (points without a member). `tier`: the
-    member's tier when the caller has just read it (the sale, from the row it locked)."""
+    (points asked by a blocked member), MemberInDebt (points asked by a member who owes points)
+    or ValidationFailed (points without a member). `tier`: the member's tier when the caller has
+    just read it (the sale, from the row it locked)."""
     programme = programme or programme_settings_get()
     discounts: list[AppliedDiscount] = []
     subtotal = cart.subtotal
@@ -171,6 +172,8 @@ def price(
             raise ValidationFailed(message, errors={"points_to_redeem": [message]})
         if member.status == Member.Status.BLOCKED:
             raise MemberBlocked(_("Member %(code)s is blocked and cannot spend points.") % {"code": member.code})
+        if member.points_debt > 0:
+            raise member_in_debt(member)
         available = member_spendable_points(member=member, at=max(at, timezone.now()))
         if points_to_redeem > available:
             raise PointsNotApplicable(

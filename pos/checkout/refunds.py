@@ -7,8 +7,17 @@ refund reverses exactly what the sale earned (pos-api.md): points earned, points
 money paid, qualifying spend and the referrer's points. Vouchers used on the sale come back
 only when the refund completes the sale, and only if they have not expired.
 
+Claw-back (risk.md "Refunds"): the points earned on the refunded share are taken back even when
+the member has spent them. The redeemed points the refund gives back come first; then, before
+the balance may go below zero, the member's unused vouchers bought with points are voided, the
+most recent first and only as many as needed, and their points given back
+(`vouchers_void_to_cover`); only what is still missing becomes debt (`Member.points_debt`),
+which blocks spending and redeeming (409 `member-in-debt`) until new credits repay it.
+
 Lock order: the member first, as for a sale (so everything of one member is serialised there),
-then the sale row, the vouchers and the member's tier status row."""
+then the sale row, the vouchers (the ones given back, then the ones voided; the ledger locks the
+member again, a no-op in this transaction) and the member's tier status row. The reward rows are
+never locked here (redeeming locks the reward, then the member: the opposite order)."""
 
 from __future__ import annotations
 
@@ -32,7 +41,7 @@ from pos.models import Refund, RefundLine, Sale, SaleLine
 from stores.models import Terminal
 from tiers.services import tier_spend_reverse
 from vouchers.models import Voucher
-from vouchers.services import voucher_return
+from vouchers.services import voucher_return, vouchers_void_to_cover
 
 
 def _money_share(total: Decimal, part: Decimal, whole: Decimal) -> Decimal:
@@ -73,6 +82,21 @@ def _plan(sale_lines: list[SaleLine], lines: list[dict] | None) -> dict[int, int
     if errors:
         raise RefundExceedsSale(_("The refund is more than what is left of the sale."), errors=errors)
     return plan
+
+
+def _void_before_debt(earn_entry: LedgerEntry, points: int, *, sale: Sale, reference: str) -> list[str]:
+    """Void the member's unused vouchers bought with points, as few as needed, so that taking
+    back `points` leaves no debt (risk.md "Refunds"); returns their codes. The entry's member is
+    the one whose lots the claw-back takes (after a merge, the survivor: `points_reverse` locks
+    it the same way)."""
+    voided = vouchers_void_to_cover(
+        member=Member(pk=earn_entry.member_id),
+        points=points,
+        reason=_("Voided to cover the points taken back by the refund of receipt %(receipt)s.")
+        % {"receipt": sale.receipt_number},
+        cause_reference=reference,
+    )
+    return [voucher.code for voucher in voided]
 
 
 def sale_refund(
@@ -121,22 +145,14 @@ def sale_refund(
 
         reference = f"refund:{refund.pk}"
         reversed_points = returned_points = 0
+        voided_codes: list[str] = []
         if member is not None:
+            why = reason or _("Refund of receipt %(receipt)s") % {"receipt": sale.receipt_number}
             entries = {
                 e.reference: e
                 for e in LedgerEntry.objects.filter(reference__in=[earn_reference(sale), redeem_reference(sale)])
             }
-            earn_entry = entries.get(earn_reference(sale))
-            if earn_entry is not None and to_reverse > 0:
-                reversal = points_reverse(
-                    entry=earn_entry,
-                    points=to_reverse,
-                    reference=f"{reference}:earn",
-                    cause_kind="refund",
-                    cause_reference=reference,
-                    reason=reason or _("Refund of receipt %(receipt)s") % {"receipt": sale.receipt_number},
-                )
-                reversed_points = -reversal.points
+            # The redeemed points come back first: they cover the claw-back before any voucher.
             spend_entry = entries.get(redeem_reference(sale))
             if spend_entry is not None and to_return > 0:
                 restore = points_reverse(
@@ -145,9 +161,21 @@ def sale_refund(
                     reference=f"{reference}:redeem",
                     cause_kind="refund",
                     cause_reference=reference,
-                    reason=reason or _("Refund of receipt %(receipt)s") % {"receipt": sale.receipt_number},
+                    reason=why,
                 )
                 returned_points = restore.points
+            earn_entry = entries.get(earn_reference(sale))
+            if earn_entry is not None and to_reverse > 0:
+                voided_codes = _void_before_debt(earn_entry, to_reverse, sale=sale, reference=reference)
+                reversal = points_reverse(
+                    entry=earn_entry,
+                    points=to_reverse,
+                    reference=f"{reference}:earn",
+                    cause_kind="refund",
+                    cause_reference=reference,
+                    reason=why,
+                )
+                reversed_points = -reversal.points
             if sale.referrer_points:
                 referral_total = share_of(sale.referrer_points, refunded, sale.subtotal)
                 referral_before = share_of(sale.referrer_points, sale.refunded_amount, sale.subtotal)
@@ -179,7 +207,8 @@ def sale_refund(
         refund.points_reversed = reversed_points
         refund.points_returned = returned_points
         refund.vouchers_returned = returned_codes
-        refund.save(update_fields=["points_reversed", "points_returned", "vouchers_returned"])
+        refund.vouchers_voided = voided_codes
+        refund.save(update_fields=["points_reversed", "points_returned", "vouchers_returned", "vouchers_voided"])
         sale.refunded_amount = refunded
         sale.refunded_paid = paid_total
         sale.points_reversed = earned_total

@@ -11,7 +11,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from loyalty_site.core.errors import ValidationFailed
-from members.errors import InsufficientPoints, LedgerReferenceReused, MemberNotFound, ReversalNotAllowed
+from members.errors import (
+    InsufficientPoints,
+    LedgerReferenceReused,
+    MemberInDebt,
+    MemberNotFound,
+    ReversalNotAllowed,
+)
 from members.models import LedgerEntry, LotMovement, Member, PointLot, ProgrammeSettings
 from members.selectors import (
     member_pending_points,
@@ -303,8 +309,10 @@ def test_claw_back_allowing_a_negative_balance_flags_the_member_and_later_credit
     assert (member.points_balance, member.points_debt, member.needs_review) == (-80, 80, True)
     assert "-80" in member.review_note
     assert_ledger_consistent()
-    with pytest.raises(InsufficientPoints):
+    with pytest.raises(MemberInDebt) as refused:  # while in debt: 409 member-in-debt, nothing written
         points_spend(member=member, points=1, reference="s")
+    assert refused.value.extra == {"points_debt": 80}
+    assert not LedgerEntry.objects.filter(reference="s").exists()
     repay = points_earn(member=member, points=50, reference="sale:2:earn")
     member.refresh_from_db()
     assert (member.points_balance, member.points_debt, remaining(repay)) == (-30, 30, 0)
@@ -546,7 +554,7 @@ def test_whatever_happens_the_cached_figures_equal_the_entries(ops, clawback):
                             points_reverse(entry=entry, points=min(points, abs(entry.points)), reference=reference)
                     else:
                         points_expire_due()
-                except (InsufficientPoints, ReversalNotAllowed):
+                except (InsufficientPoints, MemberInDebt, ReversalNotAllowed):
                     pass
                 fresh = Member.objects.get(pk=member.pk)
                 lots = PointLot.objects.filter(member=member)

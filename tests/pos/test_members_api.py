@@ -64,6 +64,7 @@ def test_lookup_by_phone_in_any_form_returns_the_member_summary(pos_client, q):
         "status": "active",
         "tier": {"code": "MEMBER", "name": body["tier"]["name"]},
         "points_balance": 125,
+        "points_debt": 0,
         "points_available": 125,
         "points_value": "125000.00",
         "birthday_today": False,

@@ -331,3 +331,19 @@ def counts_in_cycle(status: TierStatus, when: datetime.datetime) -> bool:
         return False
     last_day = status.retention_deadline + datetime.timedelta(days=status.tier.grace_days)
     return local_date(when) <= last_day
+
+
+def cycle_spend_from_events(status: TierStatus, programme: TierSettings) -> Decimal:
+    """The spend of the member's current retention cycle, from the recorded events: every sale
+    and refund that counts at a moment within the cycle (a refund counts at its sale's moment),
+    whenever it was recorded. What `counts_in_cycle` adds up one event at a time, for when
+    events reach the cycle out of order (a late-synced sale opening it)."""
+    if status.cycle_started_at is None or status.retention_deadline is None:
+        return ZERO
+    after_last_day = status.retention_deadline + datetime.timedelta(days=status.tier.grace_days + 1)
+    total = TierSpend.objects.filter(
+        member_id=status.member_id,
+        occurred_at__gte=status.cycle_started_at,
+        occurred_at__lt=start_of_day(after_last_day),
+    ).aggregate(total=Sum(basis_field(programme)))["total"]
+    return max(to_decimal(total or 0), ZERO)

@@ -42,12 +42,14 @@ from tiers.selectors import local_date, tier_settings_get, tier_supported_by, ti
 from tiers.services.common import (
     AFTER_THE_SALE,
     apply,
+    basis_field,
     change_record,
     clean_amount,
     clean_moment,
     clean_reference,
     counts_in_cycle,
     counts_in_window,
+    cycle_spend_from_events,
     cycle_values,
     notify_tier_changed,
     now,
@@ -221,16 +223,21 @@ def tier_spend_record(
                 status.qualifying_spend = rolling_qualifying(status, programme, moment)
             elif counts_in_window(programme, status, moment, occurred_at):
                 status.qualifying_spend += quantity
-            if counts_in_cycle(status, occurred_at):
-                status.cycle_spend += quantity
-
-            target = tier_supported_by(qualifying=status.qualifying_spend, ladder=tiers_ladder())
+            replayed_tier = _replay_late_sale(status, programme, occurred_at) if occurred_at < status.since else None
+            if replayed_tier is not None:
+                target = replayed_tier  # `status` holds the tier, since and cycle the replay gave
+            else:
+                if counts_in_cycle(status, occurred_at):
+                    status.cycle_spend += quantity
+                target = tier_supported_by(qualifying=status.qualifying_spend, ladder=tiers_ladder())
+                if target.rank > before.rank:
+                    status.tier = target
+                    status.since = max(occurred_at, status.since)
+                    apply(status, cycle_values(target, status.since + AFTER_THE_SALE))
+                    # Sales recorded before this one that happened after it count towards keeping it.
+                    status.cycle_spend = cycle_spend_from_events(status, programme)
             change = None
             if target.rank > before.rank:
-                reached_at = max(occurred_at, status.since)
-                status.tier = target
-                status.since = reached_at
-                apply(status, cycle_values(target, reached_at + AFTER_THE_SALE))
                 change = change_record(
                     member_id=member.pk,
                     from_tier=before,
@@ -247,6 +254,92 @@ def tier_spend_record(
     return TierOutcome(
         tier_before=before, tier_after=status.tier, qualifying_spend=status.qualifying_spend, change=change
     )
+
+
+# How many of a member's latest tier changes a late-synced sale looks back through: a chain of
+# upgrades by sales is as long as the ladder; anything older is not rewound.
+_REPLAY_CHANGES = 10
+
+
+def _replay_late_sale(status: TierStatus, programme: TierSettings, occurred_at: datetime.datetime) -> Tier | None:
+    """A sale that happened before the member's current tier began (`occurred_at < since`: a
+    till synced it late) counts exactly as if it had been recorded then (risk.md "Tills"). The
+    upgrades by sales that began after it are rewound to the state before them, and the member's
+    sales since then (this one included, each net of its refunds) are replayed in the order they
+    happened: each tier is reached at the moment of the sale that reached it, its cycle starts
+    just after that sale, and every later sale counts towards keeping it. `status` is updated
+    (tier, since, cycle) and the tier returned; None when the replay would not keep the member
+    at least in the tier they hold (spend refunded since an upgrade: nothing is taken away here)
+    or when a downgrade or staff change came between the sale and now (the tier then moves from
+    that change, as for any sale), and `status` is then left as it was. Only late sales come
+    here: a query for the changes, one for the events, one for the cycle's spend."""
+    changes = list(TierChange.objects.filter(member_id=status.member_id).order_by("-at", "-pk")[:_REPLAY_CHANGES])
+    base = {
+        "tier": status.tier,
+        "since": status.since,
+        "cycle_started_at": status.cycle_started_at,
+        "retention_deadline": status.retention_deadline,
+    }
+    rewound = 0
+    for change in changes:
+        if base["since"] <= occurred_at or change.kind != TierChange.Kind.UPGRADE or not change.state_before:
+            break
+        before = change.state_before
+        base = {
+            "tier": tier_of(before["tier_id"]),
+            "since": datetime.datetime.fromisoformat(before["since"]),
+            "cycle_started_at": _moment(before.get("cycle_started_at")),
+            "retention_deadline": _day(before.get("retention_deadline")),
+        }
+        rewound += 1
+    # The status row as created (entry tier since enrolment): counted from before enrolment, as
+    # far back as a sale may be dated, so its tier may begin there too.
+    original = rewound == len(changes) < _REPLAY_CHANGES and base["tier"].pk == tiers_ladder()[0].pk
+    if not original and base["since"] > occurred_at:
+        return None  # a downgrade or a staff change since the sale: the tier moves from there, as before
+    floor = status.counted_from if original else max(base["since"], status.counted_from)
+    events = list(
+        TierSpend.objects.filter(member_id=status.member_id, occurred_at__gte=floor)
+        .order_by("occurred_at", "pk")
+        .values_list("pk", "kind", "original_id", "occurred_at", basis_field(programme))
+    )
+    net: dict[int, Decimal] = {}
+    for pk, kind, original_id, _at, quantity in events:
+        key = pk if kind == TierSpend.Kind.SALE else original_id
+        net[key] = net.get(key, ZERO) + to_decimal(quantity)
+    # The qualifying spend just before `floor`: what it is now less every sale replayed (a refund
+    # of a sale the tiers never saw, keyed None, counts now and is not replayed).
+    running = status.qualifying_spend - sum((v for k, v in net.items() if k is not None), ZERO)
+    ladder = tiers_ladder()
+    replay = TierStatus(member_id=status.member_id, floor_tier_id=status.floor_tier_id, **base)
+    for pk, kind, _original_id, at, _quantity in events:
+        if kind != TierSpend.Kind.SALE:
+            continue
+        running += net[pk]
+        target = tier_supported_by(qualifying=running, ladder=ladder)
+        if target.rank > replay.tier.rank:
+            replay.tier = target
+            replay.since = max(at, floor)
+            apply(replay, cycle_values(target, replay.since + AFTER_THE_SALE))
+    if replay.tier.rank < status.tier.rank:
+        return None
+    replay.cycle_spend = cycle_spend_from_events(replay, programme)
+    apply(
+        status,
+        {
+            name: getattr(replay, name)
+            for name in ("tier", "since", "cycle_started_at", "retention_deadline", "cycle_spend")
+        },
+    )
+    return status.tier
+
+
+def _moment(value: str | None) -> datetime.datetime | None:
+    return datetime.datetime.fromisoformat(value) if value else None
+
+
+def _day(value: str | None) -> datetime.date | None:
+    return datetime.date.fromisoformat(value) if value else None
 
 
 @contextlib.contextmanager

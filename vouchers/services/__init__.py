@@ -20,6 +20,7 @@ from vouchers.services.vouchers import (
     voucher_use,
     voucher_void,
     vouchers_expire,
+    vouchers_void_to_cover,
 )
 
 __all__ = [
@@ -40,4 +41,5 @@ __all__ = [
     "vouchers_issue_bulk",
     "vouchers_issue_planned",
     "vouchers_plan_bulk",
+    "vouchers_void_to_cover",
 ]

@@ -22,10 +22,10 @@ from django.utils.translation import gettext as _
 
 from loyalty_site.core.errors import ValidationFailed, clean_or_refuse
 from loyalty_site.core.models import copy_saved
-from members.errors import MemberBlocked, MemberMerged
+from members.errors import MemberBlocked, MemberMerged, member_in_debt
 from members.models import Member
-from members.selectors import programme_zone
-from members.services import members_lock, points_spend
+from members.selectors import member_points_coverable, programme_zone
+from members.services import members_lock, points_reverse, points_spend
 from notifications.selectors import member_language
 from notifications.services import message_enqueue
 from stores.models import Store
@@ -164,7 +164,8 @@ def reward_redeem(*, member: Member, reward: Reward, store: Store, reference: st
     In one transaction: lock the reward, then the member; check that the reward is in the
     catalogue, within its issuing window, offered at the store's brand, in stock and under the
     member's limit (RewardUnavailable, 422, with `extra["reason"]`); spend the tier-discounted
-    points through the ledger (InsufficientPoints, 409); issue the voucher and count it against
+    points through the ledger (InsufficientPoints, 409; MemberInDebt, 409, while the member owes
+    points from a refund, whatever the reward costs); issue the voucher and count it against
     the stock. Idempotent on `reference`: a retry returns the voucher already issued. `member`
     comes back with its new balance."""
     reference = issue_reference(reference)
@@ -179,6 +180,8 @@ def reward_redeem(*, member: Member, reward: Reward, store: Store, reference: st
             return existing
         locked_member = members_lock(member_ids=[member.pk])[member.pk]
         _require_active(locked_member)
+        if locked_member.points_debt > 0:
+            raise member_in_debt(locked_member)
         refusal = reward_refusal(
             reward=locked_reward, member=locked_member, at=now, zone=zone, brand_id=store.brand_id, for_points=True
         )
@@ -342,11 +345,8 @@ def voucher_void(*, voucher: Voucher, by, reason: str) -> Voucher:
     reason = " ".join(str(reason or "").split())
     if not reason:
         raise ValidationFailed(errors={"reason": [_("Give a reason for voiding the voucher.")]})
-    now = timezone.now()
     with transaction.atomic():
-        updated = Voucher.objects.filter(pk=voucher.pk, status=Voucher.Status.ISSUED, expires_at__gt=now).update(
-            status=Voucher.Status.VOID, voided_at=now, voided_by=by, void_reason=reason[:300], updated_at=now
-        )
+        updated = _void_if_issued(voucher, by=by, reason=reason)
         current = Voucher.objects.get(pk=voucher.pk)
     copy_saved(voucher, current, STATE_FIELDS)
     if not updated:
@@ -355,6 +355,67 @@ def voucher_void(*, voucher: Voucher, by, reason: str) -> Voucher:
             % {"code": current.code, "status": current.get_status_display().lower()}
         )
     return voucher
+
+
+def _void_if_issued(voucher: Voucher, *, by, reason: str) -> bool:
+    """Void the voucher if it is still issued and unexpired: a conditional UPDATE, so of a till
+    using it and a void at the same moment exactly one wins. True when voided."""
+    now = timezone.now()
+    return bool(
+        Voucher.objects.filter(pk=voucher.pk, status=Voucher.Status.ISSUED, expires_at__gt=now).update(
+            status=Voucher.Status.VOID, voided_at=now, voided_by=by, void_reason=reason[:300], updated_at=now
+        )
+    )
+
+
+def vouchers_void_to_cover(*, member: Member, points: int, reason: str, cause_reference: str) -> list[Voucher]:
+    """Before a claw-back of `points` (a refund taking back points the member has spent) would
+    leave the member owing points: void the member's unused vouchers bought with points, the
+    most recently issued first, giving their points back through the ledger (`points_reverse`
+    of the exchange's spend), only until the member's unexpired points cover the claw-back
+    (`member_points_coverable`), or none is left. Points given back into lots that have expired
+    since expire again at once (the ledger's rule), so they cover nothing and the next voucher is
+    voided. Returns the vouchers voided, in that order.
+
+    Runs in the caller's transaction (the refund's) or its own; locks the member's row first
+    (the ledger's lock; the refund holds it already), then each voucher by a conditional UPDATE:
+    a voucher a till uses at the same moment is either used there or voided here, never both.
+    The reward's stock is not given back (as for `voucher_void`): the voucher was issued."""
+    points = int(points)
+    if points <= 0:
+        return []
+    reason = " ".join(str(reason or "").split())[:300]
+    voided: list[Voucher] = []
+    with transaction.atomic():
+        members_lock(member_ids=[member.pk])
+        if member_points_coverable(member=member) >= points:
+            return []
+        candidates = (
+            Voucher.objects.filter(
+                member_id=member.pk,
+                channel=Voucher.Channel.POINTS,
+                status=Voucher.Status.ISSUED,
+                expires_at__gt=timezone.now(),
+                spend_entry__isnull=False,
+            )
+            .select_related("spend_entry")
+            .order_by("-issued_at", "-pk")
+        )
+        for voucher in candidates:
+            if not _void_if_issued(voucher, by=None, reason=reason):
+                continue  # used by a till a moment ago: it was bought, it stays so
+            points_reverse(
+                entry=voucher.spend_entry,
+                reference=f"voucher:{voucher.pk}:void",
+                cause_kind="voucher-void",
+                cause_reference=cause_reference,
+                reason=reason,
+            )
+            voucher.refresh_from_db()
+            voided.append(voucher)
+            if member_points_coverable(member=member) >= points:
+                break
+    return voided
 
 
 def expiry_cutoff(as_of: datetime.date) -> datetime.datetime:
