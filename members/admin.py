@@ -90,6 +90,7 @@ class ProgrammeSettingsAdmin(admin.ModelAdmin):
             _("Earning and refunds"),
             {"fields": ["pending_days", "backdating_limit_days", "clawback_policy"]},
         ),
+        (_("Proof that the member is present"), {"fields": ["presence_proof", "presence_free_points"]}),
         (_("History"), {"fields": ["updated_at", "updated_by"]}),
     ]
 

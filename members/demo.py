@@ -34,6 +34,8 @@ DEMO_SETTINGS = {
     "pending_days": 0,
     "backdating_limit_days": 7,
     "clawback_policy": ProgrammeSettings.ClawbackPolicy.ALLOW_NEGATIVE,
+    "presence_proof": ProgrammeSettings.PresenceProof.ABOVE,
+    "presence_free_points": 100,
 }
 
 FAMILY_NAMES = [

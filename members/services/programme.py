@@ -21,6 +21,8 @@ EDITABLE_FIELDS = frozenset(
         "pending_days",
         "backdating_limit_days",
         "clawback_policy",
+        "presence_proof",
+        "presence_free_points",
     }
 )
 
