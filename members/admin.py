@@ -103,6 +103,7 @@ class ProgrammeSettingsAdmin(admin.ModelAdmin):
             {"fields": ["pending_days", "backdating_limit_days", "clawback_policy"]},
         ),
         (_("Manual adjustments by staff"), {"fields": ["adjustment_max_points", "adjustment_daily_points"]}),
+        (_("Proof that the member is present"), {"fields": ["presence_proof", "presence_free_points"]}),
         (_("History"), {"fields": ["updated_at", "updated_by"]}),
     ]
 

@@ -37,6 +37,8 @@ DEMO_SETTINGS = {
     # risk.md "Staff": adjustments above these wait for a programme lead's approval.
     "adjustment_max_points": 500,
     "adjustment_daily_points": 2000,
+    "presence_proof": ProgrammeSettings.PresenceProof.ABOVE,
+    "presence_free_points": 100,
 }
 
 FAMILY_NAMES = [

@@ -5,7 +5,7 @@ needs it, `errors` per field or `extra` fields."""
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from loyalty_site.core.errors import ConflictError, NotFoundError, UnprocessableError
+from loyalty_site.core.errors import ConflictError, DomainError, NotFoundError, UnprocessableError
 
 
 class MemberNotFound(NotFoundError):
@@ -73,3 +73,27 @@ class AdjustmentDecided(ConflictError):
 class ApproverNotAllowed(UnprocessableError):
     code = "approver-not-allowed"
     title = _("This person may not approve or reject this adjustment.")
+
+
+class MemberProofRequired(DomainError):
+    """Points above the programme's free limit were to be spent without a card token or code."""
+
+    code = "member-proof-required"
+    status = 403
+    title = _("This payment needs proof that the member is present: the card token or a one-time code.")
+
+
+class MemberProofInvalid(DomainError):
+    """The card token or one-time code is wrong, expired or already used."""
+
+    code = "member-proof-invalid"
+    status = 403
+    title = _("The card token or one-time code is wrong, expired or already used.")
+
+
+class PresenceCodeThrottled(DomainError):
+    """Too many one-time codes for the member lately; `headers["Retry-After"]` says when to try."""
+
+    code = "throttled"
+    status = 429
+    title = _("Too many one-time codes were sent to this member. Try again later.")

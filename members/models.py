@@ -56,6 +56,11 @@ class ProgrammeSettings(UpdatedByModel):
         ALLOW_NEGATIVE = "allow_negative", _("Allow a negative balance and flag the member for staff")
         STOP_AT_ZERO = "stop_at_zero", _("Stop at zero and record the points not taken back")
 
+    class PresenceProof(models.TextChoices):
+        NEVER = "never", _("Never required")
+        ABOVE = "above", _("Above N points")
+        ALWAYS = "always", _("Always")
+
     point_value = models.DecimalField(
         _("point value (VND)"),
         max_digits=MONEY_MAX_DIGITS,
@@ -120,6 +125,20 @@ class ProgrammeSettings(UpdatedByModel):
         help_text=_(
             "Points added or removed by one staff member in a local day; beyond it adjustments wait for a programme lead."  # noqa: E501
         ),
+    )
+    presence_proof = models.CharField(
+        _("proof that the member is present"),
+        max_length=10,
+        choices=PresenceProof.choices,
+        default=PresenceProof.NEVER,
+        help_text=_(
+            "When a till must show the member's card token or a one-time code sent to the member before spending points."  # noqa: E501
+        ),
+    )
+    presence_free_points = models.PositiveIntegerField(
+        _("points spendable without proof"),
+        default=100,
+        help_text=_("For 'above N points': a payment or redemption of up to this many points needs no proof."),
     )
 
     class Meta:
@@ -593,3 +612,75 @@ class StaffAdjustmentDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.day}: {self.points}"
+
+
+# --- Proof that the member is present (pos-api.md 1.1) ----------------------------------------
+
+
+class PresenceKey(models.Model):
+    """The member's key for the rotating card token (`members.services.presence`). `handle` is
+    random and names the key inside a token (never the member id); `secret` is random too, and a
+    token is an HMAC keyed by SECRET_KEY over it, so reading this table is not enough to forge
+    one."""
+
+    member = models.OneToOneField(
+        Member, on_delete=models.CASCADE, related_name="presence_key", verbose_name=_("member")
+    )
+    handle = models.CharField(_("handle"), max_length=16, unique=True, editable=False)
+    secret = models.CharField(_("secret"), max_length=64, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("member token key")
+        verbose_name_plural = _("member token keys")
+
+    def __str__(self) -> str:
+        return f"{self.member_id}: {self.handle}"
+
+
+class PresenceTokenUse(models.Model):
+    """A card token spent on a payment: each (key, time step) once."""
+
+    member = models.ForeignKey(
+        Member, on_delete=models.CASCADE, related_name="presence_token_uses", verbose_name=_("member")
+    )
+    key = models.ForeignKey(PresenceKey, on_delete=models.CASCADE, related_name="uses", verbose_name=_("key"))
+    step = models.BigIntegerField(_("time step"))
+    used_at = models.DateTimeField(_("used at"), default=timezone.now)
+    cause_reference = models.CharField(_("used for"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("member token use")
+        verbose_name_plural = _("member token uses")
+        constraints = [
+            models.UniqueConstraint(fields=["key", "step"], name="members_presencetokenuse_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key_id}@{self.step}"
+
+
+class PresenceCode(models.Model):
+    """A one-time code sent to the member (SMS or Zalo, the outbox message says which) to prove
+    presence at the till. Only an HMAC of the code (keyed by SECRET_KEY, salted by `salt`) is
+    stored."""
+
+    member = models.ForeignKey(
+        Member, on_delete=models.CASCADE, related_name="presence_codes", verbose_name=_("member")
+    )
+    salt = models.CharField(_("salt"), max_length=32, editable=False)
+    code_hash = models.CharField(_("code hash"), max_length=128, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+    expires_at = models.DateTimeField(_("expires at"))
+    wrong_tries = models.PositiveSmallIntegerField(_("wrong tries"), default=0)
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+    cause_reference = models.CharField(_("used for"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("one-time code")
+        verbose_name_plural = _("one-time codes")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["member", "-created_at"], name="members_presencecode_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} @ {self.created_at:%Y-%m-%d %H:%M:%S}"

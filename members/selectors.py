@@ -20,8 +20,9 @@ from django.utils.translation import gettext_lazy as _
 from loyalty_site.core.money import points_to_money
 from members.codes import code_normalise
 from members.errors import MemberNotFound
-from members.models import Card, LedgerEntry, LotMovement, Member, PointLot, ProgrammeSettings
+from members.models import Card, LedgerEntry, LotMovement, Member, PointLot, PresenceKey, ProgrammeSettings
 from members.phones import phone_masked, phone_or_none
+from members.presence import token_matching_step, token_split
 from stores.models import Store
 
 PROGRAMME_SETTINGS_CACHE_KEY = "members:programme-settings:v1"
@@ -88,6 +89,9 @@ def member_lookup(*, query: str) -> Member | None:
     query = (query or "").strip()
     if not query:
         return None
+    by_token = member_by_token(token=query)
+    if by_token is not None:
+        return member_resolve(by_token[0])
     members = Member.objects.select_related("home_store")
     normalised = code_normalise(query)
     card = Card.objects.filter(number=normalised, is_active=True).select_related("member__home_store").first()
@@ -98,6 +102,20 @@ def member_lookup(*, query: str) -> Member | None:
         phone = phone_or_none(query)
         member = members.filter(phone=phone).first() if phone else None
     return member_resolve(member) if member is not None else None
+
+
+def member_by_token(*, token: str, at: datetime.datetime | None = None) -> tuple[Member, int] | None:
+    """The member whose card token (`members.presence`) `token` is, and the token's time step,
+    while it is valid (120 s); None for anything else. Used or not: that is the spend's check."""
+    parts = token_split(token)
+    if parts is None:
+        return None
+    handle, mac = parts
+    key = PresenceKey.objects.select_related("member__home_store").filter(handle=handle).first()
+    if key is None:
+        return None
+    step = token_matching_step(handle=key.handle, secret=key.secret, mac=mac, at=at or timezone.now())
+    return (key.member, step) if step is not None else None
 
 
 def member_by_referral_code(*, referral_code: str) -> Member | None:

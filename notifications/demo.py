@@ -115,6 +115,17 @@ TEMPLATES: dict[tuple[str, str, str], tuple[str, str]] = {
         "Happy birthday {member_name}! Your gift: voucher {voucher_name}, code {voucher_code}, "
         "valid until {voucher_expires_at}.",
     ),
+    # --- presence-code (the till asks the member to read it out; valid 5 minutes) ---
+    (Event.PRESENCE_CODE, Channel.SMS, Language.VI): (
+        "",
+        "Mã xác nhận dùng điểm tại {store_name}: {one_time_code} (hiệu lực 5 phút). "
+        "Chỉ đọc mã cho thu ngân khi bạn đang ở quầy.",
+    ),
+    (Event.PRESENCE_CODE, Channel.SMS, Language.EN): (
+        "",
+        "Your code to spend points at {store_name}: {one_time_code} (valid 5 minutes). "
+        "Only read it to the cashier when you are at the till.",
+    ),
 }
 
 ZNS_EXAMPLE = {

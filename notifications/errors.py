@@ -13,3 +13,11 @@ class MessageNotResendable(ConflictError):
 class PreviewSendFailed(UnprocessableError):
     code = "test-send-failed"
     title = _("The test message could not be sent.")
+
+
+class PresenceCodeNotSent(UnprocessableError):
+    """Neither Zalo nor SMS can carry a one-time code to the member (no template, no phone,
+    no consent where consent is required): nothing is kept, not even the code."""
+
+    code = "otp-not-sent"
+    title = _("The one-time code cannot be sent to this member by Zalo or SMS.")

@@ -24,11 +24,16 @@ class Event(models.TextChoices):
     POINTS_EXPIRING = "points-expiring", _("Points expiring")
     BIRTHDAY = "birthday", _("Birthday")
     CAMPAIGN = "campaign", _("Campaign")
+    PRESENCE_CODE = "presence-code", _("One-time code to spend points")
 
 
 # Events that are marketing unless the caller says otherwise: they need the member's consent on
 # the channel, count against the daily cap and are never sent to blocked members.
 MARKETING_EVENTS = frozenset({Event.BIRTHDAY, Event.CAMPAIGN})
+
+# Events a member is waiting for right now (a one-time code valid 5 minutes, asked for at the
+# till): never held back by the quiet hours, which would make them useless.
+URGENT_EVENTS = frozenset({Event.PRESENCE_CODE})
 
 
 class Channel(models.TextChoices):

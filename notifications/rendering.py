@@ -37,6 +37,7 @@ PLACEHOLDERS: dict[str, str] = {
     "expiring_points": gettext_lazy("Points about to expire"),
     "expiry_date": gettext_lazy("The last day the expiring points can be used"),
     "campaign_name": gettext_lazy("The campaign's name"),
+    "one_time_code": gettext_lazy("The one-time code the member reads out at the till"),
 }
 # Filled from the member when the caller does not pass them.
 MEMBER_PLACEHOLDERS = ("member_name", "points_balance", "store_name")
@@ -48,7 +49,8 @@ EVENT_PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     "voucher-issued": (*MEMBER_PLACEHOLDERS, *_VOUCHER),
     "points-expiring": (*MEMBER_PLACEHOLDERS, "expiring_points", "expiry_date"),
     "birthday": (*MEMBER_PLACEHOLDERS, *_VOUCHER),
-    "campaign": tuple(PLACEHOLDERS),
+    "campaign": tuple(p for p in PLACEHOLDERS if p != "one_time_code"),
+    "presence-code": (*MEMBER_PLACEHOLDERS, "one_time_code"),
 }
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")

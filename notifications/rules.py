@@ -16,7 +16,8 @@ The rules, in order (the first that applies decides):
    NOTIFICATIONS_TRANSACTIONAL_REQUIRES_CONSENT): skipped (no-consent);
 5. no address on the channel (email, phone, push token): skipped (no-address);
 6. a placeholder without a value, or a template that does not parse: skipped (missing-data);
-7. SMS and Zalo due in the quiet hours (21:00-08:00 store time) wait for the end of them;
+7. SMS and Zalo due in the quiet hours (21:00-08:00 store time) wait for the end of them, but
+   for the urgent events (a one-time code the member waits for at the till);
 8. marketing over NOTIFICATIONS_MARKETING_DAILY_CAP on the store-local day the message goes
    out: skipped (daily-cap);
 9. otherwise pending: due at the requested time, now or `send_at` ("queue"), or at the end of
@@ -35,7 +36,7 @@ from django.utils.translation import gettext as _
 
 from members.models import Member
 from notifications.conf import notifications_setting
-from notifications.models import Message, MessageTemplate
+from notifications.models import URGENT_EVENTS, Message, MessageTemplate
 from notifications.rendering import CompiledTemplate
 from notifications.selectors import member_address, template_pick
 from notifications.timing import local_day_bounds, quiet_hours_release
@@ -122,7 +123,11 @@ class Enqueue:
         key = (zone.key, channel)
         found = self._send_times.get(key)
         if found is None:
-            scheduled_at = quiet_hours_release(self.requested_at, zone, channel)
+            scheduled_at = (
+                self.requested_at
+                if self.event in URGENT_EVENTS
+                else quiet_hours_release(self.requested_at, zone, channel)
+            )
             found = self._send_times[key] = (scheduled_at, local_day_bounds(scheduled_at, zone))
         return found
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from pos.apis.members import MemberEnrolApi, MemberLookupApi
+from pos.apis.members import MemberEnrolApi, MemberLookupApi, MemberOtpApi
 from pos.apis.sales import SaleCreateApi, SaleDetailApi, SaleQuoteApi, SaleRefundApi
 from pos.apis.vouchers import MemberRedemptionApi, RewardListApi, VoucherDetailApi
 
@@ -9,6 +9,7 @@ app_name = "pos"
 urlpatterns: list = [
     path("members/lookup", MemberLookupApi.as_view(), name="member-lookup"),
     path("members", MemberEnrolApi.as_view(), name="member-enrol"),
+    path("members/<int:member_id>/otp", MemberOtpApi.as_view(), name="member-otp"),
 ]
 
 urlpatterns += [

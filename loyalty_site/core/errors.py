@@ -7,6 +7,7 @@ the API answers with, and a translatable title. Apps subclass them for their own
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -27,11 +28,28 @@ class DomainError(Exception):
         *,
         errors: dict[str, list[Any]] | None = None,
         extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        kept_writes: list[Callable[[], object]] | None = None,
     ) -> None:
         self.detail = detail if detail is not None else self.title
         self.errors = errors or {}
         self.extra = extra or {}
+        self.headers = headers or {}
+        # Writes the refusal itself makes and that must outlive the rollback of what was refused
+        # (e.g. counting a wrong one-time code). Whoever ends the refusal applies them, once,
+        # after the refused work was rolled back: the API's exception handler does.
+        self.kept_writes = list(kept_writes or [])
         super().__init__(str(self.detail))
+
+    def apply_kept_writes(self) -> None:
+        """Run the refusal's kept writes (once), in the caller's transaction or one of their own."""
+        from django.db import transaction
+
+        writes, self.kept_writes = self.kept_writes, []
+        if writes:
+            with transaction.atomic():
+                for write in writes:
+                    write()
 
 
 class ValidationFailed(DomainError):

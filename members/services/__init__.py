@@ -43,14 +43,27 @@ from members.services.members import (
     member_unblock,
     member_update,
 )
+from members.services.presence import (
+    MemberToken,
+    PresenceCheck,
+    PresenceProof,
+    member_token_issue,
+    presence_code_issue,
+    presence_proof_check,
+    presence_proof_consume,
+    presence_proof_required,
+)
 from members.services.programme import programme_settings_update
 
 __all__ = [
     "BulkCreditResult",
     "ExpiryResult",
     "MemberLock",
+    "MemberToken",
     "NewMember",
     "OpeningBalance",
+    "PresenceCheck",
+    "PresenceProof",
     "card_deactivate",
     "card_issue",
     "card_number_normalise",
@@ -66,6 +79,7 @@ __all__ = [
     "member_merge",
     "member_points_expire",
     "member_review_clear",
+    "member_token_issue",
     "member_unblock",
     "member_update",
     "members_create_bulk",
@@ -81,5 +95,9 @@ __all__ = [
     "points_expire_due",
     "points_reverse",
     "points_spend",
+    "presence_code_issue",
+    "presence_proof_check",
+    "presence_proof_consume",
+    "presence_proof_required",
     "programme_settings_update",
 ]

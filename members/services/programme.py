@@ -23,6 +23,8 @@ EDITABLE_FIELDS = frozenset(
         "clawback_policy",
         "adjustment_max_points",
         "adjustment_daily_points",
+        "presence_proof",
+        "presence_free_points",
     }
 )
 

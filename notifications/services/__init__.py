@@ -77,11 +77,13 @@ from notifications.services.outbox import (
     outbox_sweep,
 )
 from notifications.services.preferences import member_preference_set
+from notifications.services.presence import PresenceCodeSent, presence_code_send
 from notifications.services.reminders import ReminderResult, expiry_reminders_enqueue
 from notifications.services.templates import template_preview, template_save, template_send_test
 
 __all__ = [
     "BulkMessages",
+    "PresenceCodeSent",
     "ReminderResult",
     "SweepResult",
     "expiry_reminders_enqueue",
@@ -92,6 +94,7 @@ __all__ = [
     "messages_enqueue_bulk",
     "messages_withdraw",
     "outbox_sweep",
+    "presence_code_send",
     "template_preview",
     "template_save",
     "template_send_test",

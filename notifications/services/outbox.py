@@ -33,7 +33,7 @@ from notifications.channels import (
 )
 from notifications.conf import notifications_setting
 from notifications.errors import MessageNotResendable
-from notifications.models import MARKETING_EVENTS, Channel, Event, Message
+from notifications.models import MARKETING_EVENTS, URGENT_EVENTS, Channel, Event, Message
 from notifications.rendering import PLACEHOLDERS
 from notifications.rules import EXISTING, Enqueue, message_decide, queued_for, recipient_facts
 from notifications.selectors import (
@@ -248,7 +248,7 @@ def message_send(*, message_id: int, now: datetime.datetime | None = None) -> Me
     if message is None or message.status != Status.PENDING or message.scheduled_at > now:
         return message
     zone = member_zone(message.member)
-    release = quiet_hours_release(now, zone, message.channel)
+    release = now if message.event in URGENT_EVENTS else quiet_hours_release(now, zone, message.channel)
     if release > now:
         # Due during quiet hours (a retry, a late sweep): wait for the morning.
         queued = queued_for(release, now)

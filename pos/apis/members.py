@@ -18,8 +18,9 @@ from loyalty_site.core.money import MONEY_DECIMAL_PLACES
 from members.errors import MemberNotFound
 from members.models import Member, validate_birthday
 from members.phones import phone_normalise
-from members.selectors import member_lookup, member_summary
+from members.selectors import member_get, member_lookup, member_summary
 from members.services import member_enrol
+from notifications.services import presence_code_send
 from stores.models import Store
 from tiers.errors import TiersNotConfigured
 from tiers.selectors import member_tier
@@ -110,11 +111,16 @@ class MemberLookupApi(APIView):
         summary="Find a member",
         description=(
             "By phone number in any common Vietnamese form (`0912345678`, `912345678`, `+84912345678`, "
-            "`84 912 345 678`), by card number or by member code."
+            "`84 912 345 678`), by card number, by member code, or by the member token shown as a QR on the "
+            "member's card page (while it is valid, 120 s)."
         ),
         parameters=[
             OpenApiParameter(
-                "q", OpenApiTypes.STR, OpenApiParameter.QUERY, required=True, description="Phone, card number or code."
+                "q",
+                OpenApiTypes.STR,
+                OpenApiParameter.QUERY,
+                required=True,
+                description="Phone, card number, member code or member token.",
             ),
             ACCEPT_LANGUAGE,
         ],
@@ -131,7 +137,7 @@ class MemberLookupApi(APIView):
         params.is_valid(raise_exception=True)
         member = member_lookup(query=params.validated_data["q"])
         if member is None:
-            raise MemberNotFound(_("No member has this phone number, card number or member code."))
+            raise MemberNotFound(_("No member has this phone number, card number, member code or token."))
         data = member_summary_for_pos(member=member, store=request.auth.store)
         return Response(MemberSummaryOutputSerializer(data).data)
 
@@ -216,3 +222,44 @@ class MemberEnrolApi(IdempotentAPIView):
         )
         summary = member_summary_for_pos(member=member, store=store)
         return Response(MemberSummaryOutputSerializer(summary).data, status=status.HTTP_201_CREATED)
+
+
+# --- One-time code (proof of presence, pos-api.md 1.1) ------------------------------------------
+
+
+class MemberOtpOutputSerializer(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=["zalo", "sms"], help_text="Where the code was sent.")
+    expires_at = serializers.DateTimeField(help_text="The code is valid until then (5 minutes).")
+
+
+class MemberOtpApi(IdempotentAPIView):
+    @extend_schema(
+        operation_id="members_otp_create",
+        summary="Send the member a one-time code",
+        description=(
+            "Sends a 6-digit code to the member by Zalo or SMS, to prove the member is present before points "
+            "above the programme's free limit are spent: pass it as `otp` in the sale or redemption. Valid 5 "
+            "minutes, once; 5 wrong tries void it; at most 3 codes a member per 10 minutes. Not held back by "
+            "the quiet hours. Requires an Idempotency-Key (a retry sends nothing new). No body."
+        ),
+        parameters=[IDEMPOTENCY_KEY, ACCEPT_LANGUAGE],
+        request=None,
+        responses={
+            201: MemberOtpOutputSerializer,
+            **COMMON_ERRORS,
+            400: problem("`idempotency-key-required`."),
+            404: problem("`member-not-found`: no member has this id."),
+            409: problem("`request-in-progress`: a request with the same key is still running."),
+            422: problem("`otp-not-sent`: neither Zalo nor SMS can reach the member; or `idempotency-key-reused`."),
+            429: problem(
+                "`throttled`: 3 codes were sent to this member in the last 10 minutes (or the terminal's rate); "
+                "see `Retry-After`."
+            ),
+        },
+        tags=["members"],
+    )
+    def post(self, request: Request, member_id: int) -> Response:
+        member = member_get(member_id=member_id)
+        sent = presence_code_send(member=member, store=request.auth.store)
+        body = {"channel": sent.channel, "expires_at": sent.expires_at}
+        return Response(MemberOtpOutputSerializer(body).data, status=status.HTTP_201_CREATED)

@@ -18,6 +18,7 @@ from loyalty_site.core.api.idempotency import IdempotentAPIView
 from loyalty_site.core.api.schema import ACCEPT_LANGUAGE, COMMON_ERRORS, IDEMPOTENCY_KEY, problem
 from loyalty_site.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
 from members.selectors import programme_settings_get
+from members.services import PresenceProof
 from pos.apis.members import TierOutputSerializer
 from pos.checkout import SaleInput, sale_get, sale_quote, sale_record, sale_refund
 from pos.models import Sale
@@ -51,6 +52,21 @@ class SaleInputSerializer(serializers.Serializer):
         child=serializers.CharField(max_length=32), required=False, default=list, max_length=10
     )
     points_to_redeem = serializers.IntegerField(required=False, default=0, min_value=0, max_value=10**9)
+    member_token = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=64,
+        help_text="Proof that the member is present: the token of the QR on the member's card page (valid 120 s, "
+        "once). Needed when `points_to_redeem` is above the programme's free limit.",
+    )
+    otp = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=12,
+        help_text="Proof that the member is present: the 6-digit code sent by `POST members/{id}/otp`.",
+    )
 
     def validate_occurred_at(self, value):
         if value is None:
@@ -81,6 +97,7 @@ class SaleInputSerializer(serializers.Serializer):
             lines=[dict(line) for line in data["lines"]],
             voucher_codes=data["vouchers"],
             points_to_redeem=data["points_to_redeem"],
+            proof=PresenceProof(member_token=data["member_token"], otp=data["otp"]),
         )
 
 
@@ -112,6 +129,9 @@ class QuoteOutputSerializer(serializers.Serializer):
     points_to_earn = serializers.IntegerField()
     multiplier = serializers.DecimalField(max_digits=6, decimal_places=2, coerce_to_string=False)
     tier = TierOutputSerializer(allow_null=True)
+    member_proof_required = serializers.BooleanField(
+        help_text="Recording this sale needs `member_token` or `otp`: the points paid are above the free limit."
+    )
 
 
 class SaleOutputSerializer(QuoteOutputSerializer):
@@ -185,6 +205,7 @@ def quote_payload(quote) -> dict:
             "points_to_earn": quote.points_to_earn,
             "multiplier": quote.multiplier,
             "tier": _tier(quote.tier_code, quote.tier_name),
+            "member_proof_required": quote.member_proof_required,
         }
     ).data
 
@@ -237,6 +258,13 @@ SALE_ERRORS = {
     ),
     **COMMON_ERRORS,
 }
+PROOF_ERRORS = {
+    403: problem(
+        "`member-proof-required`: points above the free limit without `member_token` or `otp`; "
+        "`member-proof-invalid`: the token or code is wrong, expired or already used (nothing is recorded); "
+        "or `permission-denied` (revoked key)."
+    ),
+}
 
 
 class SaleQuoteApi(APIView):
@@ -261,12 +289,15 @@ class SaleCreateApi(IdempotentAPIView):
         summary="Record a sale",
         description=(
             "Applies the discounts, marks the vouchers used, spends the redeemed points, earns points and "
-            "updates the tier, all at once. The response holds the quote fields plus the recorded sale."
+            "updates the tier, all at once. The response holds the quote fields plus the recorded sale. "
+            "Points above the programme's free limit need `member_token` or `otp` (the quote's "
+            "`member_proof_required` says so); the token or code is used up by the sale."
         ),
         request=SaleInputSerializer,
         responses={
             201: SaleOutputSerializer,
             **SALE_ERRORS,
+            **PROOF_ERRORS,
             409: problem(
                 "`duplicate-receipt`: this receipt number was already recorded at this store; "
                 "`member-blocked`; `member-in-debt`; `request-in-progress`."
@@ -354,6 +385,7 @@ def sale_detail_payload(sale: Sale) -> dict:
             "points_earned": sale.points_earned,
             "points_balance": sale.member.points_balance if sale.member_id else None,
             "multiplier": sale.multiplier,
+            "member_proof_required": False,
             "tier": _recorded_tier(sale.tier_after_code or sale.tier_code),
             "tier_changed": sale.tier_changed,
             "lines": list(sale.lines.all()),

@@ -19,6 +19,7 @@ from loyalty_site.core.api.idempotency import IdempotentAPIView
 from loyalty_site.core.api.schema import ACCEPT_LANGUAGE, COMMON_ERRORS, IDEMPOTENCY_KEY, problem
 from loyalty_site.core.money import MONEY_DECIMAL_PLACES
 from members.selectors import member_get, member_resolve, member_spendable_points
+from members.services import PresenceProof
 from vouchers.errors import RewardUnavailable
 from vouchers.models import Reward, Voucher
 from vouchers.selectors import reward_usable_at_store, rewards_catalogue, rewards_points_cost, voucher_get
@@ -139,6 +140,20 @@ class RewardListApi(APIView):
 
 class MemberRedemptionInputSerializer(serializers.Serializer):
     reward = serializers.CharField(max_length=20, help_text="The reward's code, e.g. `CASH50K`.")
+    member_token = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=64,
+        help_text="Proof that the member is present (the card page's QR token); needed above the free limit.",
+    )
+    otp = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=12,
+        help_text="Proof that the member is present: the code sent by `POST members/{id}/otp`.",
+    )
 
 
 class VoucherSummaryOutputSerializer(serializers.Serializer):
@@ -166,7 +181,13 @@ class MemberRedemptionApi(IdempotentAPIView):
         request=MemberRedemptionInputSerializer,
         responses={
             201: MemberRedemptionOutputSerializer,
+            **COMMON_ERRORS,
             400: problem("`validation-error` (`reward` missing) or `idempotency-key-required`."),
+            403: problem(
+                "`member-proof-required`: the cost is above the free limit and neither `member_token` nor `otp` "
+                "was sent; `member-proof-invalid`: wrong, expired or already used (no points spent, no voucher "
+                "issued); or `permission-denied` (revoked key)."
+            ),
             404: problem("`member-not-found`: no member has this id."),
             409: OpenApiResponse(
                 response=InsufficientPointsProblem,
@@ -184,7 +205,6 @@ class MemberRedemptionApi(IdempotentAPIView):
                     "limit or not for this brand (`reason` says which); or `idempotency-key-reused`."
                 ),
             ),
-            **COMMON_ERRORS,
         },
         tags=["rewards"],
     )
@@ -202,6 +222,9 @@ class MemberRedemptionApi(IdempotentAPIView):
             reward=reward,
             store=terminal.store,
             reference=f"pos:{terminal.pk}:{request.headers.get(IDEMPOTENCY_HEADER, '')}",
+            proof=PresenceProof(
+                member_token=serializer.validated_data["member_token"], otp=serializer.validated_data["otp"]
+            ),
         )
         body = {
             "voucher": {

@@ -37,6 +37,7 @@ from loyalty_site.core.money import (
 from members.errors import MemberBlocked, member_in_debt
 from members.models import Member, ProgrammeSettings
 from members.selectors import member_get, member_spendable_points, programme_settings_get
+from members.services import PresenceProof, presence_proof_required
 from pos.checkout.errors import PointsNotApplicable, VoucherUnknown
 from stores.models import Store, Terminal
 from tiers.models import Tier
@@ -54,6 +55,7 @@ class SaleInput:
     lines: list[dict]
     voucher_codes: list[str] = field(default_factory=list)
     points_to_redeem: int = 0
+    proof: PresenceProof | None = None  # pos-api.md 1.1: the card token or one-time code
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,7 @@ class Quote:
     tier: Tier | None
     promotions: PromotionResult
     vouchers: list[VoucherCheck]
+    member_proof_required: bool = False
 
     @property
     def tier_code(self) -> str:
@@ -217,6 +220,7 @@ def price(
         tier=tier,
         promotions=promotions,
         vouchers=checks,
+        member_proof_required=presence_proof_required(points=points_redeemed, programme=programme),
     )
 
 

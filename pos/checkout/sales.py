@@ -37,7 +37,15 @@ from loyalty_site.core.errors import NotFoundError
 from loyalty_site.core.transactions import service_transaction, writes
 from members.models import LedgerEntry, Member
 from members.selectors import member_get
-from members.services import MemberLock, member_lock, points_earn, points_spend
+from members.services import (
+    MemberLock,
+    PresenceCheck,
+    member_lock,
+    points_earn,
+    points_spend,
+    presence_proof_check,
+    presence_proof_consume,
+)
 from pos.checkout.errors import DuplicateReceipt
 from pos.checkout.pricing import Quote, SaleInput, cart_from_lines, price
 from pos.models import Sale, SaleDiscount, SaleLine
@@ -124,8 +132,11 @@ def sale_record(*, terminal: Terminal, data: SaleInput, notify: bool = True) -> 
             tier_code=quote.tier_code,
             tier_after_code=quote.tier_code,
         )
+        proof = _presence_checked(quote, data, now)
         with writes():
             _insert(sale, quote)
+            if proof is not None:
+                presence_proof_consume(check=proof, cause_reference=sale.reference)
             for check in sorted(quote.vouchers, key=lambda c: c.voucher.pk):
                 voucher_use(voucher=check.voucher, store=store, sale_reference=sale.reference, at=at)
             tier_after = quote.tier
@@ -146,6 +157,14 @@ def sale_record(*, terminal: Terminal, data: SaleInput, notify: bool = True) -> 
         tier_after_code=tier_after.code if tier_after else "",
         tier_after_name=tier_after.display_name if tier_after else "",
     )
+
+
+def _presence_checked(quote: Quote, data: SaleInput, now) -> PresenceCheck | None:
+    """The proof that the member is present, when the points paid need it (pos-api.md 1.1):
+    checked under the member's lock before any write, consumed with the sale's writes."""
+    if not quote.member_proof_required:
+        return None
+    return presence_proof_check(member=quote.member, points=quote.points_redeemed, proof=data.proof, at=now)
 
 
 def _insert(sale: Sale, quote: Quote) -> None:

@@ -25,7 +25,14 @@ from loyalty_site.core.models import copy_saved
 from members.errors import MemberBlocked, MemberMerged, member_in_debt
 from members.models import Member
 from members.selectors import member_points_coverable, programme_zone
-from members.services import members_lock, points_reverse, points_spend
+from members.services import (
+    PresenceProof,
+    members_lock,
+    points_reverse,
+    points_spend,
+    presence_proof_check,
+    presence_proof_consume,
+)
 from notifications.selectors import member_language
 from notifications.services import message_enqueue
 from stores.models import Store
@@ -158,7 +165,9 @@ def _notify_issued(voucher: Voucher) -> None:
     )
 
 
-def reward_redeem(*, member: Member, reward: Reward, store: Store, reference: str) -> Voucher:
+def reward_redeem(
+    *, member: Member, reward: Reward, store: Store, reference: str, proof: PresenceProof | None = None
+) -> Voucher:
     """Exchange the member's points for a voucher of `reward` at `store`'s till.
 
     In one transaction: lock the reward, then the member; check that the reward is in the
@@ -167,7 +176,9 @@ def reward_redeem(*, member: Member, reward: Reward, store: Store, reference: st
     points through the ledger (InsufficientPoints, 409; MemberInDebt, 409, while the member owes
     points from a refund, whatever the reward costs); issue the voucher and count it against
     the stock. Idempotent on `reference`: a retry returns the voucher already issued. `member`
-    comes back with its new balance."""
+    comes back with its new balance. Above the programme's free limit, `proof` (the card token
+    or a one-time code) must show the member is present (MemberProofRequired /
+    MemberProofInvalid, 403); it is used up with the points."""
     reference = issue_reference(reference)
     if reference is None:
         raise ValueError("reward_redeem needs a reference (e.g. the POS request's idempotency key)")
@@ -188,6 +199,7 @@ def reward_redeem(*, member: Member, reward: Reward, store: Store, reference: st
         if refusal is not None:
             raise refusal.error()
         cost = reward_points_cost(reward=locked_reward, member=locked_member)
+        presence = presence_proof_check(member=locked_member, points=cost, proof=proof, at=now)
         entry = None
         if cost > 0:
             entry = points_spend(
@@ -198,6 +210,8 @@ def reward_redeem(*, member: Member, reward: Reward, store: Store, reference: st
                 cause_kind="redemption",
                 cause_reference=locked_reward.code,
             )
+        if presence is not None:
+            presence_proof_consume(check=presence, cause_reference=f"redemption:{reference}")
         voucher = _create(
             Voucher(
                 reward=locked_reward,

@@ -109,6 +109,9 @@ def _field_errors(detail: Any) -> dict[str, list[str]]:
 
 def problem_exception_handler(exc: Exception, context: dict) -> Response:
     if isinstance(exc, DomainError):
+        # The refused work is rolled back by now (the idempotency layer's savepoint, or the
+        # service's own transaction): what the refusal must keep is written here.
+        exc.apply_kept_writes()
         return problem_response(
             code=exc.code,
             status=exc.status,
@@ -116,6 +119,7 @@ def problem_exception_handler(exc: Exception, context: dict) -> Response:
             detail=exc.detail,
             errors=exc.errors,
             extra=exc.extra,
+            headers=exc.headers or None,
         )
     if isinstance(exc, DjangoValidationError):
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
