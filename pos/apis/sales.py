@@ -20,6 +20,7 @@ from loyalty_site.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
 from members.selectors import programme_settings_get
 from pos.apis.members import TierOutputSerializer
 from pos.checkout import SaleInput, sale_get, sale_quote, sale_record, sale_refund
+from pos.checkout.limits import LimitExceeded, limit_refusal_record
 from pos.models import Sale
 from tiers.selectors import tiers_ladder
 
@@ -220,7 +221,9 @@ SALE_ERRORS = {
     409: problem("`member-blocked`: the member is blocked and cannot redeem points."),
     422: problem(
         "A voucher or points that cannot be applied: `voucher-not-found`, `voucher-not-applicable`, "
-        "`voucher-used`, `voucher-expired`, `insufficient-points`."
+        "`voucher-used`, `voucher-expired`, `insufficient-points`; or `limit-exceeded`: beyond a plausibility "
+        "limit, `limit` names which (`sale-amount`, `points-per-sale`, `terminal-points-per-day`) and `maximum` "
+        "its value."
     ),
     **COMMON_ERRORS,
 }
@@ -267,6 +270,14 @@ class SaleCreateApi(IdempotentAPIView):
         serializer.is_valid(raise_exception=True)
         result = sale_record(terminal=request.auth, data=serializer.to_sale_input())
         return Response(sale_payload(result), status=status.HTTP_201_CREATED)
+
+    def handle_exception(self, exc):
+        # The idempotency layer calls this once the handler's savepoint is rolled back, inside its
+        # own transaction: the refusal is kept for staff with the stored response, and a replay
+        # (which runs no handler) does not keep it twice.
+        if isinstance(exc, LimitExceeded):
+            limit_refusal_record(attempt=exc.attempt)
+        return super().handle_exception(exc)
 
 
 class SaleDetailApi(APIView):
