@@ -188,3 +188,6 @@ class MemberWithProgrammeAdmin(MemberAdmin):
             "<a href='{}'>{}</a> · <a href='{}'>{}</a> · <a href='{}'>{}</a>",
             vouchers, _("vouchers"), issue, _("issue a voucher"), sales, _("sales"),
         )  # fmt: skip
+
+
+from backoffice import admin_limits  # noqa: E402, F401 -- registers the limits on tills
