@@ -14,6 +14,13 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from loyalty_site.core.api.fields import (
+    BoundedPathIds,
+    IdField,
+    StrictDateTimeField,
+    StrictDecimalField,
+    StrictIntegerField,
+)
 from loyalty_site.core.api.idempotency import IdempotentAPIView
 from loyalty_site.core.api.schema import ACCEPT_LANGUAGE, COMMON_ERRORS, IDEMPOTENCY_KEY, problem
 from loyalty_site.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
@@ -26,10 +33,12 @@ from tiers.selectors import tiers_ladder
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 MAX_LINES = 500
+# What a money column holds (MONEY_MAX_DIGITS digits, MONEY_DECIMAL_PLACES of them decimals).
+MAX_SUBTOTAL = 10 ** (MONEY_MAX_DIGITS - MONEY_DECIMAL_PLACES)
 
 
 def _money(**kwargs) -> serializers.DecimalField:
-    return serializers.DecimalField(max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES, **kwargs)
+    return StrictDecimalField(max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES, **kwargs)
 
 
 # --- Input ----------------------------------------------------------------------------------
@@ -39,19 +48,28 @@ class SaleLineInputSerializer(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     category = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
-    quantity = serializers.IntegerField(min_value=1, max_value=100_000)
+    quantity = StrictIntegerField(min_value=1, max_value=100_000)
     unit_price = _money(min_value=0, max_value=10**12)
 
 
 class SaleInputSerializer(serializers.Serializer):
     receipt_number = serializers.CharField(max_length=64)
-    member = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1)
-    occurred_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    member = IdField(required=False, allow_null=True, default=None)
+    occurred_at = StrictDateTimeField(required=False, allow_null=True, default=None)
     lines = SaleLineInputSerializer(many=True, allow_empty=False, max_length=MAX_LINES)
     vouchers = serializers.ListField(
         child=serializers.CharField(max_length=32), required=False, default=list, max_length=10
     )
-    points_to_redeem = serializers.IntegerField(required=False, default=0, min_value=0, max_value=10**9)
+    points_to_redeem = StrictIntegerField(required=False, default=0, min_value=0, max_value=10**9)
+
+    def validate_lines(self, value):
+        # Each line fits (unit price and quantity are bounded); their sum must fit a sale's columns.
+        subtotal = sum(line["quantity"] * line["unit_price"] for line in value)
+        if subtotal >= MAX_SUBTOTAL:
+            raise serializers.ValidationError(
+                _("The sale's subtotal must be less than %(max)s.") % {"max": f"{MAX_SUBTOTAL:,}"}
+            )
+        return value
 
     def validate_occurred_at(self, value):
         if value is None:
@@ -87,7 +105,7 @@ class SaleInputSerializer(serializers.Serializer):
 
 class RefundLineInputSerializer(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
-    quantity = serializers.IntegerField(min_value=1, max_value=100_000)
+    quantity = StrictIntegerField(min_value=1, max_value=100_000)
 
 
 class RefundInputSerializer(serializers.Serializer):
@@ -280,7 +298,7 @@ class SaleCreateApi(IdempotentAPIView):
         return super().handle_exception(exc)
 
 
-class SaleDetailApi(APIView):
+class SaleDetailApi(BoundedPathIds, APIView):
     @extend_schema(
         operation_id="sales_retrieve",
         summary="A recorded sale with its lines and refunds",
@@ -297,7 +315,7 @@ class SaleDetailApi(APIView):
         return Response(sale_detail_payload(sale))
 
 
-class SaleRefundApi(IdempotentAPIView):
+class SaleRefundApi(BoundedPathIds, IdempotentAPIView):
     @extend_schema(
         operation_id="sales_refund",
         summary="Refund a sale, in full or some lines",
