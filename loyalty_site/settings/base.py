@@ -172,6 +172,9 @@ SPECTACULAR_SETTINGS = {
 }
 # Idempotency records are kept this long, then purged by a scheduled task.
 POS_IDEMPOTENCY_TTL_HOURS = env.int("POS_IDEMPOTENCY_TTL_HOURS", default=72)
+# `check_ledger` reports (and fails on) any balance above this many points: 1,000,000 points are
+# 1,000,000,000 VND at the default point value, far beyond an honest customer's.
+LEDGER_PLAUSIBLE_BALANCE_MAX = env.int("LEDGER_PLAUSIBLE_BALANCE_MAX", default=1_000_000)
 # The largest POS request body accepted (bytes); larger answers 413. A 500-line sale is ~80 KB.
 POS_MAX_BODY_BYTES = env.int("POS_MAX_BODY_BYTES", default=256 * 1024)
 # How far ahead of the server a till's clock may run before a moment counts as "in the future".
