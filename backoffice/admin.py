@@ -237,3 +237,6 @@ class StaffUserAdmin(UserAdmin):
         if profile is None:
             return "-"
         return ", ".join([*(b.code for b in profile.brands.all()), *(s.code for s in profile.stores.all())]) or "-"
+
+
+from backoffice import admin_limits  # noqa: E402, F401 -- registers the limits on tills

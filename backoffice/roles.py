@@ -36,6 +36,9 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         "stores": _VIEW,
         "stores.terminal": _VIEW,
         "pos": _VIEW,
+        # The limits on tills (risk.md): the programme's values and each store's own.
+        "pos.salelimits": ("view", "change"),
+        "pos.storesalelimits": _CRUD,
         "core": _VIEW,
     },
     MARKETING: {

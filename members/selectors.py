@@ -295,6 +295,18 @@ class LedgerDrift:
         return f"{self.what} #{self.object_id}: cached {self.cached}, entries say {self.expected}"
 
 
+def balances_implausible(*, ceiling: int | None = None) -> list[tuple[int, str, int]]:
+    """Members whose balance is above `ceiling` points (default: the `LEDGER_PLAUSIBLE_BALANCE_MAX`
+    setting), highest first, as (id, code, balance): not drift, but more than any honest
+    customer holds, e.g. points earned through a leaked till key before the limits existed."""
+    ceiling = settings.LEDGER_PLAUSIBLE_BALANCE_MAX if ceiling is None else ceiling
+    return list(
+        Member.objects.filter(points_balance__gt=ceiling)
+        .order_by("-points_balance", "pk")
+        .values_list("pk", "code", "points_balance")
+    )
+
+
 def ledger_drift() -> list[LedgerDrift]:
     """Every member whose cached balance differs from the sum of their entries, or whose debt
     differs from (points left in lots - balance), and every lot whose `remaining` differs from

@@ -26,6 +26,29 @@ MENUS = {
 }
 
 
+def demo_limits_load() -> int:
+    """The demo's plausibility limits on tills (pos-api.md 1.1): 200,000,000 VND a sale, 20,000
+    points a sale, 200,000 points a terminal a day. Returns 1 when it changed them, else 0."""
+    from pos.checkout.limits import LIMIT_FIELDS, sale_limits_update
+    from pos.models import (
+        DEMO_MAX_POINTS_PER_SALE,
+        DEMO_MAX_SALE_AMOUNT,
+        DEMO_MAX_TERMINAL_POINTS_PER_DAY,
+        SaleLimits,
+    )
+
+    wanted = {
+        "max_sale_amount": DEMO_MAX_SALE_AMOUNT,
+        "max_points_per_sale": DEMO_MAX_POINTS_PER_SALE,
+        "max_terminal_points_per_day": DEMO_MAX_TERMINAL_POINTS_PER_DAY,
+    }
+    current = SaleLimits.objects.filter(pk=SaleLimits.SINGLETON_PK).values(*LIMIT_FIELDS).first()
+    if current == wanted:
+        return 0
+    sale_limits_update(data=wanted)
+    return 1
+
+
 def demo_sales_load() -> int:
     """About 90 days of sales across the four stores, recorded through the checkout like real
     ones (points, tiers, promotions all move). Runs once: when demo receipts exist, it adds

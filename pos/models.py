@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from loyalty_site.core.models import TimeStampedModel
+from loyalty_site.core.models import TimeStampedModel, UpdatedByModel
 from loyalty_site.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
 
 
@@ -175,3 +176,167 @@ class RefundLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sale_line.sku} x {self.quantity}"
+
+
+# --- Plausibility limits on tills (risk.md "Tills", pos-api.md 1.1) -------------------------------
+
+DEMO_MAX_SALE_AMOUNT = Decimal(200_000_000)
+DEMO_MAX_POINTS_PER_SALE = 20_000
+DEMO_MAX_TERMINAL_POINTS_PER_DAY = 200_000
+
+
+class SaleLimits(UpdatedByModel):
+    """The programme's plausibility limits on sales (one row, pk 1), read by every sale through
+    `pos.checkout.limits.sale_limits_for` (cached) and written through `sale_limits_update`.
+    An empty limit means none. A new programme starts with the demo's values: a leaked terminal
+    key is bounded from the first day."""
+
+    SINGLETON_PK = 1
+
+    max_sale_amount = models.DecimalField(
+        _("most a sale may total (VND)"),
+        max_digits=MONEY_MAX_DIGITS,
+        decimal_places=MONEY_DECIMAL_PLACES,
+        null=True,
+        blank=True,
+        default=DEMO_MAX_SALE_AMOUNT,
+        validators=[MinValueValidator(Decimal(1))],
+        help_text=_("The sale's subtotal, before discounts. Empty: no limit."),
+    )
+    max_points_per_sale = models.PositiveIntegerField(
+        _("most points one sale may earn"),
+        null=True,
+        blank=True,
+        default=DEMO_MAX_POINTS_PER_SALE,
+        validators=[MinValueValidator(1)],
+        help_text=_("Empty: no limit."),
+    )
+    max_terminal_points_per_day = models.PositiveIntegerField(
+        _("most points a terminal may give out in a day"),
+        null=True,
+        blank=True,
+        default=DEMO_MAX_TERMINAL_POINTS_PER_DAY,
+        validators=[MinValueValidator(1)],
+        help_text=_(
+            "Counted per local day of the store, on the day the sale is recorded (a back-dated sale "
+            "counts today). Empty: no limit."
+        ),
+    )
+
+    class Meta:
+        verbose_name = _("sale limits")
+        verbose_name_plural = _("sale limits")
+
+    def __str__(self) -> str:
+        return str(_("Sale limits of the programme"))
+
+
+class StoreSaleLimits(UpdatedByModel):
+    """A store's own values for some of the programme's sale limits; an empty field takes the
+    programme's value."""
+
+    store = models.OneToOneField(
+        "stores.Store", on_delete=models.CASCADE, related_name="sale_limits", verbose_name=_("store")
+    )
+    max_sale_amount = models.DecimalField(
+        _("most a sale may total (VND)"),
+        max_digits=MONEY_MAX_DIGITS,
+        decimal_places=MONEY_DECIMAL_PLACES,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal(1))],
+        help_text=_("Empty: the programme's limit."),
+    )
+    max_points_per_sale = models.PositiveIntegerField(
+        _("most points one sale may earn"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=_("Empty: the programme's limit."),
+    )
+    max_terminal_points_per_day = models.PositiveIntegerField(
+        _("most points a terminal may give out in a day"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=_("Empty: the programme's limit."),
+    )
+
+    class Meta:
+        verbose_name = _("store sale limits")
+        verbose_name_plural = _("store sale limits")
+        ordering = ["store__code"]
+
+    def __str__(self) -> str:
+        return str(self.store)
+
+
+class TerminalDay(models.Model):
+    """What one terminal gave out on one local day of its store: the points its sales earned
+    (the daily cap is checked and counted in one guarded UPDATE, in the sale's transaction) and
+    how many of its attempts a limit refused (which bounds the refusals kept one by one)."""
+
+    terminal = models.ForeignKey(
+        "stores.Terminal", on_delete=models.CASCADE, related_name="days", verbose_name=_("terminal")
+    )
+    day = models.DateField(_("day"))
+    points_given = models.PositiveBigIntegerField(_("points given out"), default=0)
+    refusals = models.PositiveIntegerField(_("attempts refused by a limit"), default=0)
+
+    class Meta:
+        verbose_name = _("terminal day")
+        verbose_name_plural = _("terminal days")
+        ordering = ["-day", "terminal"]
+        constraints = [models.UniqueConstraint(fields=["terminal", "day"], name="pos_terminalday_terminal_day_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.terminal_id} {self.day}"
+
+
+class LimitRefusal(models.Model):
+    """A sale a plausibility limit refused, kept for staff to review (the sale itself recorded
+    nothing). Written after the sale's transaction rolled back. A terminal keeps at most
+    `pos.checkout.limits.REFUSALS_KEPT_PER_DAY` rows a day; later refusals that day are counted
+    on its latest row (`repeats`), so a flooding till cannot grow the table without bound."""
+
+    class Limit(models.TextChoices):
+        SALE_AMOUNT = "sale-amount", _("Most a sale may total")
+        POINTS_PER_SALE = "points-per-sale", _("Most points one sale may earn")
+        TERMINAL_POINTS_PER_DAY = "terminal-points-per-day", _("Most points a terminal may give out in a day")
+
+    terminal = models.ForeignKey(
+        "stores.Terminal", on_delete=models.CASCADE, related_name="limit_refusals", verbose_name=_("terminal")
+    )
+    store = models.ForeignKey(
+        "stores.Store", on_delete=models.CASCADE, related_name="limit_refusals", verbose_name=_("store")
+    )
+    member = models.ForeignKey(
+        "members.Member",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("member"),
+    )
+    receipt_number = models.CharField(_("receipt number"), max_length=64)
+    limit = models.CharField(_("limit"), max_length=30, choices=Limit.choices)
+    maximum = models.DecimalField(_("limit value"), max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES)
+    amount = money_field(_("sale subtotal"))
+    points = models.PositiveBigIntegerField(_("points to earn"), default=0)
+    day = models.DateField(_("local day"))
+    refused_at = models.DateTimeField(_("refused at"), db_index=True)
+    last_refused_at = models.DateTimeField(_("last refused at"))
+    repeats = models.PositiveIntegerField(
+        _("later refusals folded in"),
+        default=0,
+        help_text=_("Refusals of this terminal on this day after the daily number kept one by one."),
+    )
+
+    class Meta:
+        verbose_name = _("refused sale")
+        verbose_name_plural = _("refused sales (limits)")
+        ordering = ["-refused_at", "-pk"]
+        indexes = [models.Index(fields=["terminal", "day", "-id"], name="pos_limitrefusal_term_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.terminal_id} {self.limit} {self.refused_at:%Y-%m-%d %H:%M}"

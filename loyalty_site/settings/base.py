@@ -192,7 +192,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["loyalty_site.core.api.throttling.TerminalRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"terminal": env.str("POS_THROTTLE_RATE", default="600/min")},
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["loyalty_site.core.api.parsers.BoundedJSONParser"],
     "EXCEPTION_HANDLER": "loyalty_site.core.api.exceptions.problem_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "COERCE_DECIMAL_TO_STRING": True,
@@ -214,6 +214,11 @@ SPECTACULAR_SETTINGS = {
 }
 # Idempotency records are kept this long, then purged by a scheduled task.
 POS_IDEMPOTENCY_TTL_HOURS = env.int("POS_IDEMPOTENCY_TTL_HOURS", default=72)
+# `check_ledger` reports (and fails on) any balance above this many points: 1,000,000 points are
+# 1,000,000,000 VND at the default point value, far beyond an honest customer's.
+LEDGER_PLAUSIBLE_BALANCE_MAX = env.int("LEDGER_PLAUSIBLE_BALANCE_MAX", default=1_000_000)
+# The largest POS request body accepted (bytes); larger answers 413. A 500-line sale is ~80 KB.
+POS_MAX_BODY_BYTES = env.int("POS_MAX_BODY_BYTES", default=256 * 1024)
 # How far ahead of the server a till's clock may run before a moment counts as "in the future".
 CLOCK_SKEW_SECONDS = env.int("CLOCK_SKEW_SECONDS", default=300)
 # The name shown in the admin header and in messages.

@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from loyalty_site.core.api.fields import StrictDateField
 from loyalty_site.core.api.idempotency import IdempotentAPIView
 from loyalty_site.core.api.schema import ACCEPT_LANGUAGE, COMMON_ERRORS, IDEMPOTENCY_KEY, problem
 from loyalty_site.core.money import MONEY_DECIMAL_PLACES
@@ -149,7 +150,7 @@ class MemberEnrolInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     phone = serializers.CharField(max_length=40, help_text="Any common Vietnamese form, e.g. 0912345678.")
     email = serializers.EmailField(required=False, allow_blank=True, default="")
-    birthday = serializers.DateField(
+    birthday = StrictDateField(
         required=False, allow_null=True, default=None, input_formats=["%Y-%m-%d"], validators=[validate_birthday]
     )
     gender = serializers.ChoiceField(choices=Member.Gender.choices, required=False, allow_blank=True, default="")

@@ -14,6 +14,13 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from loyalty_site.core.api.fields import (
+    BoundedPathIds,
+    IdField,
+    StrictDateTimeField,
+    StrictDecimalField,
+    StrictIntegerField,
+)
 from loyalty_site.core.api.idempotency import IdempotentAPIView
 from loyalty_site.core.api.schema import ACCEPT_LANGUAGE, COMMON_ERRORS, IDEMPOTENCY_KEY, problem
 from loyalty_site.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
@@ -21,15 +28,18 @@ from members.selectors import programme_settings_get
 from members.services import PresenceProof
 from pos.apis.members import TierOutputSerializer
 from pos.checkout import SaleInput, sale_get, sale_quote, sale_record, sale_refund
+from pos.checkout.limits import LimitExceeded, limit_refusal_record
 from pos.models import Sale
 from tiers.selectors import tiers_ladder
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 MAX_LINES = 500
+# What a money column holds (MONEY_MAX_DIGITS digits, MONEY_DECIMAL_PLACES of them decimals).
+MAX_SUBTOTAL = 10 ** (MONEY_MAX_DIGITS - MONEY_DECIMAL_PLACES)
 
 
 def _money(**kwargs) -> serializers.DecimalField:
-    return serializers.DecimalField(max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES, **kwargs)
+    return StrictDecimalField(max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES, **kwargs)
 
 
 # --- Input ----------------------------------------------------------------------------------
@@ -39,19 +49,19 @@ class SaleLineInputSerializer(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     category = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
-    quantity = serializers.IntegerField(min_value=1, max_value=100_000)
+    quantity = StrictIntegerField(min_value=1, max_value=100_000)
     unit_price = _money(min_value=0, max_value=10**12)
 
 
 class SaleInputSerializer(serializers.Serializer):
     receipt_number = serializers.CharField(max_length=64)
-    member = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1)
-    occurred_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    member = IdField(required=False, allow_null=True, default=None)
+    occurred_at = StrictDateTimeField(required=False, allow_null=True, default=None)
     lines = SaleLineInputSerializer(many=True, allow_empty=False, max_length=MAX_LINES)
     vouchers = serializers.ListField(
         child=serializers.CharField(max_length=32), required=False, default=list, max_length=10
     )
-    points_to_redeem = serializers.IntegerField(required=False, default=0, min_value=0, max_value=10**9)
+    points_to_redeem = StrictIntegerField(required=False, default=0, min_value=0, max_value=10**9)
     member_token = serializers.CharField(
         required=False,
         allow_blank=True,
@@ -67,6 +77,15 @@ class SaleInputSerializer(serializers.Serializer):
         max_length=12,
         help_text="Proof that the member is present: the 6-digit code sent by `POST members/{id}/otp`.",
     )
+
+    def validate_lines(self, value):
+        # Each line fits (unit price and quantity are bounded); their sum must fit a sale's columns.
+        subtotal = sum(line["quantity"] * line["unit_price"] for line in value)
+        if subtotal >= MAX_SUBTOTAL:
+            raise serializers.ValidationError(
+                _("The sale's subtotal must be less than %(max)s.") % {"max": f"{MAX_SUBTOTAL:,}"}
+            )
+        return value
 
     def validate_occurred_at(self, value):
         if value is None:
@@ -103,7 +122,7 @@ class SaleInputSerializer(serializers.Serializer):
 
 class RefundLineInputSerializer(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
-    quantity = serializers.IntegerField(min_value=1, max_value=100_000)
+    quantity = StrictIntegerField(min_value=1, max_value=100_000)
 
 
 class RefundInputSerializer(serializers.Serializer):
@@ -254,7 +273,9 @@ SALE_ERRORS = {
     ),
     422: problem(
         "A voucher or points that cannot be applied: `voucher-not-found`, `voucher-not-applicable`, "
-        "`voucher-used`, `voucher-expired`, `insufficient-points`."
+        "`voucher-used`, `voucher-expired`, `insufficient-points`; or `limit-exceeded`: beyond a plausibility "
+        "limit, `limit` names which (`sale-amount`, `points-per-sale`, `terminal-points-per-day`) and `maximum` "
+        "its value."
     ),
     **COMMON_ERRORS,
 }
@@ -312,8 +333,16 @@ class SaleCreateApi(IdempotentAPIView):
         result = sale_record(terminal=request.auth, data=serializer.to_sale_input())
         return Response(sale_payload(result), status=status.HTTP_201_CREATED)
 
+    def handle_exception(self, exc):
+        # The idempotency layer calls this once the handler's savepoint is rolled back, inside its
+        # own transaction: the refusal is kept for staff with the stored response, and a replay
+        # (which runs no handler) does not keep it twice.
+        if isinstance(exc, LimitExceeded):
+            limit_refusal_record(attempt=exc.attempt)
+        return super().handle_exception(exc)
 
-class SaleDetailApi(APIView):
+
+class SaleDetailApi(BoundedPathIds, APIView):
     @extend_schema(
         operation_id="sales_retrieve",
         summary="A recorded sale with its lines and refunds",
@@ -330,7 +359,7 @@ class SaleDetailApi(APIView):
         return Response(sale_detail_payload(sale))
 
 
-class SaleRefundApi(IdempotentAPIView):
+class SaleRefundApi(BoundedPathIds, IdempotentAPIView):
     @extend_schema(
         operation_id="sales_refund",
         summary="Refund a sale, in full or some lines",

@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from loyalty_site.core.api.fields import BoundedPathIds, IdField
 from loyalty_site.core.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from loyalty_site.core.api.idempotency import IdempotentAPIView
 from loyalty_site.core.api.schema import ACCEPT_LANGUAGE, COMMON_ERRORS, IDEMPOTENCY_KEY, problem
@@ -67,7 +68,7 @@ InsufficientPointsProblem = inline_serializer(
 
 
 class RewardListInputSerializer(serializers.Serializer):
-    member = serializers.IntegerField(required=False, min_value=1)
+    member = IdField(required=False)
 
 
 class RewardOutputSerializer(serializers.Serializer):
@@ -169,7 +170,7 @@ class MemberRedemptionOutputSerializer(serializers.Serializer):
     points_balance = serializers.IntegerField(help_text="The member's balance after the exchange.")
 
 
-class MemberRedemptionApi(IdempotentAPIView):
+class MemberRedemptionApi(BoundedPathIds, IdempotentAPIView):
     @extend_schema(
         operation_id="members_redemptions_create",
         summary="Exchange points for a voucher",

@@ -39,6 +39,7 @@ from members.models import Member, ProgrammeSettings
 from members.selectors import member_get, member_spendable_points, programme_settings_get
 from members.services import PresenceProof, presence_proof_required
 from pos.checkout.errors import PointsNotApplicable, VoucherUnknown
+from pos.checkout.limits import quote_limits_check
 from stores.models import Store, Terminal
 from tiers.models import Tier
 from tiers.selectors import member_tier, tier_invoice_discount
@@ -225,9 +226,10 @@ def price(
 
 
 def sale_quote(*, terminal: Terminal, data: SaleInput) -> Quote:
-    """The quote endpoint: price the request as the sale would, writing nothing."""
+    """The quote endpoint: price the request as the sale would, writing nothing; a cart beyond a
+    plausibility limit is refused as the sale would be (`pos.checkout.limits`)."""
     member = member_get(member_id=data.member_id) if data.member_id else None
-    return price(
+    quote = price(
         store=terminal.store,
         member=member,
         cart=cart_from_lines(data.lines),
@@ -235,3 +237,5 @@ def sale_quote(*, terminal: Terminal, data: SaleInput) -> Quote:
         points_to_redeem=data.points_to_redeem,
         at=data.occurred_at or timezone.now(),
     )
+    quote_limits_check(terminal=terminal, quote=quote)
+    return quote

@@ -4,14 +4,17 @@ Lock order: (1) the member's row (the ledger's lock, `select_for_update(no_key=T
 also serialises per-member limits and the tier counters; (2) the member's tier status row, read
 under the lock so the sale is priced at the tier it then counts against; (3) the new sale row
 (unique on store and receipt number); (4) the vouchers, each by a conditional UPDATE, in
-primary-key order; (5) the referrer's row, last (referrals form a tree by enrolment date, so two
-sales can never wait on each other in a cycle). Every other path that takes a tier status row
-(refunds, staff changes) takes the member's row first, so (2) before (3) cannot deadlock. The
-member's points message is queued after commit (`pos.tasks.notify_sale_points`).
+primary-key order; (5) the referrer's row (referrals form a tree by enrolment date, so two
+sales can never wait on each other in a cycle); (6) the terminal's day counter, last (a sale
+holding it waits on nothing more, so the terminal's other sales only queue behind it:
+`pos.checkout.limits`). Every other path that takes a tier status row (refunds, staff changes)
+takes the member's row first, so (2) before (3) cannot deadlock. The member's points message
+is queued after commit (`pos.tasks.notify_sale_points`).
 
 Like the services it calls, the checkout refuses before it writes (unknown member, duplicate
-receipt, every pricing refusal) and then writes inside `writes()`: it opens no savepoint of its
-own, and neither do the ledger and tiers services it calls (`loyalty_site.core.transactions`).
+receipt, every pricing refusal, the per-sale plausibility limits) and then writes inside
+`writes()`: it opens no savepoint of its own, and neither do the ledger and tiers services it
+calls (`loyalty_site.core.transactions`).
 Locks (1) and (2) are taken with `member_lock` and `tier_status_lock`, whose handles
 (`MemberLock`, `StatusLock`) are passed to those services as `lock=`: they neither lock nor read
 the rows again. Once the sale is inserted, the handles vouch for the references that name it
@@ -47,6 +50,7 @@ from members.services import (
     presence_proof_consume,
 )
 from pos.checkout.errors import DuplicateReceipt
+from pos.checkout.limits import sale_limits_check, terminal_points_take
 from pos.checkout.pricing import Quote, SaleInput, cart_from_lines, price
 from pos.models import Sale, SaleDiscount, SaleLine
 from pos.tasks import notify_sale_points
@@ -115,6 +119,7 @@ def sale_record(*, terminal: Terminal, data: SaleInput, notify: bool = True) -> 
             at=at,
             tier=tier_lock.status.tier if tier_lock is not None and tier_lock.status is not None else None,
         )
+        limits = sale_limits_check(terminal=terminal, quote=quote, receipt_number=data.receipt_number)
         sale = Sale(
             store=store,
             terminal=terminal,
@@ -140,7 +145,8 @@ def sale_record(*, terminal: Terminal, data: SaleInput, notify: bool = True) -> 
             for check in sorted(quote.vouchers, key=lambda c: c.voucher.pk):
                 voucher_use(voucher=check.voucher, store=store, sale_reference=sale.reference, at=at)
             tier_after = quote.tier
-            if member is not None and member.status == Member.Status.ACTIVE:
+            earns = member is not None and member.status == Member.Status.ACTIVE
+            if earns:
                 tier_after = _member_effects(sale, quote, locked=locked, tier_lock=tier_lock, notify=notify)
             if quote.promotions.applied:
                 promotion_applications_record(
@@ -150,6 +156,9 @@ def sale_record(*, terminal: Terminal, data: SaleInput, notify: bool = True) -> 
                     at=at,
                     store=store,
                 )
+            if earns:
+                # Last, after every other lock: the terminal's day counter (see pos.checkout.limits).
+                terminal_points_take(terminal=terminal, quote=quote, receipt_number=data.receipt_number, limits=limits)
     return SaleResult(
         sale=sale,
         quote=quote,

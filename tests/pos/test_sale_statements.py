@@ -1,10 +1,12 @@
 """What one member sale costs in SQL statements, pinned so it can never grow silently.
 
-The API benchmark's sale (a demo member, three lines, through `POST /api/pos/v1/sales`) costs 18
-statements on PostgreSQL (bench/RESULTS.md), BEGIN, SAVEPOINT and COMMIT included. Counted here
+The API benchmark's sale (a demo member, three lines, through `POST /api/pos/v1/sales`) cost 18
+statements on PostgreSQL (bench/RESULTS.md), BEGIN, SAVEPOINT and COMMIT included; the terminal's
+daily points cap (issue 13) adds one, its counter's `INSERT ... ON CONFLICT DO UPDATE ... WHERE
+... RETURNING`, so 19 (the sale limits themselves are read from the warm cache). Counted here
 the same way: one more request once the member has a tier status row and the caches are warm,
 with the points message task (queued after commit; a real worker runs it, not the request)
-left out. SQLite issues the same 18 (BEGIN IMMEDIATE for BEGIN, a multi-row VALUES for the
+left out. SQLite issues the same 19 (BEGIN IMMEDIATE for BEGIN, a multi-row VALUES for the
 sale lines where PostgreSQL uses UNNEST), so the pin holds on both backends."""
 
 import pytest
@@ -46,27 +48,30 @@ def statements(captured) -> list[str]:
     return [q["sql"] for q in captured]
 
 
-def test_a_member_sale_costs_18_statements(pho, warm_member):
+def test_a_member_sale_costs_19_statements(pho, warm_member):
     with CaptureQueriesContext(connection) as queries:
         response = post(pho, SALES, body("S-1", warm_member), key="s-1")
     assert response.status_code == 201, response.content
     sql = statements(queries.captured_queries)
-    assert len(sql) == 18, "\n".join(sql)
+    assert len(sql) == 19, "\n".join(sql)
     # The member's row and tier status row are locked and read once each, for the whole sale.
     assert sum(s.startswith('SELECT "members_member"') for s in sql) == 1
     assert sum(s.startswith('SELECT "tiers_tierstatus"') for s in sql) == 1
     # One savepoint: the idempotency layer's, around the handler. The checkout, the ledger and
     # the tiers services open none of their own.
     assert sum(s.startswith("SAVEPOINT") for s in sql) == 1
+    # The daily cap: one statement, the last before the savepoint is released.
+    assert sum('"pos_terminalday"' in s for s in sql) == 1
+    assert '"pos_terminalday"' in sql[-4]
     assert Sale.objects.get(receipt_number="S-1").points_earned == 6
 
 
-def test_a_member_sale_paid_partly_with_points_costs_25_statements(pho, warm_member):
+def test_a_member_sale_paid_partly_with_points_costs_26_statements(pho, warm_member):
     with CaptureQueriesContext(connection) as queries:
         response = post(pho, SALES, body("S-2", warm_member, points_to_redeem=30), key="s-2")
     assert response.status_code == 201, response.content
     sql = statements(queries.captured_queries)
-    assert len(sql) == 25, "\n".join(sql)
+    assert len(sql) == 26, "\n".join(sql)
     assert sum(s.startswith('SELECT "members_member"') for s in sql) == 1
     assert sum(s.startswith("SAVEPOINT") for s in sql) == 1
     assert LedgerEntry.objects.get(reference=f"{Sale.objects.get(receipt_number='S-2').reference}:redeem").points == -30

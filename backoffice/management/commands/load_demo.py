@@ -6,7 +6,7 @@ from backoffice.demo import demo_staff_load
 from campaigns.demo import demo_campaigns_load
 from members.demo import demo_members_load
 from notifications.demo import demo_notifications_load
-from pos.demo import demo_sales_load
+from pos.demo import demo_limits_load, demo_sales_load
 from stores.demo import demo_stores_load
 from tiers.demo import demo_tiers_load
 from vouchers.demo import demo_vouchers_load
@@ -24,6 +24,7 @@ class Command(BaseCommand):
                 (_("members"), demo_members_load()),
                 (_("rewards"), demo_vouchers_load()),
                 (_("promotions and campaigns"), demo_campaigns_load()),
+                (_("sale limits"), demo_limits_load()),
             ]
             staff = demo_staff_load()
             counts.append((_("sales"), demo_sales_load()))

@@ -45,6 +45,12 @@ class RequestInProgress(ApiProblem):
     title = _("A request with this Idempotency-Key is still being processed.")
 
 
+class PayloadTooLarge(ApiProblem):
+    code = "payload-too-large"
+    status = 413
+    title = _("The request body is too large.")
+
+
 _DRF_CODES: list[tuple[type[Exception], str, Any]] = [
     (drf.NotAuthenticated, "not-authenticated", _("Authentication credentials were not provided.")),
     (drf.AuthenticationFailed, "not-authenticated", _("The API key is not valid.")),
