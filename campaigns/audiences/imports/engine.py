@@ -29,7 +29,7 @@ the old system. The customer group is written by the group services."""
 from __future__ import annotations
 
 import datetime
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -191,14 +191,16 @@ def _flag_duplicates(rows: list[ParsedRow], label: Callable[[str], str]) -> None
         (h.PHONE, _("The same phone number is also on row(s) %(rows)s.")),
         (h.CARD_NUMBER, _("The same card number is also on row(s) %(rows)s.")),
     ):
+        values = [getattr(parsed, name) for parsed in rows]
+        counts = Counter(values)
+        counts.pop("", None)
+        if len(counts) == sum(counts.values()):
+            continue  # no value twice (the usual case): no list of rows per value to build
         seen: dict[str, list[ParsedRow]] = defaultdict(list)
-        for parsed in rows:
-            value = getattr(parsed, name)
-            if value:
+        for parsed, value in zip(rows, values, strict=True):
+            if counts.get(value, 0) > 1:
                 seen[value].append(parsed)
         for value, same in seen.items():
-            if len(same) < 2:
-                continue
             for parsed in same:
                 others = ", ".join(str(other.row) for other in same if other is not parsed)
                 parsed.errors.append(RowError(parsed.row, label(name), value, message % {"rows": others}))
