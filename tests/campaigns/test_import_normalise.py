@@ -1,16 +1,18 @@
-"""The cell checks' fast paths (dd/mm/yyyy text dates, plain email addresses, genders as a list
-writes them, no duplicate in the file) give exactly what the general rules give."""
+"""The import's fast paths give exactly what the general rules give: the cell checks (dd/mm/yyyy
+text dates, plain email addresses, genders as a list writes them), the duplicate search, and
+the sample of rows the preview shows (outcomes built for the rows shown only)."""
 
 from __future__ import annotations
 
 import datetime
+import io
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.utils import translation
 
-from campaigns.audiences.imports.engine import _flag_duplicates
+from campaigns.audiences.imports.engine import SAMPLE_PER_STATUS, ImportOptions, _flag_duplicates, members_import
 from campaigns.audiences.imports.headers import header_key
 from campaigns.audiences.imports.normalise import (
     GENDERS,
@@ -21,6 +23,7 @@ from campaigns.audiences.imports.normalise import (
     parse_gender,
 )
 from members.models import Member
+from tests.campaigns.test_import_support import workbook_bytes
 
 
 @pytest.mark.parametrize(
@@ -104,4 +107,18 @@ def test_without_duplicates_no_row_gets_an_error_and_with_them_every_occurrence_
         (3, ["The same card number is also on row(s) 7."]),
         (6, ["The same phone number is also on row(s) 2."]),
         (7, ["The same card number is also on row(s) 3."]),
+    ]
+
+
+@pytest.mark.django_db
+def test_the_preview_counts_every_row_and_shows_the_first_of_each_status():
+    enrolled = SAMPLE_PER_STATUS + 5
+    rows = [["Họ và tên", "Số điện thoại"]]
+    rows += [[f"Khách {n}", f"09120{n:05d}"] for n in range(enrolled)]
+    rows += [["", f"09130{n:05d}"] for n in range(3)]  # a new member without a name: an error
+    result = members_import(io.BytesIO(workbook_bytes(rows)), options=ImportOptions(dry_run=True))
+    assert (result.new, result.error_count) == (enrolled, 3)
+    shown = [(outcome.row, outcome.status, outcome.phone, outcome.name) for outcome in result.sample]
+    assert shown == [(n + 2, "new", f"09120{n:05d}", f"Khách {n}") for n in range(SAMPLE_PER_STATUS)] + [
+        (enrolled + 2 + n, "error", f"09130{n:05d}", "") for n in range(3)
     ]

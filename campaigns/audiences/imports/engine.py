@@ -143,9 +143,14 @@ class _Sampler:
         self.rows: list[RowOutcome] = []
 
     def add(self, outcome: RowOutcome) -> None:
-        self.counts[outcome.status] += 1
-        if self.counts[outcome.status] <= SAMPLE_PER_STATUS:
+        if self.counts_in(outcome.status):
             self.rows.append(outcome)
+
+    def counts_in(self, status: str) -> bool:
+        """Count one row of `status`; whether it is one of the rows shown (build its outcome
+        only then: 100,000 outcomes nobody sees cost a noticeable part of the planning)."""
+        self.counts[status] += 1
+        return self.counts[status] <= SAMPLE_PER_STATUS
 
 
 def _noop(percent: int, stage: str) -> None:
@@ -286,7 +291,8 @@ def _plan(rows: list[ParsedRow], result: ImportResult, options: ImportOptions, l
             if parsed.opening_points:
                 plan.balances.append((None, parsed))
                 notes.append(_("%(points)d opening points") % {"points": parsed.opening_points})
-            sampler.add(RowOutcome(parsed.row, NEW, phone_national(parsed.phone), parsed.name, notes))
+            if sampler.counts_in(NEW):
+                sampler.rows.append(RowOutcome(parsed.row, NEW, phone_national(parsed.phone), parsed.name, notes))
             continue
 
         pk = member["pk"]
@@ -367,7 +373,10 @@ def _plan(rows: list[ParsedRow], result: ImportResult, options: ImportOptions, l
         result.differences.extend(differences)
         result.conflicts += bool(differences)
         status = UPDATED if (fills or add_card or credit) else UNCHANGED
-        sampler.add(RowOutcome(parsed.row, status, phone_national(parsed.phone), parsed.name or member["name"], notes))
+        if sampler.counts_in(status):
+            sampler.rows.append(
+                RowOutcome(parsed.row, status, phone_national(parsed.phone), parsed.name or member["name"], notes)
+            )
 
     _collect_errors(rows, result, sampler)
     result.new = sampler.counts[NEW]
