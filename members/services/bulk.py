@@ -110,6 +110,7 @@ def members_create_bulk(
     if channel not in Member.Channel.values:
         errors["enrolment_channel"] = [_("Unknown enrolment channel.")]
     name_max = Member._meta.get_field("name").max_length
+    genders = frozenset(Member.Gender.values)  # the property builds a new list at every use
     rows = []
     for member in members:
         name = _clean_name(member.name)
@@ -117,7 +118,7 @@ def members_create_bulk(
             errors.setdefault("name", []).append(
                 _("%(phone)s: a name of 1 to %(max)d characters is needed.") % {"phone": member.phone, "max": name_max}
             )
-        if member.gender and member.gender not in Member.Gender.values:
+        if member.gender and member.gender not in genders:
             errors.setdefault("gender", []).append(_("%(phone)s: unknown gender.") % {"phone": member.phone})
         rows.append(
             {
@@ -191,6 +192,7 @@ def members_fill_empty_bulk(*, fills: Sequence[tuple[int, dict[str, Any]]]) -> N
     if duplicated := _duplicates([pk for pk, _values in fills]):
         errors["member"] = [_("The same member is given twice: %(ids)s.") % {"ids": ", ".join(map(str, duplicated))}]
     name_max = Member._meta.get_field("name").max_length
+    genders = frozenset(Member.Gender.values)
     cleaned: list[tuple[int, dict[str, Any]]] = []
     for pk, values in fills:
         values = dict(values)
@@ -200,7 +202,7 @@ def members_fill_empty_bulk(*, fills: Sequence[tuple[int, dict[str, Any]]]) -> N
                 errors.setdefault("name", []).append(_("Member %(id)d: the name is too long.") % {"id": pk})
         if "email" in values:
             values["email"] = _clean_email(values["email"])
-        if values.get("gender") and values["gender"] not in Member.Gender.values:
+        if values.get("gender") and values["gender"] not in genders:
             errors.setdefault("gender", []).append(_("Member %(id)d: unknown gender.") % {"id": pk})
         cleaned.append((pk, values))
     if errors:

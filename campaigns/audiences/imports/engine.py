@@ -29,7 +29,7 @@ the old system. The customer group is written by the group services."""
 from __future__ import annotations
 
 import datetime
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -143,9 +143,14 @@ class _Sampler:
         self.rows: list[RowOutcome] = []
 
     def add(self, outcome: RowOutcome) -> None:
-        self.counts[outcome.status] += 1
-        if self.counts[outcome.status] <= SAMPLE_PER_STATUS:
+        if self.counts_in(outcome.status):
             self.rows.append(outcome)
+
+    def counts_in(self, status: str) -> bool:
+        """Count one row of `status`; whether it is one of the rows shown (build its outcome
+        only then: 100,000 outcomes nobody sees cost a noticeable part of the planning)."""
+        self.counts[status] += 1
+        return self.counts[status] <= SAMPLE_PER_STATUS
 
 
 def _noop(percent: int, stage: str) -> None:
@@ -191,14 +196,16 @@ def _flag_duplicates(rows: list[ParsedRow], label: Callable[[str], str]) -> None
         (h.PHONE, _("The same phone number is also on row(s) %(rows)s.")),
         (h.CARD_NUMBER, _("The same card number is also on row(s) %(rows)s.")),
     ):
+        values = [getattr(parsed, name) for parsed in rows]
+        counts = Counter(values)
+        counts.pop("", None)
+        if len(counts) == sum(counts.values()):
+            continue  # no value twice (the usual case): no list of rows per value to build
         seen: dict[str, list[ParsedRow]] = defaultdict(list)
-        for parsed in rows:
-            value = getattr(parsed, name)
-            if value:
+        for parsed, value in zip(rows, values, strict=True):
+            if counts.get(value, 0) > 1:
                 seen[value].append(parsed)
         for value, same in seen.items():
-            if len(same) < 2:
-                continue
             for parsed in same:
                 others = ", ".join(str(other.row) for other in same if other is not parsed)
                 parsed.errors.append(RowError(parsed.row, label(name), value, message % {"rows": others}))
@@ -284,7 +291,8 @@ def _plan(rows: list[ParsedRow], result: ImportResult, options: ImportOptions, l
             if parsed.opening_points:
                 plan.balances.append((None, parsed))
                 notes.append(_("%(points)d opening points") % {"points": parsed.opening_points})
-            sampler.add(RowOutcome(parsed.row, NEW, phone_national(parsed.phone), parsed.name, notes))
+            if sampler.counts_in(NEW):
+                sampler.rows.append(RowOutcome(parsed.row, NEW, phone_national(parsed.phone), parsed.name, notes))
             continue
 
         pk = member["pk"]
@@ -365,7 +373,10 @@ def _plan(rows: list[ParsedRow], result: ImportResult, options: ImportOptions, l
         result.differences.extend(differences)
         result.conflicts += bool(differences)
         status = UPDATED if (fills or add_card or credit) else UNCHANGED
-        sampler.add(RowOutcome(parsed.row, status, phone_national(parsed.phone), parsed.name or member["name"], notes))
+        if sampler.counts_in(status):
+            sampler.rows.append(
+                RowOutcome(parsed.row, status, phone_national(parsed.phone), parsed.name or member["name"], notes)
+            )
 
     _collect_errors(rows, result, sampler)
     result.new = sampler.counts[NEW]

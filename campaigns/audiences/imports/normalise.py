@@ -7,6 +7,7 @@ validator, the card-number form); they are applied here once per cell instead of
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,13 @@ _DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%Y/%m/%d")
 _LAST_EXCEL_SERIAL = 2_958_465  # 31/12/9999
 _POINTS_TEXT = re.compile(r"^\d{1,3}(?:[.,\s]\d{3})+$|^\d+$")
 _email_validator = EmailValidator()
+# The common shapes, decided without the general path (a 100,000-row list pays it per cell);
+# each fast path only ever accepts what the general one would, and leaves the rest to it.
+_DAY_MONTH_YEAR = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")  # as strptime's "%d/%m/%Y"
+# EmailValidator's own patterns, compiled here rather than through its lazy objects.
+_EMAIL_USER = re.compile(EmailValidator.user_regex.pattern, EmailValidator.user_regex.flags)
+_EMAIL_DOMAIN = re.compile(EmailValidator.domain_regex.pattern, EmailValidator.domain_regex.flags)
+_EMAIL_MAX_RFC = 320
 
 GENDERS = {
     "nam": Member.Gender.MALE,
@@ -123,6 +131,12 @@ def parse_date(value: Any, *, epoch: datetime.datetime | None = None) -> datetim
         return value
     if isinstance(value, str):
         text = value.strip().split("T")[0].split(" ")[0]
+        if match := _DAY_MONTH_YEAR.match(text):
+            day, month, year = match.groups()
+            try:
+                return datetime.date(int(year), int(month), int(day))
+            except ValueError:
+                pass  # e.g. 31/02: the formats below refuse it as they always did
         for date_format in _DATE_FORMATS:
             try:
                 return datetime.datetime.strptime(text, date_format).date()
@@ -152,6 +166,8 @@ def parse_email(value: Any) -> str:
     email = f"{local}@{domain.lower()}" if at else email
     if len(email) > EMAIL_MAX:
         raise CellError(_("The email address is too long."))
+    if at and len(email) <= _EMAIL_MAX_RFC and _EMAIL_USER.match(local) and _EMAIL_DOMAIN.match(domain.lower()):
+        return email
     try:
         _email_validator(email)
     except ValidationError:
@@ -162,8 +178,16 @@ def parse_email(value: Any) -> str:
 _GENDERS_AS_TYPED = {"Nam": Member.Gender.MALE, "Nữ": Member.Gender.FEMALE, "Khác": Member.Gender.OTHER}
 
 
+@functools.lru_cache(maxsize=1024)
+def _gender_written(text: str) -> str | None:
+    """A list writes genders a few ways ("nữ", "NAM"...): each is keyed once."""
+    return GENDERS.get(h.header_key(text))
+
+
 def parse_gender(value: Any) -> str:
-    gender = _GENDERS_AS_TYPED.get(value) or GENDERS.get(h.header_key(value))
+    gender = _GENDERS_AS_TYPED.get(value)
+    if gender is None:
+        gender = _gender_written(value) if isinstance(value, str) else GENDERS.get(h.header_key(value))
     if gender is None:
         raise CellError(_("Write Nam, Nữ or Khác (or male, female, other)."))
     return gender
@@ -216,6 +240,9 @@ _PARSERS = {
 }
 
 
+_DATE_FIELDS = frozenset((h.BIRTHDAY, h.POINTS_EARNED_ON))
+
+
 def row_parse(row_number: int, values: dict[str, Any], context: RowContext) -> ParsedRow:
     """Clean every known cell of one row; the result's `errors` lists what is wrong."""
     parsed = ParsedRow(row=row_number)
@@ -239,7 +266,7 @@ def row_parse(row_number: int, values: dict[str, Any], context: RowContext) -> P
             fail(name, value, _("The cell holds the Excel error %(error)s.") % {"error": value})
             continue
         try:
-            if name in (h.BIRTHDAY, h.POINTS_EARNED_ON):
+            if name in _DATE_FIELDS:
                 day = parse_date(value, epoch=context.epoch)
                 if name == h.BIRTHDAY and not OLDEST_BIRTHDAY <= day <= context.today:
                     # The model's validator, for its message (the range test above is its rule).
