@@ -1,6 +1,6 @@
-"""The import's customer group (`--group NAME`): on PostgreSQL live members join in one
-statement; the result is the same as `group_add_members`'s, which any other case (an unknown
-id, a merged member) goes through."""
+"""The import's customer group (`--group NAME`), through `group_add_members`: on PostgreSQL a
+list of live members joins in one statement, with the same result as the chunked path that any
+other case (an unknown id, a merged member) takes."""
 
 from __future__ import annotations
 
