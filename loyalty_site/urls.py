@@ -22,3 +22,4 @@ urlpatterns = [
 ]
 
 handler404 = "loyalty_site.core.views.api_not_found"
+handler500 = "loyalty_site.core.views.server_error"

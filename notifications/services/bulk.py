@@ -37,6 +37,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from loyalty_site.core.dispatch import broker_publish
 from loyalty_site.core.rows import rows_insert
 from members.models import Member
 from notifications.conf import notifications_setting
@@ -349,10 +350,11 @@ def messages_enqueue_bulk(
 def _dispatch_many(message_ids: list[int], due: datetime.datetime) -> None:
     from notifications.tasks import send_messages
 
+    what = f"{len(message_ids)} messages"
     if due <= timezone.now():
-        send_messages.delay(message_ids)
+        broker_publish(lambda: send_messages.delay(message_ids), what=what)
     else:
-        send_messages.apply_async((message_ids,), eta=due)
+        broker_publish(lambda: send_messages.apply_async((message_ids,), eta=due), what=what)
 
 
 def messages_withdraw(*, member_ids: list[int], event: str, dedupe_key: str, now: datetime.datetime) -> int:

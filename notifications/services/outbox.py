@@ -22,6 +22,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from loyalty_site.core.dispatch import broker_publish
 from members.models import Member
 from members.selectors import member_resolve
 from members.services import members_lock
@@ -58,10 +59,11 @@ SkipReason = Message.SkipReason
 def _dispatch(message_id: int, due: datetime.datetime) -> None:
     from notifications.tasks import send_message
 
+    # A broker that is down: logged, and the sweeper queues the message again later.
     if due <= timezone.now():
-        send_message.delay(message_id)
+        broker_publish(lambda: send_message.delay(message_id), what=f"message {message_id}")
     else:
-        send_message.apply_async((message_id,), eta=due)
+        broker_publish(lambda: send_message.apply_async((message_id,), eta=due), what=f"message {message_id}")
 
 
 def _dispatch_after_commit(message_id: int, due: datetime.datetime) -> None:

@@ -27,6 +27,7 @@ from campaigns.audiences.imports.limits import limit
 from campaigns.audiences.imports.models import MemberImport
 from campaigns.audiences.imports.report import error_report_build
 from campaigns.audiences.imports.safety import workbook_check
+from loyalty_site.core.dispatch import task_enqueue_after_commit
 
 logger = logging.getLogger(__name__)
 Status = MemberImport.Status
@@ -260,7 +261,8 @@ def member_import_start_check(*, member_import: MemberImport) -> MemberImport:
 
         MemberImport.objects.filter(pk=member_import.pk).update(status=Status.CHECKING, stage=_("Waiting for a worker"))
         member_import.status = Status.CHECKING
-        transaction.on_commit(lambda: member_import_check_task.delay(member_import.pk))
+        # A broker that is down leaves the import "waiting for a worker" (logged); never an error.
+        task_enqueue_after_commit(member_import_check_task, member_import.pk)
         return member_import
     return member_import_check(member_import_id=member_import.pk) or member_import
 
@@ -292,7 +294,7 @@ def member_import_confirm(*, member_import: MemberImport, by=None, skip_invalid:
     if record.rows_total > limit("MEMBER_IMPORT_BACKGROUND_ROWS"):
         from campaigns.audiences.tasks import member_import_run_task
 
-        transaction.on_commit(lambda: member_import_run_task.delay(record.pk))
+        task_enqueue_after_commit(member_import_run_task, record.pk)
         return record
     return member_import_run(member_import_id=record.pk) or record
 
