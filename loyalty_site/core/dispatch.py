@@ -72,5 +72,7 @@ def task_enqueue_after_commit(
             return
         fallback()
 
+    # Named after the task: Django's log of a failed on_commit callback names it.
+    send.__qualname__ = f"task_enqueue_after_commit[{getattr(task, 'name', task)}]"
     # robust: whatever else goes wrong in `send`, the committed work keeps its answer.
     transaction.on_commit(send, robust=True)

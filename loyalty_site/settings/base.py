@@ -49,7 +49,21 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "loyalty_site.core.middleware.ContentSecurityPolicyMiddleware",
 ]
+# Every HTML page (the admin, the API docs): scripts and everything else from this site only;
+# inline styles are allowed (the admin and Swagger UI set them), inline scripts are not.
+CONTENT_SECURITY_POLICY = env.str(
+    "CONTENT_SECURITY_POLICY",
+    default=(
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+        "frame-ancestors 'none'"
+    ),
+)
+# Messages live in the session, never in a cookie: the admin shows a new terminal's API key once
+# as a message, and a key must not travel in a cookie (issue 13).
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 ROOT_URLCONF = "loyalty_site.urls"
 WSGI_APPLICATION = "loyalty_site.wsgi.application"
@@ -208,6 +222,8 @@ LOYALTY_PROGRAMME_NAME = env.str("LOYALTY_PROGRAMME_NAME", default="")
 
 # --- Import / export ------------------------------------------------------------------------
 IMPORT_EXPORT_IMPORT_IGNORE_BLANK_LINES = True
+# Uploaded customer lists (and their error reports) are deleted this many days after upload.
+MEMBER_IMPORT_FILE_RETENTION_DAYS = env.int("MEMBER_IMPORT_FILE_RETENTION_DAYS", default=30)
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 # Lists go out as xlsx or csv, formula-safe (loyalty_site/core/importexport/), each export
 # recorded (core.ExportRecord); export and import need their own permissions per model

@@ -9,6 +9,7 @@ delivered twice (Redis visibility timeout) imports once."""
 
 from __future__ import annotations
 
+import datetime
 import logging
 import os
 import re
@@ -372,3 +373,36 @@ def member_import_from_file(
     MemberImport.objects.filter(pk=record.pk).update(status=Status.IMPORTING)
     record.status = Status.IMPORTING
     return _import(record, dry_run=dry_run, echo=progress)
+
+
+# --- Retention ---------------------------------------------------------------------------------
+
+
+def member_import_files_purge(*, now=None) -> int:
+    """Delete the uploaded files and error reports of imports uploaded more than
+    MEMBER_IMPORT_FILE_RETENTION_DAYS ago (personal data kept no longer than needed); the
+    records stay, with a note. Imports still running keep theirs until the next run. Returns how
+    many imports lost their files. Running it again deletes nothing more."""
+    now = now or timezone.now()
+    cutoff = now - datetime.timedelta(days=limit("MEMBER_IMPORT_FILE_RETENTION_DAYS"))
+    due = (
+        MemberImport.objects.filter(created_at__lt=cutoff)
+        .exclude(status__in=MemberImport.RUNNING)
+        .exclude(file="", error_report="")
+        .order_by("pk")
+    )
+    purged = 0
+    for record in due.iterator(chunk_size=200):
+        for field in (record.file, record.error_report):
+            if field:
+                field.delete(save=False)
+        note = _("Files deleted after %(days)d days (retention).") % {
+            "days": limit("MEMBER_IMPORT_FILE_RETENTION_DAYS")
+        }
+        MemberImport.objects.filter(pk=record.pk).update(
+            file="", error_report="", message=f"{record.message}\n{note}".strip(), updated_at=now
+        )
+        purged += 1
+    if purged:
+        logger.info("member imports: files of %d imports deleted (retention)", purged)
+    return purged
