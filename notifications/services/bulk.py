@@ -28,7 +28,6 @@ each zone's and channel's send time is computed once."""
 from __future__ import annotations
 
 import datetime
-import functools
 import zoneinfo
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -343,7 +342,11 @@ def messages_enqueue_bulk(
                 result.dispatched += len(message_ids)
                 # robust: a broker that is down must not fail the caller's committed work; the
                 # sweeper queues the messages again later.
-                transaction.on_commit(functools.partial(_dispatch_many, message_ids, queued_at), robust=True)
+                # A function, not a functools.partial: Django's log of a failed robust callback reads
+                # its __qualname__, and a partial has none (the AttributeError would escape as a 500).
+                transaction.on_commit(
+                    lambda ids=message_ids, due_at=queued_at: _dispatch_many(ids, due_at), robust=True
+                )
     return result
 
 

@@ -12,7 +12,6 @@ died."""
 from __future__ import annotations
 
 import datetime
-import functools
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -69,7 +68,9 @@ def _dispatch(message_id: int, due: datetime.datetime) -> None:
 def _dispatch_after_commit(message_id: int, due: datetime.datetime) -> None:
     # robust: a broker that is down must not fail the caller's committed work; the sweeper
     # queues the message again later.
-    transaction.on_commit(functools.partial(_dispatch, message_id, due), robust=True)
+    # A function, not a functools.partial: Django's log of a failed robust callback reads its
+    # __qualname__, and a partial has none (the AttributeError escaped as a 500 after the commit).
+    transaction.on_commit(lambda: _dispatch(message_id, due), robust=True)
 
 
 # --- Enqueueing ---------------------------------------------------------------------------------
