@@ -53,13 +53,10 @@ MIDDLEWARE = [
 ]
 # Every HTML page (the admin, the API docs): scripts and everything else from this site only;
 # inline styles are allowed (the admin and Swagger UI set them), inline scripts are not.
-CONTENT_SECURITY_POLICY = env.str(
-    "CONTENT_SECURITY_POLICY",
-    default=(
-        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-        "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
-        "frame-ancestors 'none'"
-    ),
+CONTENT_SECURITY_POLICY = env.str("CONTENT_SECURITY_POLICY", default="") or (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'"
 )
 # Messages live in the session, never in a cookie: the admin shows a new terminal's API key once
 # as a message, and a key must not travel in a cookie (issue 13).
