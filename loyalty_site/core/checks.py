@@ -5,7 +5,8 @@ from __future__ import annotations
 import urllib.parse
 
 from django.conf import settings
-from django.core.checks import Tags, Warning, register
+from django.core import checks
+from django.core.checks import Tags, Warning
 
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 
@@ -19,7 +20,7 @@ def _redis_urls() -> list[tuple[str, str]]:
     return [(name, url) for name, url in found if url.startswith(("redis://", "rediss://"))]
 
 
-@register(Tags.security, deploy=True)
+@checks.register(Tags.security, deploy=True)
 def redis_has_a_password(app_configs, **kwargs):
     """Redis holds the task queue and the throttling counters: anyone who can reach it unauthenticated
     can queue tasks. Outside loopback it must require a password (redis://:PASSWORD@host:6379/0)."""

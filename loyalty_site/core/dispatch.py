@@ -9,6 +9,7 @@ queue five messages then pays for one timeout, not five."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -53,6 +54,15 @@ def broker_publish(publish: Callable[[], Any], *, what: str) -> bool:
 def broker_backoff_reset() -> None:
     """Forget a broker failure (tests; a process that knows the broker is back)."""
     _state["down_until"] = 0.0
+
+
+def commit_callback(func: Callable[..., Any], *args: Any) -> functools.partial:
+    """`functools.partial(func, *args)` that can be given to `on_commit(..., robust=True)`: Django's
+    log of a failed robust callback reads its `__qualname__`, which a bare partial lacks, and the
+    AttributeError then escapes from the commit as a 500 after the work was committed."""
+    callback = functools.partial(func, *args)
+    callback.__qualname__ = getattr(func, "__qualname__", repr(func))
+    return callback
 
 
 def task_enqueue_after_commit(

@@ -36,7 +36,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from loyalty_site.core.dispatch import broker_publish
+from loyalty_site.core.dispatch import broker_publish, commit_callback
 from loyalty_site.core.rows import rows_insert
 from members.models import Member
 from notifications.conf import notifications_setting
@@ -342,11 +342,8 @@ def messages_enqueue_bulk(
                 result.dispatched += len(message_ids)
                 # robust: a broker that is down must not fail the caller's committed work; the
                 # sweeper queues the messages again later.
-                # A function, not a functools.partial: Django's log of a failed robust callback reads
-                # its __qualname__, and a partial has none (the AttributeError would escape as a 500).
-                transaction.on_commit(
-                    lambda ids=message_ids, due_at=queued_at: _dispatch_many(ids, due_at), robust=True
-                )
+                # commit_callback: a partial Django can name when it logs a failure (else a 500).
+                transaction.on_commit(commit_callback(_dispatch_many, message_ids, queued_at), robust=True)
     return result
 
 

@@ -21,7 +21,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from loyalty_site.core.dispatch import broker_publish
+from loyalty_site.core.dispatch import broker_publish, commit_callback
 from members.models import Member
 from members.selectors import member_resolve
 from members.services import members_lock
@@ -68,9 +68,9 @@ def _dispatch(message_id: int, due: datetime.datetime) -> None:
 def _dispatch_after_commit(message_id: int, due: datetime.datetime) -> None:
     # robust: a broker that is down must not fail the caller's committed work; the sweeper
     # queues the message again later.
-    # A function, not a functools.partial: Django's log of a failed robust callback reads its
-    # __qualname__, and a partial has none (the AttributeError escaped as a 500 after the commit).
-    transaction.on_commit(lambda: _dispatch(message_id, due), robust=True)
+    # commit_callback, not a bare functools.partial: Django's log of a failed robust callback reads
+    # its __qualname__, and the AttributeError escaped as a 500 after the commit.
+    transaction.on_commit(commit_callback(_dispatch, message_id, due), robust=True)
 
 
 # --- Enqueueing ---------------------------------------------------------------------------------

@@ -368,7 +368,7 @@ def test_uploaded_import_files_are_deleted_after_the_retention_period(tmp_path, 
 
     assert member_import_files_purge(now=now) == 1
     old.refresh_from_db()
-    assert not old.file and not old.error_report and "retention" in old.message
+    assert not old.file and not old.error_report and "30" in old.message  # the note says why
     assert not old_file.exists() and not old_report.exists()
     assert recent_file.exists() and running_file.exists()  # not due; still running
     assert MemberImport.objects.count() == 3  # the records stay
