@@ -172,7 +172,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": 12 * 3600,
     "socket_connect_timeout": env.float("CELERY_BROKER_CONNECT_TIMEOUT", default=1.0),
     "socket_timeout": env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=2.0),
+    # kombu's default channel: one quick retry (a dropped connection), not seconds of backoff.
     "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECT_TIMEOUT", default=1.0)
 CELERY_TASK_PUBLISH_RETRY = True
