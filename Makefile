@@ -3,6 +3,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
+# manage.py defaults to the production settings; the development commands say local.
+LOCAL := DJANGO_SETTINGS_MODULE=loyalty_site.settings.local DEBUG=true
 
 .PHONY: run test bench lint check messages clean install install-dev ci
 
@@ -24,13 +26,11 @@ install-dev: $(VENV)/.dev
 
 ## Set everything up (venv, install, SQLite, migrations, demo programme, superuser) and serve.
 run: install
-	DEBUG=true $(BIN)/python manage.py migrate --noinput
-	DEBUG=true $(BIN)/python manage.py load_demo
-	DEBUG=true $(BIN)/python manage.py ensure_superuser
+	$(LOCAL) $(BIN)/python manage.py migrate --noinput
+	$(LOCAL) $(BIN)/python manage.py load_demo
+	$(LOCAL) $(BIN)/python manage.py ensure_superuser
 	@echo "Admin: http://127.0.0.1:$(PORT)/admin/   POS API docs: http://127.0.0.1:$(PORT)/api/docs/"
-	@echo "The superuser also needs a one-time code: set up its authenticator app once with"
-	@echo "  DEBUG=true $(BIN)/python manage.py otp_enrol admin"
-	DEBUG=true $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+	$(LOCAL) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 ## The whole test suite (SQLite by default; set DATABASE_URL for PostgreSQL).
 test: install-dev

@@ -1,4 +1,4 @@
-"""Periodic tasks of the campaigns app declared in code: none.
+"""Periodic tasks of the campaigns app declared in code: the retention of uploaded import files.
 
 Each campaign has its own periodic task, created, changed and switched on or off with the
 campaign by `campaigns.runs.services.campaign_schedule_sync` (named "campaign: <CODE>"). They are
@@ -7,4 +7,12 @@ nor undo what marketing set in the admin."""
 
 from loyalty_site.core.schedules import Schedule
 
-SCHEDULES: list[Schedule] = []
+SCHEDULES: list[Schedule] = [
+    Schedule(
+        name="campaigns: delete uploaded member-import files past their retention",
+        task="campaigns.member_import_files_purge",
+        minute="41",
+        hour="3",
+        description="Deletes uploaded customer lists and error reports older than MEMBER_IMPORT_FILE_RETENTION_DAYS.",
+    ),
+]

@@ -9,6 +9,7 @@ Run: `make messages`. The test suite fails if any msgid lacks a translation or t
 out of date."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -37,6 +38,8 @@ def main() -> int:
             "--ignore=locale",
         ],
         cwd=ROOT,
+        # manage.py defaults to production settings (which need SECRET_KEY): collecting strings is development.
+        env={"DJANGO_SETTINGS_MODULE": "loyalty_site.settings.local", **os.environ},
         check=True,
     )
     known = json.loads(TRANSLATIONS.read_text(encoding="utf-8")) if TRANSLATIONS.exists() else {}

@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from loyalty_site.core.views import healthz
 
@@ -18,8 +18,9 @@ urlpatterns = [
     path("admin/", include("backoffice.urls")),  # the one-time code step, before the admin's own pages
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/pos/v1/", include("pos.urls")),
 ]
 
 handler404 = "loyalty_site.core.views.api_not_found"
+handler500 = "loyalty_site.core.views.server_error"

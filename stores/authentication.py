@@ -8,6 +8,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.permissions import BasePermission
 
+from loyalty_site.core.api.auth_failures import auth_failures_check
 from loyalty_site.core.api_keys import api_key_matches, api_key_prefix
 from stores.models import Terminal
 from stores.services import terminal_mark_used
@@ -17,6 +18,8 @@ KEYWORD = b"api-key"
 
 class TerminalApiKeyAuthentication(BaseAuthentication):
     def authenticate(self, request):
+        # An address that sent too many missing or wrong keys is throttled before any lookup.
+        auth_failures_check(request)
         parts = get_authorization_header(request).split()
         if not parts or parts[0].lower() != KEYWORD:
             return None

@@ -105,6 +105,7 @@ def test_schema_and_docs_are_served_without_any_cdn(client):
 def test_ensure_superuser_prints_a_generated_password_once(monkeypatch):
     monkeypatch.delenv("DJANGO_SUPERUSER_PASSWORD", raising=False)
     out = StringIO()
+    monkeypatch.setattr(out, "isatty", lambda: True, raising=False)  # a person at a terminal
     call_command("ensure_superuser", stdout=out)
     password = out.getvalue().strip().split()[-1]
     user = get_user_model().objects.get(username="admin")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from campaigns.audiences.imports.services import member_import_check, member_import_run
+from campaigns.audiences.imports.services import member_import_check, member_import_files_purge, member_import_run
 
 
 @shared_task(name="campaigns.member_import_check", ignore_result=True, acks_late=True)
@@ -16,3 +16,8 @@ def member_import_check_task(member_import_id: int) -> None:
 @shared_task(name="campaigns.member_import_run", ignore_result=True, acks_late=True)
 def member_import_run_task(member_import_id: int) -> None:
     member_import_run(member_import_id=member_import_id)
+
+
+@shared_task(name="campaigns.member_import_files_purge", ignore_result=True)
+def member_import_files_purge_task() -> int:
+    return member_import_files_purge()

@@ -8,7 +8,6 @@ import datetime
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import Http404, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -29,6 +28,7 @@ from campaigns.runs.services import (
     campaign_send_test,
 )
 from loyalty_site.core.admin import ReadOnlyModelAdmin, refusal_text
+from loyalty_site.core.dispatch import task_enqueue_after_commit
 from loyalty_site.core.errors import DomainError
 from members.selectors import member_lookup
 
@@ -234,7 +234,7 @@ class CampaignAdmin(admin.ModelAdmin):
                 from campaigns.runs.tasks import run_campaign
 
                 campaign_id, day, user_id = campaign.pk, as_of.isoformat(), request.user.pk
-                transaction.on_commit(lambda: run_campaign.delay(campaign_id, day, CampaignRun.Trigger.MANUAL, user_id))
+                task_enqueue_after_commit(run_campaign, campaign_id, day, CampaignRun.Trigger.MANUAL, user_id)
                 self.log_change(request, campaign, gettext("Run started for %(day)s") % {"day": day})
                 self.message_user(
                     request,

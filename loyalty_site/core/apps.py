@@ -20,4 +20,5 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_sync_schedules_after_migrate, sender=self, dispatch_uid="core-schedules-sync")
+        from loyalty_site.core import checks  # noqa: F401 -- registers the deploy checks
         from loyalty_site.core.importexport import records_admin  # noqa: F401 -- registers the export records

@@ -58,8 +58,19 @@ MIDDLEWARE = [
     "backoffice.signin.StaffOtpMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "loyalty_site.core.middleware.ContentSecurityPolicyMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks: it turns a lockout into its page
 ]
+# Every HTML page (the admin, the API docs): scripts and everything else from this site only;
+# inline styles are allowed (the admin and Swagger UI set them), inline scripts are not.
+CONTENT_SECURITY_POLICY = env.str("CONTENT_SECURITY_POLICY", default="") or (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+# Messages live in the session, never in a cookie: the admin shows a new terminal's API key once
+# as a message, and a key must not travel in a cookie (issue 13).
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 ROOT_URLCONF = "loyalty_site.urls"
 WSGI_APPLICATION = "loyalty_site.wsgi.application"
@@ -102,13 +113,28 @@ def _tune_database(db: dict) -> dict:
         # Persistent connections: measured the biggest single throughput factor (pitfalls.md).
         db.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
         db.setdefault("CONN_HEALTH_CHECKS", True)
+        # A database that does not answer fails the request in seconds (503, not a hung worker).
+        db.setdefault("OPTIONS", {})
+        db["OPTIONS"].setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=3))
     return db
 
 
 DATABASES["default"] = _tune_database(DATABASES["default"])
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-CACHES = {"default": env.cache_url_config(env.str("CACHE_URL", default="") or "locmemcache://")}
+
+def _tune_cache(config: dict) -> dict:
+    """Redis as the cache: the fail-open backend (a dead Redis is a cache miss, logged, never an
+    error: loyalty_site/core/cache.py) with short timeouts, so a dead Redis costs milliseconds."""
+    if config.get("BACKEND") not in {"django.core.cache.backends.redis.RedisCache", "django_redis.cache.RedisCache"}:
+        return config
+    options = {key.lower(): value for key, value in (config.get("OPTIONS") or {}).items()}
+    options.setdefault("socket_connect_timeout", env.float("CACHE_CONNECT_TIMEOUT", default=0.25))
+    options.setdefault("socket_timeout", env.float("CACHE_SOCKET_TIMEOUT", default=0.5))
+    return {**config, "BACKEND": "loyalty_site.core.cache.FailOpenRedisCache", "OPTIONS": options}
+
+
+CACHES = {"default": _tune_cache(env.cache_url_config(env.str("CACHE_URL", default="") or "locmemcache://"))}
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -181,7 +207,22 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Long ETAs (scheduled messages) must not be redelivered before they are due.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 12 * 3600}
+# A broker that is down must cost a request a second or so, never its answer: the web process
+# gives up publishing quickly (the outbox sweep queues the work again, enqueue_after_commit
+# logs it), and the Redis transport's sockets time out fast.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 12 * 3600,
+    "socket_connect_timeout": env.float("CELERY_BROKER_CONNECT_TIMEOUT", default=1.0),
+    "socket_timeout": env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=2.0),
+    # kombu's default channel: one quick retry (a dropped connection), not seconds of backoff.
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECT_TIMEOUT", default=1.0)
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 DJANGO_CELERY_BEAT_TZ_AWARE = True
 
@@ -212,6 +253,9 @@ SPECTACULAR_SETTINGS = {
         "loyalty_site.core.api.schema.lift_defaults_out_of_one_of",
     ],
 }
+# Requests with a missing or wrong API key, per client address, before 429 (then logged and
+# counted: loyalty_site/core/api/auth_failures.py).
+POS_UNAUTHENTICATED_RATE = env.str("POS_UNAUTHENTICATED_RATE", default="20/min")
 # Idempotency records are kept this long, then purged by a scheduled task.
 POS_IDEMPOTENCY_TTL_HOURS = env.int("POS_IDEMPOTENCY_TTL_HOURS", default=72)
 # `check_ledger` reports (and fails on) any balance above this many points: 1,000,000 points are
@@ -226,6 +270,8 @@ LOYALTY_PROGRAMME_NAME = env.str("LOYALTY_PROGRAMME_NAME", default="")
 
 # --- Import / export ------------------------------------------------------------------------
 IMPORT_EXPORT_IMPORT_IGNORE_BLANK_LINES = True
+# Uploaded customer lists (and their error reports) are deleted this many days after upload.
+MEMBER_IMPORT_FILE_RETENTION_DAYS = env.int("MEMBER_IMPORT_FILE_RETENTION_DAYS", default=30)
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 # Lists go out as xlsx or csv, formula-safe (loyalty_site/core/importexport/), each export
 # recorded (core.ExportRecord); export and import need their own permissions per model

@@ -13,3 +13,8 @@ if not env.str("EMAIL_URL", default=""):
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = str(BASE_DIR / "var" / "mail")
 NOTIFICATIONS_CONSOLE_PATH = env.str("NOTIFICATIONS_CONSOLE_PATH", default="") or str(BASE_DIR / "var" / "outbox.jsonl")
+
+# The demo on a development machine (`make run`) signs in with the printed passwords alone; set
+# STAFF_OTP_REQUIRED=true to try the one-time-code step (`manage.py otp_enrol USERNAME`). The
+# production settings always ask Programme leads and superusers for it.
+STAFF_OTP_REQUIRED = env.bool("STAFF_OTP_REQUIRED", default=False)

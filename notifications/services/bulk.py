@@ -28,7 +28,6 @@ each zone's and channel's send time is computed once."""
 from __future__ import annotations
 
 import datetime
-import functools
 import zoneinfo
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from loyalty_site.core.dispatch import broker_publish, commit_callback
 from loyalty_site.core.rows import rows_insert
 from members.models import Member
 from notifications.conf import notifications_setting
@@ -342,17 +342,19 @@ def messages_enqueue_bulk(
                 result.dispatched += len(message_ids)
                 # robust: a broker that is down must not fail the caller's committed work; the
                 # sweeper queues the messages again later.
-                transaction.on_commit(functools.partial(_dispatch_many, message_ids, queued_at), robust=True)
+                # commit_callback: a partial Django can name when it logs a failure (else a 500).
+                transaction.on_commit(commit_callback(_dispatch_many, message_ids, queued_at), robust=True)
     return result
 
 
 def _dispatch_many(message_ids: list[int], due: datetime.datetime) -> None:
     from notifications.tasks import send_messages
 
+    what = f"{len(message_ids)} messages"
     if due <= timezone.now():
-        send_messages.delay(message_ids)
+        broker_publish(lambda: send_messages.delay(message_ids), what=what)
     else:
-        send_messages.apply_async((message_ids,), eta=due)
+        broker_publish(lambda: send_messages.apply_async((message_ids,), eta=due), what=what)
 
 
 def messages_withdraw(*, member_ids: list[int], event: str, dedupe_key: str, now: datetime.datetime) -> int:

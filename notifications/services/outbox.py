@@ -12,7 +12,6 @@ died."""
 from __future__ import annotations
 
 import datetime
-import functools
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from loyalty_site.core.dispatch import broker_publish, commit_callback
 from members.models import Member
 from members.selectors import member_resolve
 from members.services import members_lock
@@ -58,16 +58,19 @@ SkipReason = Message.SkipReason
 def _dispatch(message_id: int, due: datetime.datetime) -> None:
     from notifications.tasks import send_message
 
+    # A broker that is down: logged, and the sweeper queues the message again later.
     if due <= timezone.now():
-        send_message.delay(message_id)
+        broker_publish(lambda: send_message.delay(message_id), what=f"message {message_id}")
     else:
-        send_message.apply_async((message_id,), eta=due)
+        broker_publish(lambda: send_message.apply_async((message_id,), eta=due), what=f"message {message_id}")
 
 
 def _dispatch_after_commit(message_id: int, due: datetime.datetime) -> None:
     # robust: a broker that is down must not fail the caller's committed work; the sweeper
     # queues the message again later.
-    transaction.on_commit(functools.partial(_dispatch, message_id, due), robust=True)
+    # commit_callback, not a bare functools.partial: Django's log of a failed robust callback reads
+    # its __qualname__, and the AttributeError escaped as a 500 after the commit.
+    transaction.on_commit(commit_callback(_dispatch, message_id, due), robust=True)
 
 
 # --- Enqueueing ---------------------------------------------------------------------------------

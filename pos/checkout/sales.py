@@ -28,14 +28,16 @@ with one bulk insert each, and pricing reads per promotion rule and per voucher,
 from __future__ import annotations
 
 import contextlib
+import functools
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from campaigns.promotions.services import promotion_applications_record
 from campaigns.referral.services import referral_reward
+from loyalty_site.core.dispatch import task_enqueue_after_commit
 from loyalty_site.core.errors import NotFoundError
 from loyalty_site.core.transactions import service_transaction, writes
 from members.models import LedgerEntry, Member
@@ -51,6 +53,7 @@ from members.services import (
 )
 from pos.checkout.errors import DuplicateReceipt
 from pos.checkout.limits import sale_limits_check, terminal_points_take
+from pos.checkout.notify import sale_points_notify
 from pos.checkout.pricing import Quote, SaleInput, cart_from_lines, price
 from pos.models import Sale, SaleDiscount, SaleLine
 from pos.tasks import notify_sale_points
@@ -260,7 +263,11 @@ def _member_effects(sale: Sale, quote: Quote, *, locked: MemberLock, tier_lock: 
         sale.save(update_fields=["referrer_points", "tier_after_code", "tier_changed"])
     if quote.points_to_earn and notify:
         sale_id = sale.pk
-        transaction.on_commit(lambda: notify_sale_points.delay(sale_id))
+        # A broker that is down must not fail a committed sale: the message is then written to the
+        # outbox in-process (a few inserts), and the outbox sweep sends it when the broker is back.
+        task_enqueue_after_commit(
+            notify_sale_points, sale_id, fallback=functools.partial(sale_points_notify, sale_id=sale_id)
+        )
     return outcome.tier_after
 
 

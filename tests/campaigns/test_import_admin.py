@@ -127,7 +127,7 @@ def test_big_files_are_checked_and_imported_in_the_background(manager_client, dj
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         manager_client.post(reverse("admin:campaigns_memberimport_confirm", args=[record.pk]))
-    assert any("member_import_confirm" in c.__qualname__ for c in callbacks)
+    assert any("member_import_run" in c.__qualname__ for c in callbacks)
     record.refresh_from_db()
     assert (record.status, record.progress) == ("imported", 100)
     assert Member.objects.count() == 5

@@ -30,8 +30,19 @@ class Command(BaseCommand):
             counts.append((_("sales"), demo_sales_load()))
         for label, count in counts:
             self.stdout.write(_("Demo programme: %(count)d %(what)s created.") % {"count": count, "what": label})
+        # A generated password goes to a person at a terminal, never into a deploy log.
+        shown = self.stdout.isatty()
         for username, role, password in staff:
-            self.stdout.write(
-                _("Staff user %(username)s (%(role)s) created, password: %(password)s")
-                % {"username": username, "role": _(role), "password": password}
-            )
+            if shown:
+                self.stdout.write(
+                    _("Staff user %(username)s (%(role)s) created, password: %(password)s")
+                    % {"username": username, "role": _(role), "password": password}
+                )
+            else:
+                self.stdout.write(
+                    _(
+                        "Staff user %(username)s (%(role)s) created; its generated password is not shown outside "
+                        "a terminal. Set one with: python manage.py changepassword %(username)s"
+                    )
+                    % {"username": username, "role": _(role)}
+                )

@@ -18,6 +18,9 @@ DEFAULTS = {
     "MEMBER_IMPORT_BACKGROUND_ROWS": 10_000,
     # Rows per database round trip.
     "MEMBER_IMPORT_CHUNK_ROWS": 5_000,
+    # Days an uploaded list (customers' phones, names, birthdays) and its error report are kept;
+    # then a scheduled job deletes the files and keeps the record (who, when, counts).
+    "MEMBER_IMPORT_FILE_RETENTION_DAYS": 30,
 }
 
 

@@ -9,6 +9,7 @@ delivered twice (Redis visibility timeout) imports once."""
 
 from __future__ import annotations
 
+import datetime
 import logging
 import os
 import re
@@ -27,6 +28,7 @@ from campaigns.audiences.imports.limits import limit
 from campaigns.audiences.imports.models import MemberImport
 from campaigns.audiences.imports.report import error_report_build
 from campaigns.audiences.imports.safety import workbook_check
+from loyalty_site.core.dispatch import task_enqueue_after_commit
 
 logger = logging.getLogger(__name__)
 Status = MemberImport.Status
@@ -260,7 +262,8 @@ def member_import_start_check(*, member_import: MemberImport) -> MemberImport:
 
         MemberImport.objects.filter(pk=member_import.pk).update(status=Status.CHECKING, stage=_("Waiting for a worker"))
         member_import.status = Status.CHECKING
-        transaction.on_commit(lambda: member_import_check_task.delay(member_import.pk))
+        # A broker that is down leaves the import "waiting for a worker" (logged); never an error.
+        task_enqueue_after_commit(member_import_check_task, member_import.pk)
         return member_import
     return member_import_check(member_import_id=member_import.pk) or member_import
 
@@ -292,7 +295,7 @@ def member_import_confirm(*, member_import: MemberImport, by=None, skip_invalid:
     if record.rows_total > limit("MEMBER_IMPORT_BACKGROUND_ROWS"):
         from campaigns.audiences.tasks import member_import_run_task
 
-        transaction.on_commit(lambda: member_import_run_task.delay(record.pk))
+        task_enqueue_after_commit(member_import_run_task, record.pk)
         return record
     return member_import_run(member_import_id=record.pk) or record
 
@@ -370,3 +373,36 @@ def member_import_from_file(
     MemberImport.objects.filter(pk=record.pk).update(status=Status.IMPORTING)
     record.status = Status.IMPORTING
     return _import(record, dry_run=dry_run, echo=progress)
+
+
+# --- Retention ---------------------------------------------------------------------------------
+
+
+def member_import_files_purge(*, now=None) -> int:
+    """Delete the uploaded files and error reports of imports uploaded more than
+    MEMBER_IMPORT_FILE_RETENTION_DAYS ago (personal data kept no longer than needed); the
+    records stay, with a note. Imports still running keep theirs until the next run. Returns how
+    many imports lost their files. Running it again deletes nothing more."""
+    now = now or timezone.now()
+    cutoff = now - datetime.timedelta(days=limit("MEMBER_IMPORT_FILE_RETENTION_DAYS"))
+    due = (
+        MemberImport.objects.filter(created_at__lt=cutoff)
+        .exclude(status__in=MemberImport.RUNNING)
+        .exclude(file="", error_report="")
+        .order_by("pk")
+    )
+    purged = 0
+    for record in due.iterator(chunk_size=200):
+        for field in (record.file, record.error_report):
+            if field:
+                field.delete(save=False)
+        note = _("Files deleted after %(days)d days (retention).") % {
+            "days": limit("MEMBER_IMPORT_FILE_RETENTION_DAYS")
+        }
+        MemberImport.objects.filter(pk=record.pk).update(
+            file="", error_report="", message=f"{record.message}\n{note}".strip(), updated_at=now
+        )
+        purged += 1
+    if purged:
+        logger.info("member imports: files of %d imports deleted (retention)", purged)
+    return purged

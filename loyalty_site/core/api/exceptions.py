@@ -10,16 +10,21 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
+from loyalty_site.core.api.auth_failures import auth_failure_record
 from loyalty_site.core.errors import DomainError
 
 logger = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+# A database that cannot be reached (connection refused, timed out, dropped): 503, not 500.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+DATABASE_RETRY_AFTER_SECONDS = 5
 PROBLEM_TYPE_PREFIX = "/problems/"
 
 
@@ -141,6 +146,8 @@ def problem_exception_handler(exc: Exception, context: dict) -> Response:
             ("error", _("The request cannot be carried out.")),
         )
         headers: dict[str, str] = {}
+        if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed) and context.get("request") is not None:
+            auth_failure_record(context["request"], reason=type(exc).__name__)
         if isinstance(exc, drf.Throttled) and exc.wait is not None:
             headers["Retry-After"] = str(int(exc.wait) + 1)
         if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed):
@@ -151,6 +158,16 @@ def problem_exception_handler(exc: Exception, context: dict) -> Response:
         if isinstance(exc, drf.Throttled):
             detail = title
         return problem_response(code=code, status=exc.status_code, title=title, detail=detail, headers=headers)
+
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        # The database cannot be reached: nothing was recorded (the transaction never committed).
+        logger.error("Database unavailable in API view: %s", exc)
+        return problem_response(
+            code="service-unavailable",
+            status=503,
+            title=_("The service is temporarily unavailable. Nothing was recorded; try again shortly."),
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        )
 
     # Anything else is a bug: log it with its traceback, show the client no internals.
     logger.exception("Unhandled error in API view", exc_info=exc)

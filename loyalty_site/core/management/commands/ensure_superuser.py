@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 class Command(BaseCommand):
     help = (
         "Create the superuser if there is none. The password is DJANGO_SUPERUSER_PASSWORD, or a "
-        "generated one printed this once."
+        "generated one printed this once, and only to a terminal."
     )
 
     def add_arguments(self, parser):
@@ -32,8 +32,18 @@ class Command(BaseCommand):
             self.stdout.write(
                 _("Superuser %(username)s created with DJANGO_SUPERUSER_PASSWORD.") % {"username": username}
             )
-        else:
+        elif self.stdout.isatty():
             self.stdout.write(
                 _("Superuser %(username)s created. Password (shown only this once): %(password)s")
                 % {"username": username, "password": password}
+            )
+        else:
+            # Not a terminal (a deploy log, a pipe): a generated password is never written there.
+            self.stdout.write(
+                _(
+                    "Superuser %(username)s created with a generated password, not shown outside a terminal. "
+                    "Set one with: python manage.py changepassword %(username)s (or set DJANGO_SUPERUSER_PASSWORD "
+                    "before creating it)."
+                )
+                % {"username": username}
             )
