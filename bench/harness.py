@@ -58,8 +58,12 @@ def bench_env(database_url: str, **extra: str) -> dict[str, str]:
 
 def manage(env: dict[str, str], *args: str, capture: bool = False) -> str:
     result = subprocess.run(
-        [PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=capture, text=True
+        [PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=False, capture_output=capture, text=True
     )
+    if result.returncode != 0:
+        # A captured failure would otherwise lose the command's own traceback.
+        sys.stderr.write(result.stderr or "")
+        result.check_returncode()
     return result.stdout if capture else ""
 
 
