@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/pos/v1/", include("pos.urls")),
+    path("m/", include("portal.urls")),
 ]
 
 handler404 = "loyalty_site.core.views.api_not_found"

@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "vouchers",
     "campaigns",
     "pos",
+    "portal",
+    "reports",
     "backoffice",  # last: it composes every app above, and syncs the roles once all permissions exist
 ]
 
