@@ -360,3 +360,13 @@ NOTIFICATIONS_REDISPATCH_AFTER_SECONDS = env.int("NOTIFICATIONS_REDISPATCH_AFTER
 NOTIFICATIONS_ETA_HORIZON_SECONDS = env.int("NOTIFICATIONS_ETA_HORIZON_SECONDS", default=3600)
 NOTIFICATIONS_SWEEP_BATCH = env.int("NOTIFICATIONS_SWEEP_BATCH", default=1000)
 NOTIFICATIONS_EXPIRY_REMINDER_DAYS = env.int("NOTIFICATIONS_EXPIRY_REMINDER_DAYS", default=30)
+
+# --- Member pages (portal, member-web.md) ---
+# The address members reach this site at, for the links messages carry (claim, unsubscribe):
+# e.g. https://loyalty.example.com. Blank: http://127.0.0.1:8000 (development).
+PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="").rstrip("/") or "http://127.0.0.1:8000"
+# Days a member stays signed in on a device.
+PORTAL_SESSION_DAYS = env.int("PORTAL_SESSION_DAYS", default=30)
+# Development and tests: every outgoing message is appended, instead of being sent, as one JSON
+# line {"channel", "to", "subject", "text"} to <dir>/<channel>.jsonl. Blank: messages are sent.
+MESSAGE_FILES_DIR = env.str("MESSAGE_FILES_DIR", default="")
