@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 from stores.services import terminal_create
 from tests.factories import StoreFactory
 
-pytest_plugins = ["tests.clock"]
+pytest_plugins = ["tests.clock", "tests.browser"]
 
 
 @pytest.fixture(autouse=True)
