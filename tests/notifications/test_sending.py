@@ -137,7 +137,7 @@ def test_marketing_consent_withdrawn_before_sending_skips_the_message(sms_gatewa
     [message] = message_enqueue(
         member=member, event="campaign", context={"campaign_name": "Hè"}, send_at=NOON + 3600 * S, now=NOON
     )
-    member_consent_set(member=member, channel="sms", given=False)
+    member_consent_set(member=member, channel="sms", given=False, source="staff")
     message = message_send(message_id=message.pk, now=NOON + 3600 * S)
     assert (message.status, message.skip_reason) == ("skipped", "no-consent")
     assert sms_gateway.requests == []
