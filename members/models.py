@@ -316,9 +316,7 @@ class ConsentChange(models.Model):
     member = models.ForeignKey(
         Member, on_delete=models.PROTECT, related_name="consent_changes", verbose_name=_("member")
     )
-    channel = models.CharField(
-        _("channel"), max_length=10, choices=[(c, c.upper()) for c in Member.CONSENT_CHANNELS]
-    )
+    channel = models.CharField(_("channel"), max_length=10, choices=[(c, c.upper()) for c in Member.CONSENT_CHANNELS])
     given = models.BooleanField(_("consent given"))
     at = models.DateTimeField(_("at"))
     source = models.CharField(_("how"), max_length=20, choices=Source.choices)

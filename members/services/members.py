@@ -282,9 +282,7 @@ def member_consent_set(
         if (value is None) != (current is None):
             setattr(locked, field_name, value)
             locked.save(update_fields=[field_name, "updated_at"])
-            _consent_changes_record(
-                member=locked, changes={channel: given}, at=now, source=source, by=by, note=note
-            )
+            _consent_changes_record(member=locked, changes={channel: given}, at=now, source=source, by=by, note=note)
     copy_saved(member, locked, [field_name])
     return locked
 

@@ -13,6 +13,7 @@ message is addressed to it again; 429, 5xx, timeouts and connection errors -> tr
 
 from __future__ import annotations
 
+import binascii
 import json
 
 import requests
@@ -49,8 +50,8 @@ class WebPushBackend(ChannelBackend):
 
     def send(self, message: OutgoingMessage) -> SendResult:
         # Imported here: the channel backends are loaded by dotted path, the services by name.
-        from notifications.services.push import push_subscription_delivered, push_subscription_disable
         from notifications.selectors import push_subscription_active
+        from notifications.services.push import push_subscription_delivered, push_subscription_disable
 
         if not self.vapid_private_key or not self.vapid_subject:
             raise PermanentSendError("web push is not configured (WEBPUSH_VAPID_PRIVATE_KEY, WEBPUSH_VAPID_SUBJECT)")
@@ -59,7 +60,7 @@ class WebPushBackend(ChannelBackend):
             raise PermanentSendError("no active web push subscription for this endpoint")
         try:
             vapid = Vapid.from_string(private_key=self.vapid_private_key)
-        except Exception as exc:  # py_vapid raises bare ValueErrors and cryptography's own
+        except (ValueError, TypeError, binascii.Error) as exc:  # a key that is not base64url or not P-256
             raise PermanentSendError(f"the VAPID private key cannot be read: {exc.__class__.__name__}") from None
         payload = json.dumps(
             {

@@ -87,9 +87,12 @@ def _push_address_refresh(member_id: int) -> None:
             MemberPreference.objects.create(member_id=member_id, push_token=latest)
         elif preference.push_token != latest:
             MemberPreference.objects.filter(pk=preference.pk).update(push_token=latest)
-    elif preference is not None and preference.push_token:
-        if PushSubscription.objects.filter(endpoint=preference.push_token).exists():
-            MemberPreference.objects.filter(pk=preference.pk).update(push_token="")
+    elif (
+        preference is not None
+        and preference.push_token
+        and PushSubscription.objects.filter(endpoint=preference.push_token).exists()
+    ):
+        MemberPreference.objects.filter(pk=preference.pk).update(push_token="")
 
 
 def push_subscribe(

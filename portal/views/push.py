@@ -39,7 +39,9 @@ def _json_body(request) -> dict:
 
 def _refused(exc: ValidationFailed) -> JsonResponse:
     errors = exc.errors or {"body": [str(exc.detail)]}
-    return JsonResponse({"errors": {field: [str(m) for m in messages] for field, messages in errors.items()}}, status=400)
+    return JsonResponse(
+        {"errors": {field: [str(m) for m in messages] for field, messages in errors.items()}}, status=400
+    )
 
 
 @require_POST

@@ -4,8 +4,8 @@ history; the schedule kept in django-celery-beat; the test send; the admin pages
 from __future__ import annotations
 
 import datetime
-import re
 import json
+import re
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -490,6 +490,7 @@ def test_bulk_messages_match_message_enqueue_field_for_field(birthday_templates)
               "claimed_at", "sent_at", "provider_message_id", "last_error"]  # fmt: skip
     by_service = Message.objects.filter(member=one).values(*fields).get()
     by_bulk = Message.objects.filter(member=two).values(*fields, "body", "recipient").get()
+
     # The same text but each member's own unsubscribe link (an SMS for marketing carries one).
     def link_blanked(body):
         return re.sub(r"/m/unsubscribe/\S+", "/m/unsubscribe/<token>", body)

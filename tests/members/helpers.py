@@ -26,7 +26,9 @@ def written_state() -> dict:
         "merges": MemberMerge.objects.count(),
         "consent_changes": ConsentChange.objects.count(),
         "consents": list(
-            Member.objects.order_by("pk").values_list("consent_sms_at", "consent_email_at", "consent_zalo_at", "consent_push_at")
+            Member.objects.order_by("pk").values_list(
+                "consent_sms_at", "consent_email_at", "consent_zalo_at", "consent_push_at"
+            )
         ),
     }
 

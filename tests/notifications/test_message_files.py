@@ -49,7 +49,9 @@ def test_messages_on_each_channel_are_appended_as_one_json_line_and_marked_sent(
     member = enrol(name="Đỗ Thị Hoa", email="hoa@example.vn", phone="0912345678")
     member_preference_set(member=member, push_token="https://push.example.com/wpush/v2/abc")
     for points in (85, 12):
-        for message in message_enqueue(member=member, event="points-earned", context={"points_earned": points}, now=NOON):
+        for message in message_enqueue(
+            member=member, event="points-earned", context={"points_earned": points}, now=NOON
+        ):
             assert message_send(message_id=message.pk, now=NOON).status == "sent"
 
     assert lines(files_dir / "sms.jsonl") == [

@@ -13,9 +13,9 @@ from members.models import Member
 from members.services import member_block
 from notifications.models import Channel, Language, MessageTemplate
 from notifications.rendering import CompiledTemplate, PlaceholderError, placeholders_in
-from notifications.unsubscribe import unsubscribe_url
 from notifications.rules import EXISTING, HOLD, QUEUE, SKIP, Enqueue, Recipient, message_decide
 from notifications.services import member_preference_set, message_enqueue
+from notifications.unsubscribe import unsubscribe_url
 from tests.factories import StoreFactory
 from tests.notifications.helpers import enrol, make_template, vn
 from tests.notifications.test_enqueue_bulk import FIELDS, assert_same_as_one_by_one

@@ -180,7 +180,9 @@ def test_the_rfc_8058_one_click_post_works_without_cookie_or_csrf_token(member):
 @pytest.mark.parametrize("method", ["get", "post"])
 def test_bad_and_expired_tokens_get_a_clear_page_and_nothing_is_written(method, member, settings):
     expired = unsubscribe_token_make(
-        member_id=member.pk, channel="sms", at=timezone.now() - datetime.timedelta(days=settings.UNSUBSCRIBE_LINK_DAYS + 2)
+        member_id=member.pk,
+        channel="sms",
+        at=timezone.now() - datetime.timedelta(days=settings.UNSUBSCRIBE_LINK_DAYS + 2),
     )
     tampered = unsubscribe_token_make(member_id=member.pk, channel="sms")[:-2] + "zz"
     unknown_member = unsubscribe_token_make(member_id=member.pk + 1000, channel="sms")
@@ -200,7 +202,9 @@ def test_one_member_s_token_never_touches_another_member_s_consent(member):
     assert not ConsentChange.objects.filter(member=other, source="unsubscribe-link").exists()
     # Pointing a token at the other member (its id swapped in) is refused.
     token = unsubscribe_token_make(member_id=member.pk, channel="sms")
-    forged = token.replace(token.split("-")[0], unsubscribe_token_make(member_id=other.pk, channel="sms").split("-")[0], 1)
+    forged = token.replace(
+        token.split("-")[0], unsubscribe_token_make(member_id=other.pk, channel="sms").split("-")[0], 1
+    )
     assert Client().post(path(forged), {"List-Unsubscribe": "One-Click"}).status_code == 400
     other.refresh_from_db()
     assert other.consent_sms_at is not None

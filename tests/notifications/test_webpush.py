@@ -45,7 +45,11 @@ class Browser:
 
     @property
     def p256dh(self) -> str:
-        return b64(self.key.public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint))
+        return b64(
+            self.key.public_key().public_bytes(
+                serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+            )
+        )
 
 
 @dataclass
@@ -232,4 +236,7 @@ def test_the_vapid_keys_command_prints_a_usable_pair(capsys):
     from py_vapid import Vapid
 
     vapid = Vapid.from_string(private_key=private)
-    assert b64(vapid.public_key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)) == public
+    assert (
+        b64(vapid.public_key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint))
+        == public
+    )

@@ -14,9 +14,7 @@ ENROL = "/api/pos/v1/members"
 
 
 def enrol(client, body, key="enrol-consent-1", **extra):
-    return client.post(
-        ENROL, data=json.dumps(body), content_type="application/json", HTTP_IDEMPOTENCY_KEY=key, **extra
-    )
+    return client.post(ENROL, data=json.dumps(body), content_type="application/json", HTTP_IDEMPOTENCY_KEY=key, **extra)
 
 
 def test_consents_given_at_the_till_are_stored_and_recorded_with_the_source_till(pos_client):
