@@ -33,7 +33,9 @@ def _page(request, *, status=200, **context):
     response = render(request, "portal/unsubscribe.html", context, status=status)
     response["Cache-Control"] = "no-store"
     response["X-Robots-Tag"] = "noindex"
-    response["Referrer-Policy"] = "no-referrer"  # the token is in the URL
+    # The token is in the URL: never sent to another site ("no-referrer" would make browsers send
+    # `Origin: null` with the form, which the CSRF check refuses).
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 
