@@ -24,7 +24,8 @@ from django.utils.crypto import salted_hmac
 SALT = "loyalty.notifications.unsubscribe-link"
 CHANNEL_LETTERS = {"sms": "s", "email": "e", "zalo": "z", "push": "p"}
 _CHANNELS = {letter: channel for channel, letter in CHANNEL_LETTERS.items()}
-_TOKEN = re.compile(r"^([0-9a-z]{1,14})-([sezp])-([0-9a-z]{1,6})-([A-Za-z0-9_-]{16})$")
+_TOKEN = re.compile(r"^([0-9a-z]{1,12})-([sezp])-([0-9a-z]{1,6})-([A-Za-z0-9_-]{16})$")
+# 12 base-36 digits of member id stay below 2^63 (a PostgreSQL bigint).
 _EPOCH = datetime.date(2020, 1, 1)
 
 
