@@ -45,6 +45,8 @@ SCOPE_PATHS: dict[str, tuple[str, str]] = {
     "members.presencekey": (MEMBER, "member"),
     "members.presencetokenuse": (MEMBER, "member"),
     "members.presencecode": (MEMBER, "member"),
+    "members.consentchange": (MEMBER, "member"),
+    "notifications.pushsubscription": (MEMBER, "member"),
     "pos.sale": (STORE, "store"),
     "pos.refund": (STORE, "sale__store"),
     "pos.storesalelimits": (STORE, "store"),

@@ -24,6 +24,7 @@ from loyalty_site.core.scoping import StaffScopedAdminMixin
 from members.forms import AdjustPointsForm, CardAddForm, MemberAdminForm, MergeMembersForm, ReplaceCardForm
 from members.models import (
     Card,
+    ConsentChange,
     LedgerEntry,
     LotMovement,
     Member,
@@ -36,6 +37,7 @@ from members.phones import phone_national, phone_or_none, phone_search_digits
 from members.resources import LedgerEntryResource
 from members.selectors import (
     ledger_entries_recent,
+    member_consent_changes,
     member_pending_points,
     member_points_expiring,
     member_spendable_points,
@@ -61,6 +63,7 @@ from members.services.members import UPDATABLE_FIELDS
 
 EXPIRING_WITHIN_DAYS = 30
 RECENT_ENTRIES = 10
+CONSENT_CHANGES_SHOWN = 100
 
 
 class PhoneSearchMixin:
@@ -203,6 +206,7 @@ class MemberAdmin(StaffScopedAdminMixin, PhoneSearchMixin, admin.ModelAdmin):
         "needs_review",
         "review_note",
         "consent_times",
+        "consent_history",
         "points_balance",
         "points_available",
         "points_pending",
@@ -238,7 +242,16 @@ class MemberAdmin(StaffScopedAdminMixin, PhoneSearchMixin, admin.ModelAdmin):
         ),
         (
             _("Consent"),
-            {"fields": ["consent_sms", "consent_email", "consent_zalo", "consent_push", "consent_times"]},
+            {
+                "fields": [
+                    "consent_sms",
+                    "consent_email",
+                    "consent_zalo",
+                    "consent_push",
+                    "consent_times",
+                    "consent_history",
+                ]
+            },
         ),
         (
             _("Membership"),
@@ -301,6 +314,38 @@ class MemberAdmin(StaffScopedAdminMixin, PhoneSearchMixin, admin.ModelAdmin):
             for at in [obj.consent_given_at(channel)]
         ]
         return format_html_join(" · ", "{}: {}", rows)
+
+    @admin.display(description=_("record of consent changes"))
+    def consent_history(self, obj):
+        # Read-only: the record is written by members.services only (Decree 13/2023).
+        changes = member_consent_changes(member=obj, limit=CONSENT_CHANGES_SHOWN)
+        if not changes:
+            return gettext("No consent given or withdrawn yet.")
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    timezone.localtime(change.at).strftime("%Y-%m-%d %H:%M"),
+                    change.channel.upper(),
+                    gettext("given") if change.given else gettext("withdrawn"),
+                    change.get_source_display(),
+                    change.by.get_username() if change.by else "",
+                    change.note,
+                )
+                for change in changes
+            ),
+        )
+        head = format_html(
+            "<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+            gettext("at"),
+            gettext("channel"),
+            gettext("consent"),
+            gettext("how"),
+            gettext("staff user"),
+            gettext("note"),
+        )
+        return format_html("<table><thead>{}</thead><tbody>{}</tbody></table>", head, rows)
 
     @admin.display(description=_("history of changes"))
     def audit_trail(self, obj):
@@ -366,6 +411,8 @@ class MemberAdmin(StaffScopedAdminMixin, PhoneSearchMixin, admin.ModelAdmin):
                 card_number=form.cleaned_data.get("card_number") or "",
                 referral_code=form.cleaned_data.get("referral_code") or "",
                 consents=form.consents(),
+                consent_source=ConsentChange.Source.STAFF,
+                consent_by=request.user,
                 channel=Member.Channel.ADMIN,
             )
             copy_saved(obj, member)
@@ -377,7 +424,9 @@ class MemberAdmin(StaffScopedAdminMixin, PhoneSearchMixin, admin.ModelAdmin):
             )
         for channel, given in form.consents().items():
             if f"consent_{channel}" in form.changed_data:
-                member_consent_set(member=obj, channel=channel, given=given)
+                member_consent_set(
+                    member=obj, channel=channel, given=given, source=ConsentChange.Source.STAFF, by=request.user
+                )
 
     def has_delete_permission(self, request, obj=None):
         # Members are never deleted (their ledger is kept): block or merge them instead.

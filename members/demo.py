@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from loyalty_site.core.money import RoundingMode
 from members.codes import ALPHABET, LETTERS, MEMBER_CODE_LENGTH
-from members.models import LedgerEntry, Member, ProgrammeSettings
+from members.models import ConsentChange, LedgerEntry, Member, ProgrammeSettings
 from members.phones import phone_or_none
 from members.selectors import programme_settings_get
 from members.services import member_enrol, points_earn
@@ -139,6 +139,7 @@ def demo_members_load() -> int:
                 card_number=card_number,
                 referral_code=referrer.referral_code if referrer else "",
                 consents=consents,
+                consent_source=ConsentChange.Source.SYSTEM,
                 enrolled_at=now - datetime.timedelta(days=enrolled_days_ago),
                 channel=channel,
                 code=code,

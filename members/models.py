@@ -297,6 +297,49 @@ class Member(TimeStampedModel):
         return getattr(self, f"consent_{channel}_at")
 
 
+class ConsentChange(models.Model):
+    """One change of a member's consent to messages on a channel (Decree 13/2023 on personal
+    data: when, how and by whom consent was given or withdrawn). Append-only, written by
+    `members.services` alongside the member's `consent_<channel>_at` (the current state) for
+    every real change; a change to the state it already has writes nothing."""
+
+    class Source(models.TextChoices):
+        ENROLMENT = "enrolment", _("Enrolment form")
+        TILL = "till", _("At the till (POS)")
+        MEMBER_WEB = "member-web", _("The member's own pages")
+        UNSUBSCRIBE_LINK = "unsubscribe-link", _("Unsubscribe link in a message")
+        STAFF = "staff", _("Staff in the back office")
+        IMPORT = "import", _("Member import")
+        MERGE = "merge", _("Merge of two member records")
+        SYSTEM = "system", _("System (demo data, scripts)")
+
+    member = models.ForeignKey(
+        Member, on_delete=models.PROTECT, related_name="consent_changes", verbose_name=_("member")
+    )
+    channel = models.CharField(_("channel"), max_length=10, choices=[(c, c.upper()) for c in Member.CONSENT_CHANNELS])
+    given = models.BooleanField(_("consent given"))
+    at = models.DateTimeField(_("at"))
+    source = models.CharField(_("how"), max_length=20, choices=Source.choices)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("staff user"),
+    )
+    note = models.CharField(_("note"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("consent change")
+        verbose_name_plural = _("consent changes")
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["member", "-at"], name="members_consent_member_time")]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} {self.channel} {'+' if self.given else '-'} ({self.source})"
+
+
 class Card(models.Model):
     """A membership card. A lost card is replaced, not deleted: the old one is deactivated and
     points to its replacement, so its history stays readable and it can no longer be used."""

@@ -20,7 +20,16 @@ from django.utils.translation import gettext_lazy as _
 from loyalty_site.core.money import points_to_money
 from members.codes import code_normalise
 from members.errors import MemberNotFound
-from members.models import Card, LedgerEntry, LotMovement, Member, PointLot, PresenceKey, ProgrammeSettings
+from members.models import (
+    Card,
+    ConsentChange,
+    LedgerEntry,
+    LotMovement,
+    Member,
+    PointLot,
+    PresenceKey,
+    ProgrammeSettings,
+)
 from members.phones import phone_masked, phone_or_none
 from members.presence import token_matching_step, token_split
 from stores.models import Store
@@ -209,6 +218,11 @@ def ledger_entries_recent(*, member: Member, limit: int = 10) -> list[LedgerEntr
         .select_related("created_by")
         .order_by("-created_at", "-pk")[:limit]
     )
+
+
+def member_consent_changes(*, member: Member, limit: int = 100) -> list[ConsentChange]:
+    """The member's consent record (Decree 13/2023), newest first."""
+    return list(ConsentChange.objects.filter(member_id=member.pk).select_related("by").order_by("-at", "-pk")[:limit])
 
 
 # --- What the POS shows -----------------------------------------------------------------------

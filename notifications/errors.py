@@ -2,7 +2,7 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from loyalty_site.core.errors import ConflictError, UnprocessableError
+from loyalty_site.core.errors import ConflictError, DomainError, UnprocessableError, ValidationFailed
 
 
 class MessageNotResendable(ConflictError):
@@ -21,3 +21,22 @@ class PresenceCodeNotSent(UnprocessableError):
 
     code = "otp-not-sent"
     title = _("The one-time code cannot be sent to this member by Zalo or SMS.")
+
+
+class UnsubscribeLinkInvalid(DomainError):
+    """Not one of our unsubscribe links (malformed, altered, for another purpose), or its
+    member no longer exists: nothing is changed."""
+
+    code = "unsubscribe-link-invalid"
+    status = 400
+    title = _("This unsubscribe link is not valid. Open the link from the message again, or sign in to change it.")
+
+
+class UnsubscribeLinkExpired(DomainError):
+    code = "unsubscribe-link-expired"
+    status = 400
+    title = _("This unsubscribe link has expired. Sign in to the member pages to stop these messages.")
+
+
+class PushSubscriptionInvalid(ValidationFailed):
+    code = "push-subscription-invalid"

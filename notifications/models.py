@@ -122,10 +122,13 @@ class MemberPreference(models.Model):
     )
     language = models.CharField(_("language"), max_length=5, choices=Language.choices, default=Language.VI)
     push_token = models.CharField(
-        _("push device token"),
-        max_length=255,
+        _("push address"),
+        max_length=1000,
         blank=True,
-        help_text=_("The token of the member's device in the push service; blank: no push messages."),
+        help_text=_(
+            "Where push messages go: the endpoint of the member's latest web push subscription (kept by the "
+            "member pages), or a device token of the HTTP push service; blank: no push messages."
+        ),
     )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -136,6 +139,43 @@ class MemberPreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member_id}: {self.language}"
+
+
+class PushSubscription(models.Model):
+    """A browser's standard Web Push subscription (RFC 8030 / 8291 / 8292), given by the member
+    on their own pages: the push service's `endpoint` URL and the browser's keys to encrypt for
+    (`p256dh`, `auth`). The endpoint of the member's latest active subscription is their push
+    address (`MemberPreference.push_token`, read with the member's language at no extra cost):
+    a message's recipient is that endpoint, and the web push backend looks the keys up by it.
+    Disabled (never deleted) when the push service says it is gone (404 / 410) or the member
+    turns it off. Written by `notifications.services.push` only."""
+
+    member = models.ForeignKey(
+        Member, on_delete=models.CASCADE, related_name="push_subscriptions", verbose_name=_("member")
+    )
+    endpoint = models.CharField(_("endpoint"), max_length=1000, unique=True)
+    p256dh = models.CharField(_("browser public key (p256dh)"), max_length=200)
+    auth = models.CharField(_("authentication secret"), max_length=100)
+    user_agent = models.CharField(_("browser"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("subscribed at"))
+    last_success_at = models.DateTimeField(_("last delivered at"), null=True, blank=True)
+    disabled_at = models.DateTimeField(_("disabled at"), null=True, blank=True)
+    disabled_reason = models.CharField(_("why disabled"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("web push subscription")
+        verbose_name_plural = _("web push subscriptions")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["member", "-created_at"],
+                condition=Q(disabled_at__isnull=True),
+                name="notifications_push_active",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id}: {self.endpoint[:60]}"
 
 
 class Message(TimeStampedModel):
@@ -174,7 +214,8 @@ class Message(TimeStampedModel):
         verbose_name=_("template"),
     )
     marketing = models.BooleanField(_("marketing"), default=False)
-    recipient = models.CharField(_("recipient"), max_length=254, blank=True)
+    # An email, a phone in E.164, or a web push endpoint (some push services' run to ~500 characters).
+    recipient = models.CharField(_("recipient"), max_length=1000, blank=True)
     subject = models.CharField(_("subject"), max_length=200, blank=True)
     body = models.TextField(_("text"), blank=True)
     zns_template_id = models.CharField(_("Zalo ZNS template id"), max_length=64, blank=True)

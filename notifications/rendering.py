@@ -38,6 +38,10 @@ PLACEHOLDERS: dict[str, str] = {
     "expiry_date": gettext_lazy("The last day the expiring points can be used"),
     "campaign_name": gettext_lazy("The campaign's name"),
     "one_time_code": gettext_lazy("The one-time code the member reads out at the till"),
+    "unsubscribe_link": gettext_lazy(
+        "The member's one-click link to stop these messages on this channel (added at the end of marketing "
+        "emails and SMS that do not show it)"
+    ),
 }
 # Filled from the member when the caller does not pass them.
 MEMBER_PLACEHOLDERS = ("member_name", "points_balance", "store_name")
@@ -48,7 +52,7 @@ EVENT_PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     "tier-changed": (*MEMBER_PLACEHOLDERS, "tier_name"),
     "voucher-issued": (*MEMBER_PLACEHOLDERS, *_VOUCHER),
     "points-expiring": (*MEMBER_PLACEHOLDERS, "expiring_points", "expiry_date"),
-    "birthday": (*MEMBER_PLACEHOLDERS, *_VOUCHER),
+    "birthday": (*MEMBER_PLACEHOLDERS, *_VOUCHER, "unsubscribe_link"),
     "campaign": tuple(p for p in PLACEHOLDERS if p != "one_time_code"),
     "presence-code": (*MEMBER_PLACEHOLDERS, "one_time_code"),
 }

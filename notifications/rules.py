@@ -32,6 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from members.models import Member
@@ -40,11 +41,16 @@ from notifications.models import URGENT_EVENTS, Message, MessageTemplate
 from notifications.rendering import CompiledTemplate
 from notifications.selectors import member_address, template_pick
 from notifications.timing import local_day_bounds, quiet_hours_release
+from notifications.unsubscribe import unsubscribe_url
 
 Status = Message.Status
 SkipReason = Message.SkipReason
 
 Day = tuple[datetime.datetime, datetime.datetime]
+
+# Marketing messages on these channels always carry their unsubscribe link (member-web.md).
+UNSUBSCRIBE_FOOTER_CHANNELS = frozenset({"email", "sms"})
+UNSUBSCRIBE_PLACEHOLDER = "unsubscribe_link"
 
 # What `message_decide` decided.
 EXISTING = "existing"  # the dedupe key was already used: write nothing
@@ -84,6 +90,7 @@ class Enqueue:
     templates: Mapping[tuple[str, str], MessageTemplate]
     _compiled: dict[tuple[str, str], CompiledTemplate | None] = field(default_factory=dict, repr=False)
     _send_times: dict[tuple[str, str], tuple[datetime.datetime, Day]] = field(default_factory=dict, repr=False)
+    _footers: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
 
     @classmethod
     def start(
@@ -116,6 +123,21 @@ class Enqueue:
             same = next((c for c in self._compiled.values() if c is not None and c.template is picked), None)
             self._compiled[key] = same or (CompiledTemplate(picked) if picked is not None else None)
         return self._compiled[key]
+
+    def unsubscribe_footer(self, channel: str, language: str) -> str:
+        """What is added to a marketing email or SMS that does not show its unsubscribe link,
+        in the template's language (translated once per enqueue), with `%(link)s` to fill."""
+        key = (channel, language)
+        text = self._footers.get(key)
+        if text is None:
+            with translation.override(language):
+                if channel == "sms":
+                    # Short: an SMS is paid per 70 characters.
+                    text = "\n" + _("Opt out: %(link)s")
+                else:
+                    text = "\n\n--\n" + _("To stop receiving these emails, unsubscribe in one click: %(link)s")
+            self._footers[key] = text
+        return text
 
     def send_time(self, zone: zoneinfo.ZoneInfo, channel: str) -> tuple[datetime.datetime, Day]:
         """When a message on `channel` to a member in `zone` may go out, and the local day it
@@ -234,7 +256,14 @@ def message_decide(
     if template is None:
         row = _row(enqueue, recipient, channel, dedupe_key, language=recipient.language, template_id=None)
         return _skipped(row, SkipReason.NO_TEMPLATE)
+    footer = enqueue.marketing and channel in UNSUBSCRIBE_FOOTER_CHANNELS
+    link = ""
+    if footer or UNSUBSCRIBE_PLACEHOLDER in template.used:
+        link = unsubscribe_url(member_id=recipient.member_id, channel=channel, at=enqueue.now)
+        values = {**values, UNSUBSCRIBE_PLACEHOLDER: link}
     rendered = template.render(values, recipient.zone)
+    if footer and link not in rendered.body:
+        rendered.body += enqueue.unsubscribe_footer(channel, template.language) % {"link": link}
     row = _row(
         enqueue,
         recipient,

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from members.models import Member
 from notifications.conf import notifications_setting
-from notifications.models import Channel, Language, MemberPreference, Message, MessageTemplate
+from notifications.models import Channel, Language, MemberPreference, Message, MessageTemplate, PushSubscription
 from notifications.rendering import CompiledTemplate, Rendered
 
 # --- Members ------------------------------------------------------------------------------------
@@ -36,8 +36,9 @@ def member_language(member: Member, preference: MemberPreference | None = None) 
 
 
 def member_address(member: Member, channel: str, preference: MemberPreference | None = None) -> str:
-    """Where a message on `channel` goes: the email, the phone (E.164) or the push token; ""
-    when the member has none."""
+    """Where a message on `channel` goes: the email, the phone (E.164) or the push address
+    (`MemberPreference.push_token`: the endpoint of the member's latest web push subscription,
+    or a device token of the HTTP push service); "" when the member has none."""
     if channel == Channel.EMAIL:
         return member.email or ""
     if channel in (Channel.SMS, Channel.ZALO):
@@ -45,6 +46,12 @@ def member_address(member: Member, channel: str, preference: MemberPreference | 
     if channel == Channel.PUSH:
         return preference.push_token if preference is not None else ""
     raise ValueError(f"unknown channel {channel!r}")
+
+
+def push_subscription_active(*, endpoint: str) -> PushSubscription | None:
+    if not endpoint:
+        return None
+    return PushSubscription.objects.filter(endpoint=endpoint, disabled_at__isnull=True).first()
 
 
 def member_values(member: Member) -> dict[str, object]:

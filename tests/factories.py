@@ -49,6 +49,9 @@ class MemberFactory(factory.django.DjangoModelFactory):
         from members.services import member_enrol, points_earn
 
         points = kwargs.pop("points", 0)
+        if kwargs.get("consents"):
+            # Factory members are enrolled by staff (channel "admin" by default): their consents too.
+            kwargs.setdefault("consent_source", "staff")
         member = member_enrol(**kwargs)
         if points:
             points_earn(

@@ -304,6 +304,15 @@ _NOTIFICATIONS_CONSOLE = "notifications.channels.console.ConsoleBackend"
 _NOTIFICATIONS_SMS_URL = env.str("NOTIFICATIONS_SMS_URL", default="")
 _NOTIFICATIONS_ZALO_TOKEN = env.str("NOTIFICATIONS_ZALO_ACCESS_TOKEN", default="")
 _NOTIFICATIONS_PUSH_URL = env.str("NOTIFICATIONS_PUSH_URL", default="")
+# Standard Web Push (the member pages' "turn on notifications"): a VAPID key pair, generated
+# once with `manage.py vapid_keys`, and a contact for the push services (mailto: or https:).
+# With the keys set, push goes through notifications.channels.webpush.WebPushBackend.
+WEBPUSH_VAPID_PUBLIC_KEY = env.str("WEBPUSH_VAPID_PUBLIC_KEY", default="")
+WEBPUSH_VAPID_PRIVATE_KEY = env.str("WEBPUSH_VAPID_PRIVATE_KEY", default="")
+WEBPUSH_VAPID_SUBJECT = env.str("WEBPUSH_VAPID_SUBJECT", default="")
+# Host names whose push endpoints may be plain http (a push service on this machine, tests).
+WEBPUSH_INSECURE_HOSTS = env.list("WEBPUSH_INSECURE_HOSTS", default=[])
+_WEBPUSH = bool(WEBPUSH_VAPID_PUBLIC_KEY and WEBPUSH_VAPID_PRIVATE_KEY)
 NOTIFICATIONS_CHANNELS = {
     "email": {
         "BACKEND": env.str("NOTIFICATIONS_EMAIL_BACKEND", default="") or "notifications.channels.email.EmailBackend",
@@ -338,8 +347,12 @@ NOTIFICATIONS_CHANNELS = {
     },
     "push": {
         "BACKEND": env.str("NOTIFICATIONS_PUSH_BACKEND", default="")
+        or ("notifications.channels.webpush.WebPushBackend" if _WEBPUSH else "")
         or ("notifications.channels.push.HttpPushBackend" if _NOTIFICATIONS_PUSH_URL else _NOTIFICATIONS_CONSOLE),
         "OPTIONS": {
+            "vapid_private_key": WEBPUSH_VAPID_PRIVATE_KEY,
+            "vapid_subject": WEBPUSH_VAPID_SUBJECT,
+            "ttl": env.int("WEBPUSH_TTL_SECONDS", default=86400),
             "url": _NOTIFICATIONS_PUSH_URL,
             "token": env.str("NOTIFICATIONS_PUSH_TOKEN", default=""),
             "timeout": env.float("NOTIFICATIONS_PUSH_TIMEOUT", default=10.0),
@@ -370,3 +383,5 @@ PORTAL_SESSION_DAYS = env.int("PORTAL_SESSION_DAYS", default=30)
 # Development and tests: every outgoing message is appended, instead of being sent, as one JSON
 # line {"channel", "to", "subject", "text"} to <dir>/<channel>.jsonl. Blank: messages are sent.
 MESSAGE_FILES_DIR = env.str("MESSAGE_FILES_DIR", default="")
+# Days an unsubscribe link in a message keeps working (notifications/unsubscribe.py).
+UNSUBSCRIBE_LINK_DAYS = env.int("UNSUBSCRIBE_LINK_DAYS", default=365)

@@ -18,7 +18,7 @@ from loyalty_site.core.models import copy_saved
 from loyalty_site.core.text import single_line
 from members.codes import MEMBER_CODE_LENGTH, REFERRAL_CODE_LENGTH, code_generate, code_normalise
 from members.errors import MemberExists, MemberMerged
-from members.models import Card, Member, MemberMerge
+from members.models import Card, ConsentChange, Member, MemberMerge
 from members.phones import phone_normalise
 from members.selectors import member_by_referral_code, member_resolve
 from members.services.ledger import ledger_move, members_lock
@@ -61,6 +61,26 @@ def _phone_taken_by(phone: str, *, exclude_pk: int | None = None) -> Member | No
     return member_resolve(other) if other is not None else None
 
 
+def _consent_source_checked(source: object) -> str:
+    # A programming error, not the member's input: every caller names how consent was given.
+    if source not in ConsentChange.Source.values:
+        raise ValueError(f"unknown consent source {source!r}; one of {ConsentChange.Source.values}")
+    return str(source)
+
+
+def _consent_changes_record(
+    *, member: Member, changes: dict[str, bool], at: datetime.datetime, source: str, by=None, note: str = ""
+) -> None:
+    """The record of consent changes that were just made (Decree 13/2023), one row each."""
+    if changes:
+        ConsentChange.objects.bulk_create(
+            ConsentChange(
+                member=member, channel=channel, given=given, at=at, source=source, by=by, note=(note or "")[:300]
+            )
+            for channel, given in changes.items()
+        )
+
+
 def _member_exists(member: Member) -> MemberExists:
     return MemberExists(
         _("The phone number is already enrolled as member %(code)s.") % {"code": member.code},
@@ -80,13 +100,21 @@ def member_enrol(
     card_number: str = "",
     referral_code: str = "",
     consents: dict[str, bool] | None = None,
+    consent_source: str | None = None,
+    consent_by=None,
     enrolled_at: datetime.datetime | None = None,
     code: str | None = None,
 ) -> Member:
     """Enrol a member. The phone is accepted in any common Vietnamese form and stored as E.164.
     Refusals write nothing: MemberExists (409, `extra.member_id`) when the phone is enrolled
     already; ValidationFailed (400, errors per field: name, phone, email, birthday, gender,
-    card_number, referral_code) for anything invalid."""
+    card_number, referral_code) for anything invalid.
+
+    `consents` ({channel: given}) needs `consent_source` (a `ConsentChange.Source`: how the
+    member gave it) and, for staff, `consent_by`: each consent given is recorded as a
+    `ConsentChange`; one not given changes nothing and is not recorded."""
+    if consents:
+        consent_source = _consent_source_checked(consent_source)
     errors: dict[str, list[str]] = {}
     try:
         phone = phone_normalise(phone)
@@ -141,6 +169,13 @@ def member_enrol(
                 member.save(force_insert=True)
                 if card_number:
                     Card.objects.create(member=member, number=card_number, issued_at=member.enrolled_at)
+                _consent_changes_record(
+                    member=member,
+                    changes={channel_name: True for channel_name, given in (consents or {}).items() if given},
+                    at=now,
+                    source=consent_source,
+                    by=consent_by,
+                )
             return member
         except IntegrityError:
             member.pk = None
@@ -218,20 +253,36 @@ def member_update(*, member: Member, data: dict[str, Any], changed_by=None, reas
     return locked
 
 
-def member_consent_set(*, member: Member, channel: str, given: bool, at: datetime.datetime | None = None) -> Member:
+def member_consent_set(
+    *,
+    member: Member,
+    channel: str,
+    given: bool,
+    source: str,
+    at: datetime.datetime | None = None,
+    by=None,
+    note: str = "",
+) -> Member:
     """Record that the member gave (with the time) or withdrew consent to messages on a
-    channel (sms, email, zalo, push). Giving it again keeps the original time."""
+    channel (sms, email, zalo, push), and how (`source`, a `ConsentChange.Source`; `by`: the
+    staff user, if any). Giving it again keeps the original time; a call that changes nothing
+    (given twice, withdrawn twice) writes nothing, not even a `ConsentChange`."""
+    source = _consent_source_checked(source)
     if channel not in Member.CONSENT_CHANNELS:
         raise ValidationFailed(errors={"channel": [_("Unknown channel.")]})
+    if not isinstance(given, bool):
+        raise ValidationFailed(errors={"given": [_("Say yes or no.")]})
     field_name = f"consent_{channel}_at"
     with transaction.atomic():
         locked = _lock_one(member)
         _require_not_merged(locked)
         current = getattr(locked, field_name)
-        value = (current or at or timezone.now()) if given else None
-        if value != current:
+        now = at or timezone.now()
+        value = (current or now) if given else None
+        if (value is None) != (current is None):
             setattr(locked, field_name, value)
             locked.save(update_fields=[field_name, "updated_at"])
+            _consent_changes_record(member=locked, changes={channel: given}, at=now, source=source, by=by, note=note)
     copy_saved(member, locked, [field_name])
     return locked
 
@@ -394,12 +445,15 @@ def member_merge(*, survivor: Member, merged: Member, merged_by=None, reason: st
         if gone.enrolled_at < keep.enrolled_at:
             keep.enrolled_at = gone.enrolled_at
             changed.append("enrolled_at")
+        consents_gained = {}
         for channel in Member.CONSENT_CHANNELS:
             name = f"consent_{channel}_at"
             theirs, ours = getattr(gone, name), getattr(keep, name)
             if theirs and (ours is None or theirs < ours):
                 setattr(keep, name, theirs)
                 changed.append(name)
+                if ours is None:
+                    consents_gained[channel] = True
         if gone.status == Member.Status.BLOCKED and not keep.needs_review:
             keep.needs_review = True
             keep.review_note = (_("Merged with blocked member %(code)s.") % {"code": gone.code})[:300]
@@ -408,6 +462,14 @@ def member_merge(*, survivor: Member, merged: Member, merged_by=None, reason: st
         if changed:
             _audit(keep, by=merged_by, reason=why)
             keep.save(update_fields=[*{name.removesuffix("_id") for name in changed}, "updated_at"])
+        _consent_changes_record(
+            member=keep,
+            changes=consents_gained,
+            at=now,
+            source=ConsentChange.Source.MERGE,
+            by=merged_by,
+            note=_("Given to member %(code)s, merged into this one.") % {"code": gone.code},
+        )
 
         moved: dict[str, Any] = {
             "cards": list(Card.objects.filter(member=gone).values_list("pk", flat=True)),

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.utils.module_loading import import_string
 
 from notifications.conf import notifications_setting
@@ -37,6 +38,9 @@ class OutgoingMessage:
     zns_params: dict[str, str] = field(default_factory=dict)
     language: str = "vi"
     tracking_id: str = ""
+    # Marketing messages: the member's one-click unsubscribe link for this channel (the email
+    # backend puts it in the List-Unsubscribe header, RFC 8058).
+    unsubscribe_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,14 @@ DEFAULT_BACKEND = "notifications.channels.console.ConsoleBackend"
 
 
 def channel_backend(channel: str) -> ChannelBackend:
-    """The configured backend of `channel`, freshly built (settings are read on every call)."""
+    """The configured backend of `channel`, freshly built (settings are read on every call).
+    With `MESSAGE_FILES_DIR` set, every channel writes to its file there instead of sending
+    (`notifications.channels.files`)."""
+    files_dir = getattr(settings, "MESSAGE_FILES_DIR", "")
+    if files_dir:
+        from notifications.channels.files import MessageFileBackend
+
+        return MessageFileBackend(channel=channel, directory=files_dir)
     config = notifications_setting("CHANNELS").get(channel) or {}
     backend_class = import_string(config.get("BACKEND") or DEFAULT_BACKEND)
     return backend_class(channel=channel, **(config.get("OPTIONS") or {}))

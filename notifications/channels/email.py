@@ -26,12 +26,18 @@ class EmailBackend(ChannelBackend):
 
     def send(self, message: OutgoingMessage) -> SendResult:
         message_id = make_msgid(domain="loyalty.local")
+        headers = {"Message-ID": message_id}
+        if message.unsubscribe_url:
+            # RFC 8058 one-click unsubscribe: the mail client POSTs
+            # "List-Unsubscribe=One-Click" to the link (portal/views/unsubscribe.py).
+            headers["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
+            headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         email = EmailMessage(
             subject=message.subject,
             body=message.body,
             from_email=self.from_email,
             to=[message.recipient],
-            headers={"Message-ID": message_id},
+            headers=headers,
         )
         try:
             connection = get_connection(fail_silently=False, **({"timeout": self.timeout} if self.timeout else {}))

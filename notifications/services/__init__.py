@@ -78,14 +78,22 @@ from notifications.services.outbox import (
 )
 from notifications.services.preferences import member_preference_set
 from notifications.services.presence import PresenceCodeSent, presence_code_send
+from notifications.services.push import (
+    push_subscribe,
+    push_subscription_delivered,
+    push_subscription_disable,
+    push_unsubscribe,
+)
 from notifications.services.reminders import ReminderResult, expiry_reminders_enqueue
 from notifications.services.templates import template_preview, template_save, template_send_test
+from notifications.services.unsubscribe import Unsubscribe, unsubscribe_apply, unsubscribe_check
 
 __all__ = [
     "BulkMessages",
     "PresenceCodeSent",
     "ReminderResult",
     "SweepResult",
+    "Unsubscribe",
     "expiry_reminders_enqueue",
     "member_preference_set",
     "message_enqueue",
@@ -95,7 +103,13 @@ __all__ = [
     "messages_withdraw",
     "outbox_sweep",
     "presence_code_send",
+    "push_subscribe",
+    "push_subscription_delivered",
+    "push_subscription_disable",
+    "push_unsubscribe",
     "template_preview",
     "template_save",
     "template_send_test",
+    "unsubscribe_apply",
+    "unsubscribe_check",
 ]

@@ -45,6 +45,7 @@ from notifications.selectors import (
     templates_active,
 )
 from notifications.timing import quiet_hours_release, retry_delay
+from notifications.unsubscribe import unsubscribe_url
 
 logger = logging.getLogger("notifications.outbox")
 
@@ -217,6 +218,9 @@ def _outgoing(message: Message) -> OutgoingMessage:
         zns_params=dict(message.zns_params or {}),
         language=message.language,
         tracking_id=f"loyalty-msg-{message.pk}",
+        unsubscribe_url=(
+            unsubscribe_url(member_id=message.member_id, channel=message.channel) if message.marketing else ""
+        ),
     )
 
 

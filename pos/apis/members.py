@@ -12,12 +12,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from loyalty_site.core.api.fields import StrictDateField
+from loyalty_site.core.api.fields import StrictBooleanField, StrictDateField
 from loyalty_site.core.api.idempotency import IdempotentAPIView
 from loyalty_site.core.api.schema import ACCEPT_LANGUAGE, COMMON_ERRORS, IDEMPOTENCY_KEY, problem
 from loyalty_site.core.money import MONEY_DECIMAL_PLACES
 from members.errors import MemberNotFound
-from members.models import Member, validate_birthday
+from members.models import ConsentChange, Member, validate_birthday
 from members.phones import phone_normalise
 from members.selectors import member_get, member_lookup, member_summary
 from members.services import member_enrol
@@ -146,6 +146,12 @@ class MemberLookupApi(APIView):
 # --- Enrolment ------------------------------------------------------------------------------
 
 
+CONSENT_HELP = (
+    "The member agrees to marketing messages by %s (JSON true or false; default false, as the form at the "
+    "till must show it unticked). Recorded with the time and source `till` (Decree 13/2023)."
+)
+
+
 class MemberEnrolInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     phone = serializers.CharField(max_length=40, help_text="Any common Vietnamese form, e.g. 0912345678.")
@@ -158,6 +164,10 @@ class MemberEnrolInputSerializer(serializers.Serializer):
     referral_code = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=20, help_text="Another member's referral code."
     )
+    consent_sms = StrictBooleanField(required=False, default=False, help_text=CONSENT_HELP % "SMS")
+    consent_email = StrictBooleanField(required=False, default=False, help_text=CONSENT_HELP % "email")
+    consent_zalo = StrictBooleanField(required=False, default=False, help_text=CONSENT_HELP % "Zalo")
+    consent_push = StrictBooleanField(required=False, default=False, help_text=CONSENT_HELP % "push")
 
     def validate_phone(self, value: str) -> str:
         # Parsing only (the canonical form); whether the phone is free is the service's rule.
@@ -220,6 +230,8 @@ class MemberEnrolApi(IdempotentAPIView):
             referral_code=data["referral_code"],
             home_store=store,
             channel=Member.Channel.API,
+            consents={channel: data[f"consent_{channel}"] for channel in Member.CONSENT_CHANNELS},
+            consent_source=ConsentChange.Source.TILL,
         )
         summary = member_summary_for_pos(member=member, store=store)
         return Response(MemberSummaryOutputSerializer(summary).data, status=status.HTTP_201_CREATED)

@@ -292,7 +292,10 @@ def test_the_swagger_set_up_script_is_served_as_a_file(boss_client):
 
 
 def _run(*argv: str, **env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "DEBUG", "SECRET_KEY"}}
+    # DJANGO_ALLOW_ASYNC_UNSAFE: set in this process by the browser tests (tests/browser.py) when one
+    # ran earlier on the same worker; a deployment never has it (the deploy check says so).
+    unset = {"DJANGO_SETTINGS_MODULE", "DEBUG", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    clean = {k: v for k, v in os.environ.items() if k not in unset}
     clean.update(env)
     return subprocess.run([sys.executable, *argv], cwd=ROOT, env=clean, capture_output=True, text=True)
 

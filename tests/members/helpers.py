@@ -6,7 +6,7 @@ import datetime
 
 from django.utils import timezone
 
-from members.models import Card, LedgerEntry, LotMovement, Member, MemberMerge, PointLot
+from members.models import Card, ConsentChange, LedgerEntry, LotMovement, Member, MemberMerge, PointLot
 from members.selectors import ledger_drift
 from members.services import programme_settings_update
 
@@ -24,6 +24,12 @@ def written_state() -> dict:
         "lots": list(PointLot.objects.order_by("pk").values_list("pk", "member_id", "remaining")),
         "movements": LotMovement.objects.count(),
         "merges": MemberMerge.objects.count(),
+        "consent_changes": ConsentChange.objects.count(),
+        "consents": list(
+            Member.objects.order_by("pk").values_list(
+                "consent_sms_at", "consent_email_at", "consent_zalo_at", "consent_push_at"
+            )
+        ),
     }
 
 

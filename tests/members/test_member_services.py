@@ -50,6 +50,7 @@ def test_enrol_stores_the_canonical_phone_and_draws_readable_codes():
         gender=Member.Gender.FEMALE,
         home_store=store,
         consents={"sms": True, "zalo": False},
+        consent_source="till",
     )
     member.refresh_from_db()
     assert member.name == "Trần Thị Mai"
@@ -194,13 +195,13 @@ def test_update_to_the_member_s_own_phone_in_another_form_is_fine():
 def test_consent_keeps_the_time_it_was_first_given_and_can_be_withdrawn():
     member = MemberFactory()
     given_at = days_ago(10)
-    member_consent_set(member=member, channel="email", given=True, at=given_at)
-    member_consent_set(member=member, channel="email", given=True)
+    member_consent_set(member=member, channel="email", given=True, at=given_at, source="staff")
+    member_consent_set(member=member, channel="email", given=True, source="staff")
     assert Member.objects.get(pk=member.pk).consent_email_at == given_at
-    member_consent_set(member=member, channel="email", given=False)
+    member_consent_set(member=member, channel="email", given=False, source="staff")
     assert Member.objects.get(pk=member.pk).consent_email_at is None
     with pytest.raises(ValidationFailed):
-        member_consent_set(member=member, channel="fax", given=True)
+        member_consent_set(member=member, channel="fax", given=True, source="staff")
 
 
 def test_block_stops_earning_and_spending_unblock_restores_it():

@@ -43,6 +43,7 @@ def enrol(*, name: str = "Trần Thị Thu", email: str = "thu@example.vn", cons
         email=email,
         channel=Member.Channel.ADMIN,
         consents=ALL_CONSENTS if consents is None else consents,
+        consent_source="staff",
         **kwargs,
     )
 

@@ -15,6 +15,7 @@ from notifications.models import Channel, Language, MessageTemplate
 from notifications.rendering import CompiledTemplate, PlaceholderError, placeholders_in
 from notifications.rules import EXISTING, HOLD, QUEUE, SKIP, Enqueue, Recipient, message_decide
 from notifications.services import member_preference_set, message_enqueue
+from notifications.unsubscribe import unsubscribe_url
 from tests.factories import StoreFactory
 from tests.notifications.helpers import enrol, make_template, vn
 from tests.notifications.test_enqueue_bulk import FIELDS, assert_same_as_one_by_one
@@ -145,7 +146,9 @@ def test_a_message_that_passes_every_rule_is_queued_rendered_in_the_members_lang
     assert decision.outcome == QUEUE
     row = decision.row
     assert (row["status"], row["language"], row["template_id"]) == ("pending", "en", 12)
-    assert row["body"] == "Hi Lan ABCD-EFGH"
+    # A marketing email: the text, then the member's one-click unsubscribe link, in English.
+    link = unsubscribe_url(member_id=row["member_id"], channel="email", at=NOON)
+    assert row["body"] == f"Hi Lan ABCD-EFGH\n\n--\nTo stop receiving these emails, unsubscribe in one click: {link}"
     assert (row["scheduled_at"], row["queued_at"], row["recipient"], row["dedupe_key"]) == (
         NOON, NOON, "lan@example.vn", "k"
     )  # fmt: skip

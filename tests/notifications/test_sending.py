@@ -137,7 +137,7 @@ def test_marketing_consent_withdrawn_before_sending_skips_the_message(sms_gatewa
     [message] = message_enqueue(
         member=member, event="campaign", context={"campaign_name": "Hè"}, send_at=NOON + 3600 * S, now=NOON
     )
-    member_consent_set(member=member, channel="sms", given=False)
+    member_consent_set(member=member, channel="sms", given=False, source="staff")
     message = message_send(message_id=message.pk, now=NOON + 3600 * S)
     assert (message.status, message.skip_reason) == ("skipped", "no-consent")
     assert sms_gateway.requests == []
@@ -163,7 +163,9 @@ def test_a_scheduled_message_is_sent_when_due_by_the_sweeper():
     message.refresh_from_db()
     assert message.status == "sent"
     [email] = mail.outbox
-    assert (email.to, email.subject, email.body) == (["hieu@example.vn"], "Khai trương", "Mời Hồ Quang Hiếu")
+    assert (email.to, email.subject) == (["hieu@example.vn"], "Khai trương")
+    # A marketing email: its text, then the one-click unsubscribe link (tests/notifications/test_unsubscribe.py).
+    assert email.body.startswith("Mời Hồ Quang Hiếu\n") and "/m/unsubscribe/" in email.body
     assert outbox_sweep(now=send_at + 3600 * S).dispatched == 0
 
 

@@ -49,6 +49,7 @@ def enrol(*, days_ago: int = 800, name: str = "Nguyễn Thị Lan", email: str =
         channel=Member.Channel.ADMIN,
         enrolled_at=start_of_day(local_today() - datetime.timedelta(days=days_ago)),
         consents={"email": True, "sms": True},
+        consent_source="staff",
     )
 
 

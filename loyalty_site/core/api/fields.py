@@ -61,6 +61,18 @@ class StrictDecimalField(serializers.DecimalField):
         return super().to_internal_value(data)
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """A JSON `true` or `false` only: DRF's own field also takes `"yes"`, `"1"`, `1`, `"on"`...,
+    so a till sending `"false"` as text would read as a guess. Anything else is refused."""
+
+    default_error_messages = {"invalid": _("Must be true or false (a JSON boolean).")}
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
+
+
 class StrictDateField(serializers.DateField):
     """A date as `YYYY-MM-DD` exactly (two-digit month and day, ASCII digits)."""
 
