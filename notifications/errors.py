@@ -21,3 +21,11 @@ class PresenceCodeNotSent(UnprocessableError):
 
     code = "otp-not-sent"
     title = _("The one-time code cannot be sent to this member by Zalo or SMS.")
+
+
+class SignInCodeNotSent(UnprocessableError):
+    """No channel can carry the sign-in code of the member pages (no active template for the
+    event): nothing is kept. The same for members and other phones, so it tells nothing."""
+
+    code = "sign-in-code-not-sent"
+    title = _("The sign-in code cannot be sent right now.")

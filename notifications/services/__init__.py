@@ -72,12 +72,15 @@ from notifications.services.bulk import BulkMessages, messages_enqueue_bulk, mes
 from notifications.services.outbox import (
     SweepResult,
     message_enqueue,
+    message_enqueue_first,
+    message_enqueue_to_phone,
     message_resend,
     message_send,
     outbox_sweep,
 )
 from notifications.services.preferences import member_preference_set
 from notifications.services.presence import PresenceCodeSent, presence_code_send
+from notifications.services.signin import sign_in_code_send
 from notifications.services.reminders import ReminderResult, expiry_reminders_enqueue
 from notifications.services.templates import template_preview, template_save, template_send_test
 
@@ -89,12 +92,15 @@ __all__ = [
     "expiry_reminders_enqueue",
     "member_preference_set",
     "message_enqueue",
+    "message_enqueue_first",
+    "message_enqueue_to_phone",
     "message_resend",
     "message_send",
     "messages_enqueue_bulk",
     "messages_withdraw",
     "outbox_sweep",
     "presence_code_send",
+    "sign_in_code_send",
     "template_preview",
     "template_save",
     "template_send_test",
