@@ -1,7 +1,17 @@
 """The member pages under /m/ (member-web.md, "Fixed for tests and integrations")."""
 
+from django.urls import path
+
+from portal.views import card, consent, history, signin
+
 app_name = "portal"
 
-urlpatterns: list = [
-    # path("", views.home, name="home") and the other pages arrive with issue 14's views.
+urlpatterns = [
+    path("", signin.index, name="home"),
+    path("enrol/", signin.enrol, name="enrol"),
+    path("sign-out/", signin.sign_out, name="sign_out"),
+    path("card/", card.card, name="card"),
+    path("card/token/", card.card_token, name="card_token"),
+    path("history/", history.history, name="history"),
+    path("consent/", consent.consent, name="consent"),
 ]

@@ -80,8 +80,8 @@ from notifications.services.outbox import (
 )
 from notifications.services.preferences import member_preference_set
 from notifications.services.presence import PresenceCodeSent, presence_code_send
-from notifications.services.signin import sign_in_code_send
 from notifications.services.reminders import ReminderResult, expiry_reminders_enqueue
+from notifications.services.signin import sign_in_code_send
 from notifications.services.templates import template_preview, template_save, template_send_test
 
 __all__ = [
