@@ -88,9 +88,12 @@ def index(request):
                 form.add_error("phone", message)
         except DomainError as exc:
             form.add_error(None, str(exc.detail))
-            return render_page(
+            response = render_page(
                 request, "portal/signin.html", {"form": form, "next": safe_next(request)}, status=exc.status
             )
+            for header, value in exc.headers.items():
+                response[header] = value
+            return response
         else:
             return _code_step(request, phone)
     return render_page(request, "portal/signin.html", {"form": form, "next": safe_next(request)}, status=400)
