@@ -154,7 +154,15 @@ def test_preview_renders_for_a_member_or_with_example_values():
 def test_demo_templates_are_loaded_once_and_never_overwritten():
     assert demo_notifications_load() == len(TEMPLATES) + 1
     events = set(MessageTemplate.objects.values_list("event", flat=True))
-    assert events == {"points-earned", "tier-changed", "voucher-issued", "points-expiring", "birthday", "presence-code", "sign-in-code"}
+    assert events == {
+        "points-earned",
+        "tier-changed",
+        "voucher-issued",
+        "points-expiring",
+        "birthday",
+        "presence-code",
+        "sign-in-code",
+    }
     for event in events:
         for language in ("vi", "en"):
             # email and SMS; the one-time codes by SMS only (Zalo once a ZNS template is approved)

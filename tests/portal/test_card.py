@@ -43,5 +43,5 @@ def test_the_token_endpoint_gives_a_new_token_each_minute_for_the_signed_in_memb
     # Another member's page only ever shows their own token.
     other_client = Client()
     sign_in(other_client, other)
-    assert member_by_token(token=other_client.get("/m/card/token/?member=%d" % member.pk).json()["token"])[0] == other
+    assert member_by_token(token=other_client.get(f"/m/card/token/?member={member.pk}").json()["token"])[0] == other
     assert Client().get("/m/card/token/").status_code == 302

@@ -99,8 +99,10 @@ def test_pages_are_small(client, db):
 
     member = MemberFactory(points=100)
     sign_in(client, member)
-    css = len(open(finders.find("portal/portal.css"), "rb").read())
-    js = len(open(finders.find("portal/card.js"), "rb").read())
+    from pathlib import Path
+
+    css = Path(finders.find("portal/portal.css")).stat().st_size
+    js = Path(finders.find("portal/card.js")).stat().st_size
     for path in ("/m/", "/m/card/", "/m/history/", "/m/consent/"):
         assert len(client.get(path).content) + css + js < 100_000, path
     assert Member.objects.count() == 1 and LedgerEntry.objects.count() == 1
