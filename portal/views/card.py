@@ -6,6 +6,7 @@ reloads itself every minute."""
 from __future__ import annotations
 
 import io
+import re
 
 import segno
 from django.http import JsonResponse
@@ -23,7 +24,9 @@ def _inline_svg(svg: str) -> str:
 
 def token_qr_svg(token: str) -> str:
     out = io.BytesIO()
-    segno.make(token, error="m", micro=False).save(out, kind="svg", scale=5, border=2, xmldecl=False, svgns=True)
+    segno.make(token, error="m", micro=False).save(
+        out, kind="svg", scale=5, border=2, xmldecl=False, svgns=True, omitsize=True
+    )
     return _inline_svg(out.getvalue().decode())
 
 
@@ -41,7 +44,22 @@ def member_code_barcode_svg(code: str) -> str:
             "compress": False,
         }
     )
-    return _inline_svg(rendered.decode())
+    return _scalable(_inline_svg(rendered.decode()))
+
+
+_MM_SIZE = re.compile(r'<svg([^>]*?) width="([\d.]+)mm" height="([\d.]+)mm"')
+_PX_PER_MM = 96 / 25.4
+
+
+def _scalable(svg: str) -> str:
+    """python-barcode sizes its SVG in millimetres without a viewBox: give it one (in CSS
+    pixels, the unit of its millimetre coordinates) so that the page can scale it."""
+
+    def viewbox(match: re.Match) -> str:
+        width, height = float(match.group(2)) * _PX_PER_MM, float(match.group(3)) * _PX_PER_MM
+        return f'<svg{match.group(1)} viewBox="0 0 {width:.1f} {height:.1f}"'
+
+    return _MM_SIZE.sub(viewbox, svg, count=1)
 
 
 def _token_payload(member) -> dict:
