@@ -292,7 +292,10 @@ def test_the_swagger_set_up_script_is_served_as_a_file(boss_client):
 
 
 def _run(*argv: str, **env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "DEBUG", "SECRET_KEY"}}
+    # DJANGO_ALLOW_ASYNC_UNSAFE: set for the whole session by the browser tests' fixture when one
+    # ran earlier in this worker; a deployment never has it (the deploy check refuses it).
+    unset = {"DJANGO_SETTINGS_MODULE", "DEBUG", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    clean = {k: v for k, v in os.environ.items() if k not in unset}
     clean.update(env)
     return subprocess.run([sys.executable, *argv], cwd=ROOT, env=clean, capture_output=True, text=True)
 
