@@ -181,6 +181,7 @@ class Member(TimeStampedModel):
         ADMIN = "admin", _("Back office")
         IMPORT = "import", _("Import")
         API = "api", _("POS API")
+        WEB = "web", _("Member pages")
 
     class Gender(models.TextChoices):
         FEMALE = "female", _("Female")

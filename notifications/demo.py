@@ -126,6 +126,15 @@ TEMPLATES: dict[tuple[str, str, str], tuple[str, str]] = {
         "Your code to spend points at {store_name}: {one_time_code} (valid 5 minutes). "
         "Only read it to the cashier when you are at the till.",
     ),
+    # --- sign-in-code (the member pages; without an active one nobody can sign in there) ---
+    (Event.SIGN_IN_CODE, Channel.SMS, Language.VI): (
+        "",
+        "Mã đăng nhập trang thành viên: {one_time_code} (hiệu lực 5 phút). Không đưa mã này cho ai.",
+    ),
+    (Event.SIGN_IN_CODE, Channel.SMS, Language.EN): (
+        "",
+        "Your member pages sign-in code: {one_time_code} (valid 5 minutes). Never share this code.",
+    ),
 }
 
 ZNS_EXAMPLE = {

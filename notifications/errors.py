@@ -40,3 +40,11 @@ class UnsubscribeLinkExpired(DomainError):
 
 class PushSubscriptionInvalid(ValidationFailed):
     code = "push-subscription-invalid"
+
+
+class SignInCodeNotSent(UnprocessableError):
+    """No channel can carry the sign-in code of the member pages (no active template for the
+    event): nothing is kept. The same for members and other phones, so it tells nothing."""
+
+    code = "sign-in-code-not-sent"
+    title = _("The sign-in code cannot be sent right now.")

@@ -25,6 +25,7 @@ class Event(models.TextChoices):
     BIRTHDAY = "birthday", _("Birthday")
     CAMPAIGN = "campaign", _("Campaign")
     PRESENCE_CODE = "presence-code", _("One-time code to spend points")
+    SIGN_IN_CODE = "sign-in-code", _("Code to sign in to the member pages")
 
 
 # Events that are marketing unless the caller says otherwise: they need the member's consent on
@@ -33,7 +34,9 @@ MARKETING_EVENTS = frozenset({Event.BIRTHDAY, Event.CAMPAIGN})
 
 # Events a member is waiting for right now (a one-time code valid 5 minutes, asked for at the
 # till): never held back by the quiet hours, which would make them useless.
-URGENT_EVENTS = frozenset({Event.PRESENCE_CODE})
+# The sign-in code of the member pages likewise (valid 5 minutes, asked for by the person holding
+# the phone).
+URGENT_EVENTS = frozenset({Event.PRESENCE_CODE, Event.SIGN_IN_CODE})
 
 
 class Channel(models.TextChoices):
@@ -201,7 +204,11 @@ class Message(TimeStampedModel):
         MISSING_DATA = "missing-data", _("Data for the template is missing")
         DAILY_CAP = "daily-cap", _("Daily marketing cap reached")
 
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="messages", verbose_name=_("member"))
+    # Blank only for a sign-in code sent to a phone that is not a member yet (it proves the phone
+    # before enrolment on the member pages): `recipient` is then the only address.
+    member = models.ForeignKey(
+        Member, on_delete=models.PROTECT, null=True, blank=True, related_name="messages", verbose_name=_("member")
+    )
     event = models.CharField(_("event"), max_length=20, choices=Event.choices)
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
     language = models.CharField(_("language"), max_length=5, choices=Language.choices)

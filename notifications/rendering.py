@@ -55,6 +55,8 @@ EVENT_PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     "birthday": (*MEMBER_PLACEHOLDERS, *_VOUCHER, "unsubscribe_link"),
     "campaign": tuple(p for p in PLACEHOLDERS if p != "one_time_code"),
     "presence-code": (*MEMBER_PLACEHOLDERS, "one_time_code"),
+    # Sent to phones that are not members yet too: only the code.
+    "sign-in-code": ("one_time_code",),
 }
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")

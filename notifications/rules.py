@@ -159,7 +159,7 @@ class Recipient:
     """The member's facts the rules read: who (the record the message goes to), whether they are
     blocked, their consent and address per channel, their language and their store's zone."""
 
-    member_id: int
+    member_id: int | None  # None: a phone that is no member's (`message_enqueue_to_phone`)
     blocked: bool
     consents: Mapping[str, datetime.datetime | None]
     addresses: Mapping[str, str]

@@ -19,11 +19,15 @@ from notifications.rendering import CompiledTemplate, Rendered
 # --- Members ------------------------------------------------------------------------------------
 
 
+def programme_zone() -> zoneinfo.ZoneInfo:
+    return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+
 def member_zone(member: Member) -> zoneinfo.ZoneInfo:
     """The zone of the member's clock rules: the home store's, else the programme's."""
     if member.home_store_id and member.home_store is not None:
         return member.home_store.zone
-    return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    return programme_zone()
 
 
 def member_preference(member: Member) -> MemberPreference | None:

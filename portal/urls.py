@@ -2,12 +2,18 @@
 
 from django.urls import path
 
-from portal.views import push, unsubscribe
+from portal.views import card, consent, history, push, signin, unsubscribe
 
 app_name = "portal"
 
-urlpatterns: list = [
-    # path("", views.home, name="home") and the other pages arrive with issue 14's views.
+urlpatterns = [
+    path("", signin.index, name="home"),
+    path("enrol/", signin.enrol, name="enrol"),
+    path("sign-out/", signin.sign_out, name="sign_out"),
+    path("card/", card.card, name="card"),
+    path("card/token/", card.card_token, name="card_token"),
+    path("history/", history.history, name="history"),
+    path("consent/", consent.consent, name="consent"),
     path("unsubscribe/<str:token>", unsubscribe.unsubscribe, name="unsubscribe"),
     path("push/subscribe/", push.subscribe, name="push_subscribe"),
     path("push/unsubscribe/", push.unsubscribe, name="push_unsubscribe"),

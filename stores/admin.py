@@ -13,7 +13,7 @@ from stores.services import terminal_create, terminal_revoke
 
 @admin.register(Brand)
 class BrandAdmin(StaffScopedAdminMixin, admin.ModelAdmin):
-    list_display = ["code", "name", "store_count"]
+    list_display = ["code", "name", "colour", "store_count"]
     search_fields = ["code", "name"]
     ordering = ["code"]
     list_filter: list = []

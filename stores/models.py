@@ -2,7 +2,7 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import FileExtensionValidator, RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -23,9 +23,39 @@ def default_time_zone() -> str:
     return settings.TIME_ZONE
 
 
+LOGO_MAX_BYTES = 200 * 1024
+LOGO_EXTENSIONS = ["png", "jpg", "jpeg", "svg", "webp"]
+DEFAULT_BRAND_COLOUR = "#0f766e"
+
+colour_validator = RegexValidator(r"^#[0-9A-Fa-f]{6}$", _("Write the colour as # and six hex digits, e.g. #0F766E."))
+
+
+def validate_logo_size(file) -> None:
+    if file.size > LOGO_MAX_BYTES:
+        raise ValidationError(
+            _("The logo is %(size)d KB; at most %(max)d KB."),
+            params={"size": (file.size + 1023) // 1024, "max": LOGO_MAX_BYTES // 1024},
+        )
+
+
 class Brand(TimeStampedModel):
     code = models.CharField(_("code"), max_length=20, unique=True, validators=[code_validator])
     name = models.CharField(_("name"), max_length=200)
+    # The member pages' look (member-web.md): shown in an <img>, so an SVG's scripts never run.
+    logo = models.FileField(
+        _("logo"),
+        upload_to="brands/",
+        blank=True,
+        validators=[FileExtensionValidator(LOGO_EXTENSIONS), validate_logo_size],
+        help_text=_("PNG, JPG, SVG or WebP, at most 200 KB; shown on the member pages."),
+    )
+    colour = models.CharField(
+        _("colour"),
+        max_length=7,
+        default=DEFAULT_BRAND_COLOUR,
+        validators=[colour_validator],
+        help_text=_("The main colour of the member pages, e.g. #0F766E."),
+    )
 
     class Meta:
         verbose_name = _("brand")

@@ -49,6 +49,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # /static/ served by the project itself (member-web.md: no CDN), hashed names cached for ever.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "loyalty_site.core.middleware.ProgrammeLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -23,3 +23,5 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # timeout like real processes do, instead of failing with "table is locked".
     # One file per run, so two suites on one machine never share a database.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f"test_db_{os.getpid()}.sqlite3")}  # noqa: F405
+# Static files from the apps' folders (no collectstatic in tests), through WhiteNoise as in production.
+WHITENOISE_USE_FINDERS = True

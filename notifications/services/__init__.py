@@ -72,6 +72,8 @@ from notifications.services.bulk import BulkMessages, messages_enqueue_bulk, mes
 from notifications.services.outbox import (
     SweepResult,
     message_enqueue,
+    message_enqueue_first,
+    message_enqueue_to_phone,
     message_resend,
     message_send,
     outbox_sweep,
@@ -85,6 +87,7 @@ from notifications.services.push import (
     push_unsubscribe,
 )
 from notifications.services.reminders import ReminderResult, expiry_reminders_enqueue
+from notifications.services.signin import sign_in_code_send
 from notifications.services.templates import template_preview, template_save, template_send_test
 from notifications.services.unsubscribe import Unsubscribe, unsubscribe_apply, unsubscribe_check
 
@@ -97,6 +100,8 @@ __all__ = [
     "expiry_reminders_enqueue",
     "member_preference_set",
     "message_enqueue",
+    "message_enqueue_first",
+    "message_enqueue_to_phone",
     "message_resend",
     "message_send",
     "messages_enqueue_bulk",
@@ -107,6 +112,7 @@ __all__ = [
     "push_subscription_delivered",
     "push_subscription_disable",
     "push_unsubscribe",
+    "sign_in_code_send",
     "template_preview",
     "template_save",
     "template_send_test",

@@ -35,13 +35,14 @@ from notifications.conf import notifications_setting
 from notifications.errors import MessageNotResendable
 from notifications.models import MARKETING_EVENTS, URGENT_EVENTS, Channel, Event, Message
 from notifications.rendering import PLACEHOLDERS
-from notifications.rules import EXISTING, Enqueue, message_decide, queued_for, recipient_facts
+from notifications.rules import EXISTING, Enqueue, Recipient, message_decide, queued_for, recipient_facts
 from notifications.selectors import (
     marketing_messages_on_day,
     member_language,
     member_preference,
     member_values,
     member_zone,
+    programme_zone,
     templates_active,
 )
 from notifications.timing import quiet_hours_release, retry_delay
@@ -204,6 +205,90 @@ def message_enqueue(
     return messages
 
 
+def message_enqueue_first(
+    *,
+    member: Member,
+    event: str,
+    context: dict,
+    channels: Iterable[str],
+    dedupe_key: str,
+    now: datetime.datetime | None = None,
+) -> Message | None:
+    """One transactional message for `event` on the first of `channels` that can carry it (the
+    others are tried in order while one is skipped); the pending message, or None when no
+    channel can. For the one-time codes: one message, never two."""
+    for channel in channels:
+        messages = message_enqueue(
+            member=member,
+            event=event,
+            context=context,
+            channels=[channel],
+            marketing=False,
+            dedupe_key=dedupe_key,
+            now=now,
+        )
+        pending = [m for m in messages if m.status == Status.PENDING]
+        if pending:
+            return pending[0]
+    return None
+
+
+class _NothingSent:
+    """A phone that is not a member has no marketing count (its messages are transactional)."""
+
+    def count(self, member_id, day) -> int:
+        return 0
+
+    def add(self, member_id, day) -> None:
+        pass
+
+
+def message_enqueue_to_phone(
+    *,
+    phone: str,
+    event: str,
+    context: dict | None = None,
+    language: str = "",
+    now: datetime.datetime | None = None,
+) -> Message:
+    """Write one transactional SMS for `event` to `phone` (E.164), a number that belongs to no
+    member, in the caller's transaction, and send it after commit. Only for the sign-in code
+    that proves a phone before its owner enrols on the member pages: the same rules as
+    `message_enqueue` (templates, missing data, quiet hours for non-urgent events), with no
+    member, so no consent, block or daily cap to apply. Returns the message, pending or skipped
+    (no template, missing data)."""
+    event = _checked_event(event)
+    context = _checked_context(context)
+    now = now or timezone.now()
+    templates = templates_active(event=event)
+    enqueue = Enqueue.start(event=event, marketing=False, templates=templates, send_at=None, now=now)
+    recipient = Recipient(
+        member_id=None,
+        blocked=False,
+        consents={Channel.SMS: None},
+        addresses={Channel.SMS: phone},
+        language=language or notifications_setting("DEFAULT_LANGUAGE"),
+        zone=programme_zone(),
+    )
+    decision = message_decide(
+        enqueue=enqueue,
+        recipient=recipient,
+        channel=Channel.SMS,
+        values={k: v for k, v in context.items() if v is not None},
+        dedupe_key="",
+        key_used=False,
+        sent=_NothingSent(),
+    )
+    row = dict(decision.row)
+    del row["member_id"], row["template_id"]
+    template = enqueue.template(Channel.SMS, recipient.language)
+    with transaction.atomic():
+        message = Message.objects.create(member=None, template=template.template if template else None, **row)
+        if message.queued_at is not None:
+            _dispatch_after_commit(message.pk, message.queued_at)
+    return message
+
+
 # --- Sending ------------------------------------------------------------------------------------
 
 
@@ -254,7 +339,7 @@ def message_send(*, message_id: int, now: datetime.datetime | None = None) -> Me
     message = Message.objects.select_related("member__home_store").filter(pk=message_id).first()
     if message is None or message.status != Status.PENDING or message.scheduled_at > now:
         return message
-    zone = member_zone(message.member)
+    zone = member_zone(message.member) if message.member_id else programme_zone()
     release = now if message.event in URGENT_EVENTS else quiet_hours_release(now, zone, message.channel)
     if release > now:
         # Due during quiet hours (a retry, a late sweep): wait for the morning.

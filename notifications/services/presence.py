@@ -22,7 +22,7 @@ from members.selectors import member_resolve
 from members.services import presence_code_issue
 from notifications.errors import PresenceCodeNotSent
 from notifications.models import Channel, Event, Message
-from notifications.services.outbox import message_enqueue
+from notifications.services.outbox import message_enqueue_first
 from stores.models import Store
 
 PRESENCE_CHANNELS = (Channel.ZALO, Channel.SMS)
@@ -46,19 +46,14 @@ def presence_code_send(
         context = {"one_time_code": code}
         if store is not None:
             context["store_name"] = store.name
-        for channel in PRESENCE_CHANNELS:
-            messages = message_enqueue(
-                member=member,
-                event=Event.PRESENCE_CODE,
-                context=context,
-                channels=[channel],
-                marketing=False,
-                dedupe_key=f"presence-code:{row.pk}",
-                now=at,
-            )
-            pending = [m for m in messages if m.status == Message.Status.PENDING]
-            if pending:
-                break
-        else:
+        message = message_enqueue_first(
+            member=member,
+            event=Event.PRESENCE_CODE,
+            context=context,
+            channels=PRESENCE_CHANNELS,
+            dedupe_key=f"presence-code:{row.pk}",
+            now=at,
+        )
+        if message is None:
             raise PresenceCodeNotSent(_("Neither Zalo nor SMS can reach this member: no code was sent."))
-    return PresenceCodeSent(channel=str(channel), expires_at=row.expires_at, message=pending[0])
+    return PresenceCodeSent(channel=str(message.channel), expires_at=row.expires_at, message=message)

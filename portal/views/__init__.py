@@ -1,0 +1,1 @@
+"""The member pages' views, one module per page (member-web.md)."""

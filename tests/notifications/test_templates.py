@@ -84,8 +84,12 @@ def test_literal_braces_are_written_doubled():
 
 
 def test_every_event_offers_the_member_placeholders_and_only_known_ones():
-    for names in EVENT_PLACEHOLDERS.values():
-        assert {"member_name", "points_balance", "store_name"} <= set(names) <= set(PLACEHOLDERS)
+    for event, names in EVENT_PLACEHOLDERS.items():
+        assert set(names) <= set(PLACEHOLDERS)
+        if event == "sign-in-code":  # also sent to phones that are no member's yet: the code only
+            assert names == ("one_time_code",)
+        else:
+            assert {"member_name", "points_balance", "store_name"} <= set(names)
 
 
 def test_values_are_formatted_for_the_language():
@@ -150,11 +154,19 @@ def test_preview_renders_for_a_member_or_with_example_values():
 def test_demo_templates_are_loaded_once_and_never_overwritten():
     assert demo_notifications_load() == len(TEMPLATES) + 1
     events = set(MessageTemplate.objects.values_list("event", flat=True))
-    assert events == {"points-earned", "tier-changed", "voucher-issued", "points-expiring", "birthday", "presence-code"}
+    assert events == {
+        "points-earned",
+        "tier-changed",
+        "voucher-issued",
+        "points-expiring",
+        "birthday",
+        "presence-code",
+        "sign-in-code",
+    }
     for event in events:
         for language in ("vi", "en"):
-            # email and SMS; the one-time code by SMS only (Zalo once a ZNS template is approved)
-            expected = 1 if event == "presence-code" else 2
+            # email and SMS; the one-time codes by SMS only (Zalo once a ZNS template is approved)
+            expected = 1 if event in ("presence-code", "sign-in-code") else 2
             assert MessageTemplate.objects.filter(event=event, language=language, is_active=True).count() == expected
     edited = MessageTemplate.objects.get(event="birthday", channel="sms", language="vi")
     edited.body = "Sửa bởi marketing {member_name}"
