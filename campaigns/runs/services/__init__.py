@@ -1,5 +1,5 @@
 """Writes of scheduled campaigns: their configuration and schedules (`campaigns`), and their
-runs (`campaign_runs`)."""
+runs (`campaign_runs`), and the vouchers members claim from a campaign's link (`claims`)."""
 
 from campaigns.runs.services.campaign_runs import (
     campaign_check_runnable,
@@ -7,6 +7,7 @@ from campaigns.runs.services.campaign_runs import (
     campaign_run,
     campaign_send_test,
 )
+from campaigns.runs.services.claims import Claim, campaign_claim
 from campaigns.runs.services.campaigns import (
     campaign_activate,
     campaign_deactivate,
@@ -15,6 +16,8 @@ from campaigns.runs.services.campaigns import (
 )
 
 __all__ = [
+    "Claim",
+    "campaign_claim",
     "campaign_activate",
     "campaign_check_runnable",
     "campaign_deactivate",
