@@ -1,0 +1,2 @@
+"""The member pages' views, one module per page group; each takes the member from
+`portal.auth.member_required`, never from the URL or the form."""

@@ -1,0 +1,50 @@
+"""Fixtures of the member pages' tests: two brands with a store each, members of the Phở brand
+with points (through the ledger service), and a catalogue across both brands."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+
+from tests.factories import BrandFactory, MemberFactory, StoreFactory
+from tests.vouchers.factories import RewardFactory
+
+
+@pytest.fixture(autouse=True)
+def _fresh_programme_settings_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def pho_store(db):
+    return StoreFactory(code="PHO-HN01", name="Phở Hà Thành Hoàn Kiếm", brand=BrandFactory(code="PHO", name="Phở"))
+
+
+@pytest.fixture
+def cafe_store(db):
+    return StoreFactory(code="CAFE-HN01", name="Cà Phê Sớm Ba Đình", brand=BrandFactory(code="CAFE", name="Cà Phê"))
+
+
+@pytest.fixture
+def member(pho_store):
+    return MemberFactory(points=500, home_store=pho_store)
+
+
+@pytest.fixture
+def other_member(pho_store):
+    return MemberFactory(points=500, home_store=pho_store)
+
+
+@pytest.fixture
+def catalogue(pho_store, cafe_store):
+    """PHO100 (Phở, 100 points, stock 5), ANY300 (everywhere, 300), BIG900 (Phở, 900: too dear),
+    CAFE50 (Cà Phê only), SECRET (hidden)."""
+    return {
+        "PHO100": RewardFactory(code="PHO100", name="Giảm 50.000 đ", points_cost=100, stock=5, brands=[pho_store.brand]),
+        "ANY300": RewardFactory(code="ANY300", name="Giảm 150.000 đ", points_cost=300),
+        "BIG900": RewardFactory(code="BIG900", name="Giảm 500.000 đ", points_cost=900, brands=[pho_store.brand]),
+        "CAFE50": RewardFactory(code="CAFE50", name="Cà phê miễn phí", points_cost=50, brands=[cafe_store.brand]),
+        "SECRET": RewardFactory(code="SECRET", name="Quà bí mật", points_cost=10, is_visible=False),
+    }
