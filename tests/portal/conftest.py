@@ -48,3 +48,10 @@ def catalogue(pho_store, cafe_store):
         "CAFE50": RewardFactory(code="CAFE50", name="Cà phê miễn phí", points_cost=50, brands=[cafe_store.brand]),
         "SECRET": RewardFactory(code="SECRET", name="Quà bí mật", points_cost=10, is_visible=False),
     }
+
+
+@pytest.fixture
+def staff_user(db):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_user(username="cskh1", password="x", is_staff=True)
