@@ -78,7 +78,10 @@ def member_offers(*, member: Member, at: datetime.datetime | None = None) -> lis
     spendable = member_spendable_points(member=member, at=at) if rewards else 0
     offers = [
         Offer(
-            reward=reward, points_cost=costs[reward.pk], points_missing=max(0, costs[reward.pk] - spendable), store=store
+            reward=reward,
+            points_cost=costs[reward.pk],
+            points_missing=max(0, costs[reward.pk] - spendable),
+            store=store,
         )
         for reward, store in by_reward.values()
     ]

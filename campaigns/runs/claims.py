@@ -34,7 +34,9 @@ def claim_token(*, campaign_id: int, member_id: int) -> str:
 
 def claim_link(*, campaign_id: int, member_id: int) -> str:
     """The absolute link a campaign message carries as `{claim_link}`."""
-    return f"{settings.PORTAL_BASE_URL.rstrip('/')}{CLAIM_PATH}{claim_token(campaign_id=campaign_id, member_id=member_id)}"
+    return (
+        f"{settings.PORTAL_BASE_URL.rstrip('/')}{CLAIM_PATH}{claim_token(campaign_id=campaign_id, member_id=member_id)}"
+    )
 
 
 def claim_token_campaign_id(token: str) -> int | None:

@@ -21,6 +21,9 @@ def claim(request: HttpRequest, token: str) -> HttpResponse:
         result = campaign_claim(member=request.member, token=token)
     except DomainError as error:
         return render(
-            request, "portal/claim.html", {"member": request.member, "refusal": refusal_text(error)}, status=error.status
+            request,
+            "portal/claim.html",
+            {"member": request.member, "refusal": refusal_text(error)},
+            status=error.status,
         )
     return render(request, "portal/claim.html", {"member": request.member, "claim": result})

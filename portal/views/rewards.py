@@ -70,7 +70,9 @@ def reward_exchange(request: HttpRequest, code: str) -> HttpResponse:
     reward = Reward.objects.filter(code=code).first()
     store = exchange_store(member=member, reward=reward) if reward is not None else None
     if store is None:
-        return _confirm_page(request, reward=None, code=code, refusal=_("This reward is not offered to you."), status=404)
+        return _confirm_page(
+            request, reward=None, code=code, refusal=_("This reward is not offered to you."), status=404
+        )
     if request.method != "POST":
         return _confirm_page(request, reward=reward, code=code)
     reference = exchange_reference_read(signed=request.POST.get("reference", ""), member=member, reward=reward)
@@ -89,4 +91,3 @@ def reward_exchange(request: HttpRequest, code: str) -> HttpResponse:
         return _confirm_page(request, reward=reward, code=code, refusal=refusal_text(error), status=error.status)
     member.refresh_from_db(fields=["points_balance"])
     return render(request, "portal/reward_done.html", {"member": member, "voucher": voucher})
-

@@ -95,7 +95,11 @@ def test_claiming_issues_the_voucher_once(claim_campaign, audience):
     token = claim_token(campaign_id=claim_campaign.pk, member_id=member.pk)
     first = campaign_claim(member=member, token=token)
     assert not first.already_claimed
-    assert (first.voucher.member_id, first.voucher.reward.code, first.voucher.channel) == (member.pk, "BDAY20", "campaign")
+    assert (first.voucher.member_id, first.voucher.reward.code, first.voucher.channel) == (
+        member.pk,
+        "BDAY20",
+        "campaign",
+    )
     assert first.voucher.reference == f"claim:{claim_campaign.pk}:ever:{member.pk}"
     again = campaign_claim(member=member, token=token)
     assert again.already_claimed and again.voucher.pk == first.voucher.pk
@@ -168,7 +172,11 @@ def test_a_claim_link_needs_a_voucher_and_a_message(bday20, audience):
     for fields in ({"reward": None, "bonus_points": 10, "notification_event": Event.CAMPAIGN}, {"reward": bday20}):
         with pytest.raises(ValidationFailed) as caught:
             make_campaign(
-                code="THIEU", group=group, voucher_delivery=Campaign.VoucherDelivery.CLAIM_LINK, activate=False, **fields
+                code="THIEU",
+                group=group,
+                voucher_delivery=Campaign.VoucherDelivery.CLAIM_LINK,
+                activate=False,
+                **fields,
             )
         assert "voucher_delivery" in caught.value.errors
     assert not Campaign.objects.filter(code="THIEU").exists()
@@ -205,3 +213,25 @@ def test_two_claims_at_once_issue_one_voucher(is_postgres, bday20, claim_templat
     assert results[0].voucher.pk == results[1].voucher.pk
     assert Voucher.objects.filter(member=member).count() == 1
     assert Reward.objects.get(pk=bday20.pk).issued_count == 1
+
+
+def test_the_admin_offers_the_delivery_and_creates_a_claim_link_campaign(client, superuser, bday20, audience):
+    from django.urls import reverse
+
+    group = group_create(name="Nhóm admin")
+    client.force_login(superuser)
+    add_url = reverse("admin:campaigns_campaign_add")
+    form = client.get(add_url).content.decode()
+    assert 'name="voucher_delivery"' in form and 'name="claim_days"' in form
+    data = {
+        "code": "QUA-ADMIN", "name": "Quà admin", "group": group.pk, "reward": bday20.pk,
+        "voucher_delivery": "claim_link", "claim_days": "5", "notification_event": "campaign",
+        "notification_is_marketing": "on", "once_per": "ever", "schedule": "manual", "cron_minute": "0",
+        "cron_hour": "8", "cron_day_of_month": "1", "cron_month_of_year": "*", "cron_day_of_week": "*",
+    }  # fmt: skip
+    response = client.post(add_url, data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    campaign = Campaign.objects.get(code="QUA-ADMIN")
+    assert (campaign.voucher_delivery, campaign.claim_days) == ("claim_link", 5)
+    listing = client.get(reverse("admin:campaigns_campaign_changelist")).content.decode()
+    assert "BDAY20 qua liên kết nhận quà" in listing

@@ -42,7 +42,9 @@ def catalogue(pho_store, cafe_store):
     """PHO100 (Phở, 100 points, stock 5), ANY300 (everywhere, 300), BIG900 (Phở, 900: too dear),
     CAFE50 (Cà Phê only), SECRET (hidden)."""
     return {
-        "PHO100": RewardFactory(code="PHO100", name="Giảm 50.000 đ", points_cost=100, stock=5, brands=[pho_store.brand]),
+        "PHO100": RewardFactory(
+            code="PHO100", name="Giảm 50.000 đ", points_cost=100, stock=5, brands=[pho_store.brand]
+        ),
         "ANY300": RewardFactory(code="ANY300", name="Giảm 150.000 đ", points_cost=300),
         "BIG900": RewardFactory(code="BIG900", name="Giảm 500.000 đ", points_cost=900, brands=[pho_store.brand]),
         "CAFE50": RewardFactory(code="CAFE50", name="Cà phê miễn phí", points_cost=50, brands=[cafe_store.brand]),

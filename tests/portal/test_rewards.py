@@ -42,9 +42,7 @@ def exchange(client, code: str, reference: str):
 # --- The list ---------------------------------------------------------------------------------
 
 
-def test_the_rewards_of_the_members_brand_at_the_tier_price_hidden_and_other_brands_left_out(
-    client, member, catalogue
-):
+def test_the_rewards_of_the_members_brand_at_the_tier_price_hidden_and_other_brands_left_out(client, member, catalogue):
     diamond = Tier.objects.create(
         code="DIAMOND", name="Kim Cương", rank=2, threshold=Decimal(0), voucher_points_discount_percent=Decimal(10)
     )
@@ -187,7 +185,9 @@ def test_a_member_in_debt_is_refused_and_nothing_is_written(client, member, cata
 
 
 def test_the_signed_in_member_needs_no_other_proof_but_the_till_still_does(client, member, catalogue, pho_store):
-    programme_settings_update(data={"presence_proof": "always", "presence_free_points": DEMO_SETTINGS.get("presence_free_points", 100)})
+    programme_settings_update(
+        data={"presence_proof": "always", "presence_free_points": DEMO_SETTINGS.get("presence_free_points", 100)}
+    )
     with pytest.raises(MemberProofRequired):
         reward_redeem(member=member, reward=catalogue["PHO100"], store=pho_store, reference="pos:1:k")
     sign_in(client, member)
@@ -240,3 +240,24 @@ def test_a_double_submit_from_two_threads_pays_once(pho_store, is_postgres):
     assert Voucher.objects.filter(member=member).count() == 1
     assert Reward.objects.get(pk=reward.pk).issued_count == 1
     assert_ledger_consistent()
+
+
+def test_a_web_exchange_is_voided_to_cover_a_claw_back_like_a_till_exchange(client, pho_store, catalogue):
+    from vouchers.services import vouchers_void_to_cover
+
+    member = MemberFactory(points=100, home_store=pho_store)
+    sign_in(client, member)
+    exchange(client, "PHO100", confirm_form(client, "PHO100"))
+    voucher = Voucher.objects.get(member=member, channel="web")
+    voided = vouchers_void_to_cover(member=member, points=60, reason="Trả hàng", cause_reference="refund:1")
+    assert [v.pk for v in voided] == [voucher.pk]
+    member.refresh_from_db()
+    assert member.points_balance == 100
+    assert_ledger_consistent()
+
+
+def test_reward_redeem_exchanges_points_only_through_the_points_channels(member, catalogue, pho_store):
+    before = written_state()
+    with pytest.raises(ValueError, match="not such a channel"):
+        reward_redeem(member=member, reward=catalogue["PHO100"], store=pho_store, reference="x", channel="campaign")
+    assert written_state() == before

@@ -7,19 +7,19 @@ from campaigns.runs.services.campaign_runs import (
     campaign_run,
     campaign_send_test,
 )
-from campaigns.runs.services.claims import Claim, campaign_claim
 from campaigns.runs.services.campaigns import (
     campaign_activate,
     campaign_deactivate,
     campaign_save,
     campaign_schedule_sync,
 )
+from campaigns.runs.services.claims import Claim, campaign_claim
 
 __all__ = [
     "Claim",
-    "campaign_claim",
     "campaign_activate",
     "campaign_check_runnable",
+    "campaign_claim",
     "campaign_deactivate",
     "campaign_reference",
     "campaign_run",

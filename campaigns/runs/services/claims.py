@@ -52,7 +52,9 @@ def campaign_claim(*, member: Member, token: str) -> Claim:
     if not claim_token_matches(token=token, campaign_id=campaign.pk, member_id=member.pk):
         raise _refused(
             "not-yours",
-            _("This link was sent to another member, or it is incomplete. Sign in with the phone number it was sent to."),
+            _(
+                "This link was sent to another member, or it is incomplete. Sign in with the phone number it was sent to."  # noqa: E501
+            ),
         )
     delivery = CampaignDelivery.objects.filter(campaign=campaign, member_id=member.pk).order_by("-delivered_at").first()
     if delivery is None:
