@@ -20,3 +20,13 @@ class CampaignNotRunnable(UnprocessableError):
 
     code = "campaign-not-runnable"
     title = _("This campaign cannot run now.")
+
+
+class CampaignClaimRefused(UnprocessableError):
+    """A claim link that cannot give its voucher to the signed-in member; `extra["reason"]`:
+    `invalid` (not a link of a claim campaign, or altered), `not-yours` (another member's link),
+    `not-in-audience`, `ended` (the campaign was switched off), `expired` (past the days to
+    claim)."""
+
+    code = "claim-refused"
+    title = _("This link cannot give you the voucher.")

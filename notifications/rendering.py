@@ -37,6 +37,7 @@ PLACEHOLDERS: dict[str, str] = {
     "expiring_points": gettext_lazy("Points about to expire"),
     "expiry_date": gettext_lazy("The last day the expiring points can be used"),
     "campaign_name": gettext_lazy("The campaign's name"),
+    "claim_link": gettext_lazy("The link where the member claims the campaign's voucher (campaigns by claim link)"),
     "one_time_code": gettext_lazy("The one-time code the member reads out at the till"),
     "unsubscribe_link": gettext_lazy(
         "The member's one-click link to stop these messages on this channel (added at the end of marketing "

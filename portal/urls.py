@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from portal.views import card, consent, history, push, signin, unsubscribe
+from portal.views import card, claim, consent, history, push, rewards, signin, unsubscribe, vouchers
 
 app_name = "portal"
 
@@ -13,6 +13,10 @@ urlpatterns = [
     path("card/", card.card, name="card"),
     path("card/token/", card.card_token, name="card_token"),
     path("history/", history.history, name="history"),
+    path("rewards/", rewards.rewards, name="rewards"),
+    path("rewards/<str:code>/", rewards.reward_exchange, name="reward-exchange"),
+    path("vouchers/", vouchers.vouchers, name="vouchers"),
+    path("claim/<str:token>", claim.claim, name="claim"),
     path("consent/", consent.consent, name="consent"),
     path("unsubscribe/<str:token>", unsubscribe.unsubscribe, name="unsubscribe"),
     path("push/subscribe/", push.subscribe, name="push_subscribe"),

@@ -277,6 +277,7 @@ class Voucher(TimeStampedModel):
 
     class Channel(models.TextChoices):
         POINTS = "points", _("Exchanged for points")
+        WEB = "web", _("Exchanged for points on the member pages")
         CAMPAIGN = "campaign", _("Campaign")
         STAFF = "staff", _("Staff")
         IMPORT = "import", _("Import")

@@ -8,7 +8,7 @@ import datetime
 import zoneinfo
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -301,3 +301,20 @@ def member_usable_vouchers(
 def zone_for(store: Store | None) -> zoneinfo.ZoneInfo:
     """The zone calendar rules use: the store's, else the programme's."""
     return store.zone if store is not None else programme_zone()
+
+
+def member_vouchers_queryset(*, member: Member, at: datetime.datetime | None = None) -> QuerySet[Voucher]:
+    """Every voucher of the member (those of members merged into them included): the usable ones
+    first, soonest-expiring first, then the used, expired and void ones, newest first. Each has
+    its reward loaded. For the member's own voucher page; page it."""
+    at = at or timezone.now()
+    usable = Q(status=Voucher.Status.ISSUED, expires_at__gt=at)
+    return (
+        Voucher.objects.filter(Q(member_id=member.pk) | Q(member__merged_into_id=member.pk))
+        .annotate(
+            spent=Case(When(usable, then=Value(0)), default=Value(1), output_field=IntegerField()),
+            soonest=Case(When(usable, then=F("expires_at")), default=None),
+        )
+        .select_related("reward", "issued_store")
+        .order_by("spent", "soonest", "-issued_at", "-pk")
+    )

@@ -44,7 +44,7 @@ def audience_preview(campaign: Campaign, as_of: datetime.date | None = None) -> 
 class CampaignAdmin(admin.ModelAdmin):
     form = CampaignAdminForm
     list_display = ["code", "name", "audience", "gives", "schedule_text", "once_per", "is_active", "last_run"]
-    list_filter = ["is_active", "schedule", "once_per", "reward"]
+    list_filter = ["is_active", "schedule", "once_per", "voucher_delivery", "reward"]
     search_fields = ["code", "name", "description"]
     ordering = ["code"]
     list_select_related = ["group", "segment", "reward"]
@@ -65,7 +65,17 @@ class CampaignAdmin(admin.ModelAdmin):
         (_("Audience"), {"fields": ["group", "segment", "audience_now"]}),
         (
             _("What each member gets"),
-            {"fields": ["reward", "bonus_points", "notification_event", "notification_is_marketing", "once_per"]},
+            {
+                "fields": [
+                    "reward",
+                    "voucher_delivery",
+                    "claim_days",
+                    "bonus_points",
+                    "notification_event",
+                    "notification_is_marketing",
+                    "once_per",
+                ]
+            },
         ),
         (
             _("When"),
@@ -97,7 +107,9 @@ class CampaignAdmin(admin.ModelAdmin):
     @admin.display(description=_("gives"))
     def gives(self, obj: Campaign) -> str:
         parts = []
-        if obj.reward_id:
+        if obj.reward_id and obj.voucher_delivery == Campaign.VoucherDelivery.CLAIM_LINK:
+            parts.append(gettext("%(code)s by claim link") % {"code": obj.reward.code})
+        elif obj.reward_id:
             parts.append(obj.reward.code)
         if obj.bonus_points:
             parts.append(gettext("%(points)d points") % {"points": obj.bonus_points})

@@ -12,7 +12,7 @@ import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -33,6 +33,10 @@ class Campaign(TimeStampedModel):
         MANUAL = "manual", _("Only when run by hand")
         ONCE = "once", _("Once, at a given time")
         RECURRING = "recurring", _("Recurring (crontab)")
+
+    class VoucherDelivery(models.TextChoices):
+        ISSUE = "issue", _("Issued when the campaign runs")
+        CLAIM_LINK = "claim_link", _("Claimed by the member from a link in the message")
 
     class OncePer(models.TextChoices):
         RUN = "run", _("Once per run (per day of the run)")
@@ -65,6 +69,22 @@ class Campaign(TimeStampedModel):
         related_name="+",
         verbose_name=_("voucher to give"),
         help_text=_("Any reward of the catalogue, hidden ones included."),
+    )
+    voucher_delivery = models.CharField(
+        _("how the voucher reaches the member"),
+        max_length=12,
+        choices=VoucherDelivery.choices,
+        default=VoucherDelivery.ISSUE,
+        help_text=_(
+            "By a claim link, the run issues no voucher: the message carries {claim_link}, and the voucher is "
+            "issued when the member opens it on the member pages, within the days to claim."
+        ),
+    )
+    claim_days = models.PositiveSmallIntegerField(
+        _("days to claim"),
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(366)],
+        help_text=_("For a claim link: the link works until the end of this many days after the run."),
     )
     bonus_points = models.PositiveIntegerField(
         _("bonus points to give"), null=True, blank=True, validators=[MinValueValidator(1)]
@@ -174,6 +194,13 @@ class Campaign(TimeStampedModel):
             errors.setdefault("notification_event", []).append(_("Unknown notification event."))
         if self.schedule == self.Schedule.ONCE and self.run_at is None:
             errors.setdefault("run_at", []).append(_("Give the time of the run."))
+        if self.voucher_delivery == self.VoucherDelivery.CLAIM_LINK:
+            if not self.reward_id:
+                errors.setdefault("voucher_delivery", []).append(_("A claim link needs a voucher to give."))
+            if not self.notification_event.strip():
+                errors.setdefault("voucher_delivery", []).append(
+                    _("A claim link reaches members only in a message: choose the notification to send.")
+                )
         if errors:
             raise ValidationError(errors)
 

@@ -134,10 +134,17 @@ def presence_code_issue(*, member: Member, at: datetime.datetime | None = None) 
 
 @dataclass(frozen=True)
 class PresenceProof:
-    """What the till sent: the card token or the one-time code (blank when not sent)."""
+    """What the till sent: the card token or the one-time code (blank when not sent).
+
+    `signed_in_member_id`: the member is acting on their own member pages, signed in on this
+    device with a one-time code sent to their phone (`portal`). Only the portal sets it, from
+    its session, never from anything a till or a form sends. It proves no more than the session
+    already can: the same session opens the card page, whose token the till accepts. It is
+    good for that member only; there is nothing to use up (the session stays)."""
 
     member_token: str = ""
     otp: str = ""
+    signed_in_member_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -175,14 +182,19 @@ def presence_proof_check(
     programme: ProgrammeSettings | None = None,
 ) -> PresenceCheck | None:
     """Check the proof for spending `points` of `member`, whose row the caller has locked.
-    None when no proof is needed (what the till sent is then ignored); the good proof to consume
-    otherwise. Refuses with MemberProofRequired (nothing sent) or MemberProofInvalid (a token
-    that is not this member's current one or was used; a code that matches no active code; a
-    wrong code also counts a wrong try, kept after the rollback). Writes nothing."""
+    None when no proof is needed (what the till sent is then ignored) or when the member is
+    signed in on their own pages; the good proof to consume otherwise. Refuses with
+    MemberProofRequired (nothing sent) or MemberProofInvalid (a token that is not this member's
+    current one or was used; a code that matches no active code, a wrong code also counting a
+    wrong try, kept after the rollback; a signed-in proof of another member). Writes nothing."""
     if not presence_proof_required(points=points, programme=programme):
         return None
     at = at or timezone.now()
     proof = proof or PresenceProof()
+    if proof.signed_in_member_id is not None:
+        if proof.signed_in_member_id != member.pk:
+            raise _invalid(_("Only the member can spend their own points on their pages."))
+        return None
     token, otp = (proof.member_token or "").strip(), "".join((proof.otp or "").split())
     if not token and not otp:
         raise MemberProofRequired(

@@ -47,3 +47,13 @@ def points(value) -> str:
 def tier_amount(value, basis: str = "spend") -> str:
     """A tier threshold in the programme's basis: points, or money (VND)."""
     return points(value) if basis == "points" else vnd(value)
+
+
+@register.filter
+def number(value) -> str:
+    """A whole number grouped the reader's way (`1.250.000` / `1,250,000`), for numbers inside a
+    translated sentence that names its own unit; blank for a value that is not a number."""
+    try:
+        return _grouped(int(quantize_money(to_decimal(value))))
+    except (ValueError, TypeError):
+        return ""

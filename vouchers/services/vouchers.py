@@ -68,6 +68,8 @@ _REFERENCE_MAX = 150
 
 
 FREE_CHANNELS = (Voucher.Channel.CAMPAIGN, Voucher.Channel.STAFF, Voucher.Channel.IMPORT)
+# Exchanges of points: at a till, or by the member on their own pages (the same rules).
+POINTS_CHANNELS = (Voucher.Channel.POINTS, Voucher.Channel.WEB)
 
 
 def issue_reference(reference: str | None) -> str | None:
@@ -166,7 +168,13 @@ def _notify_issued(voucher: Voucher) -> None:
 
 
 def reward_redeem(
-    *, member: Member, reward: Reward, store: Store, reference: str, proof: PresenceProof | None = None
+    *,
+    member: Member,
+    reward: Reward,
+    store: Store,
+    reference: str,
+    proof: PresenceProof | None = None,
+    channel: str = Voucher.Channel.POINTS,
 ) -> Voucher:
     """Exchange the member's points for a voucher of `reward` at `store`'s till.
 
@@ -178,7 +186,10 @@ def reward_redeem(
     the stock. Idempotent on `reference`: a retry returns the voucher already issued. `member`
     comes back with its new balance. Above the programme's free limit, `proof` (the card token
     or a one-time code) must show the member is present (MemberProofRequired /
-    MemberProofInvalid, 403); it is used up with the points."""
+    MemberProofInvalid, 403); it is used up with the points. `channel` says where the member
+    exchanged: at a till (`points`, the default) or on the member pages (`web`)."""
+    if channel not in POINTS_CHANNELS:
+        raise ValueError(f"reward_redeem exchanges points; {channel!r} is not such a channel")
     reference = issue_reference(reference)
     if reference is None:
         raise ValueError("reward_redeem needs a reference (e.g. the POS request's idempotency key)")
@@ -216,7 +227,7 @@ def reward_redeem(
             Voucher(
                 reward=locked_reward,
                 member=locked_member,
-                channel=Voucher.Channel.POINTS,
+                channel=channel,
                 issued_at=now,
                 issued_store=store,
                 reference=reference,
@@ -407,7 +418,7 @@ def vouchers_void_to_cover(*, member: Member, points: int, reason: str, cause_re
         candidates = (
             Voucher.objects.filter(
                 member_id=member.pk,
-                channel=Voucher.Channel.POINTS,
+                channel__in=POINTS_CHANNELS,
                 status=Voucher.Status.ISSUED,
                 expires_at__gt=timezone.now(),
                 spend_entry__isnull=False,

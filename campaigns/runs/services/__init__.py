@@ -1,5 +1,5 @@
 """Writes of scheduled campaigns: their configuration and schedules (`campaigns`), and their
-runs (`campaign_runs`)."""
+runs (`campaign_runs`), and the vouchers members claim from a campaign's link (`claims`)."""
 
 from campaigns.runs.services.campaign_runs import (
     campaign_check_runnable,
@@ -13,10 +13,13 @@ from campaigns.runs.services.campaigns import (
     campaign_save,
     campaign_schedule_sync,
 )
+from campaigns.runs.services.claims import Claim, campaign_claim
 
 __all__ = [
+    "Claim",
     "campaign_activate",
     "campaign_check_runnable",
+    "campaign_claim",
     "campaign_deactivate",
     "campaign_reference",
     "campaign_run",

@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 
 from campaigns.audiences.selectors import audience_members, audience_today, audience_zone
 from campaigns.errors import CampaignInactive
+from campaigns.runs.claims import claim_link
 from campaigns.runs.models import Campaign, CampaignDelivery, CampaignRun
 from loyalty_site.core.errors import DomainError, ValidationFailed
 from members.errors import MemberBlocked, MemberMerged
@@ -132,7 +133,8 @@ def _serve(
             served_ids = [m for m in served_ids if m not in refused]
 
     plan = None
-    if campaign.reward_id:
+    by_link = campaign.voucher_delivery == Campaign.VoucherDelivery.CLAIM_LINK
+    if campaign.reward_id and not by_link:
         plan = vouchers_plan_bulk(
             reward=campaign.reward,
             members=members,
@@ -151,6 +153,8 @@ def _serve(
         voucher = vouchers.get(member_id)
         if voucher is not None:
             values.update(voucher_code=voucher.code, voucher_name=reward_name, voucher_expires_at=_last_day(voucher))
+        if by_link:  # the voucher is issued when the member opens the link (`campaign_claim`)
+            values.update(voucher_name=reward_name, claim_link=claim_link(campaign_id=campaign.pk, member_id=member_id))
         if campaign.bonus_points:
             values["points_earned"] = campaign.bonus_points
         return values
@@ -363,7 +367,12 @@ def campaign_send_test(*, campaign: Campaign, member: Member, by=None) -> Campai
         )
     now = timezone.now()
     values: dict = {"campaign_name": campaign.name}
-    if campaign.reward_id:
+    if campaign.voucher_delivery == Campaign.VoucherDelivery.CLAIM_LINK:
+        # The staff member's own link: it gives nothing, as a test does not serve them.
+        values.update(
+            voucher_name=campaign.reward.name, claim_link=claim_link(campaign_id=campaign.pk, member_id=member.pk)
+        )
+    elif campaign.reward_id:
         values.update(
             voucher_code="TEST-0000",
             voucher_name=campaign.reward.name,
