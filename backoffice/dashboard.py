@@ -18,12 +18,11 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from backoffice.scoping import user_is_scoped, user_store_ids
-from reports.figures import Scope, daily_series, period_figures, previous_period
+from reports.figures import Scope, daily_series, local_today, period_figures, previous_period
 from stores.models import Brand, Store
 from tiers.models import Tier
 
@@ -170,10 +169,10 @@ class DashboardFilterForm(forms.Form):
         chosen = getattr(self, "cleaned_data", {}).get("days")
         return [(days, urlencode({"days": days, **self._codes()}), days == chosen) for days in PRESET_DAYS]
 
-    def query(self) -> str:
+    def params(self) -> dict[str, str]:
         """The chosen filters as explicit parameters (summary.json's and export.xlsx's)."""
         start, end = self.cleaned_data["period"]
-        return urlencode({"from": start.isoformat(), "to": end.isoformat(), **self._codes()})
+        return {"from": start.isoformat(), "to": end.isoformat(), **self._codes()}
 
 
 # --- The figures with their comparison --------------------------------------------------------
@@ -204,7 +203,7 @@ class Row:
 
 def _sections() -> list[tuple[str, list[tuple[str, str, str]]]]:
     return [
-        (_("Sales"), [
+        (_("Sales and orders"), [
             ("net_sales", _("Net sales"), MONEY),
             ("gross_sales", _("Gross sales"), MONEY),
             ("member_sales", _("Member sales"), MONEY),
@@ -241,14 +240,7 @@ def _sections() -> list[tuple[str, list[tuple[str, str, str]]]]:
     ]  # fmt: skip
 
 
-def _with_use_rate(figures: dict) -> dict:
-    issued = figures.get("vouchers_issued") or 0
-    used = figures.get("vouchers_used") or 0
-    return {**figures, "voucher_use_rate": Decimal(used) / Decimal(issued) if issued else Decimal(0)}
-
-
 def figure_sections(current: dict, previous: dict) -> list[tuple[str, list[Row]]]:
-    current, previous = _with_use_rate(current), _with_use_rate(previous)
     return [
         (title, [Row(name, label, kind, current.get(name), previous.get(name)) for name, label, kind in rows])
         for title, rows in _sections()
@@ -309,9 +301,9 @@ def build_charts(days: list[dict], tiers: dict) -> list[Chart]:
             (_("New members"), column("enrolments"))
         ], **labels),
         Chart("points", _("Points per day"), "line", POINTS, series=[
-            (_("Issued"), column("points_issued")),
-            (_("Redeemed"), column("points_redeemed")),
-            (_("Expired"), column("points_expired")),
+            (_("Points issued"), column("points_issued")),
+            (_("Points redeemed"), column("points_redeemed")),
+            (_("Points expired"), column("points_expired")),
         ], **labels),
         Chart("tiers", _("Members per tier at the end of the period"), "bar", COUNT, label_title=_("Tier"),
               labels=[tier_names.get(code, code) for code in tier_codes],
@@ -328,8 +320,9 @@ def admin_home(request: HttpRequest) -> HttpResponse:
         return admin.site.index(request)
     request.current_app = admin.site.name
     form = DashboardFilterForm(
-        request.GET or {"days": str(DEFAULT_DAYS)}, user=request.user, today=timezone.localdate()
+        request.GET or {"days": str(DEFAULT_DAYS)}, user=request.user, today=local_today()
     )
+    valid = form.is_valid()
     context = {
         **admin.site.each_context(request),
         "title": _("Dashboard"),
@@ -339,11 +332,15 @@ def admin_home(request: HttpRequest) -> HttpResponse:
         "presets": form.presets(),
         "scoped": form.scoped,
     }
-    if not form.is_valid():
+    if not valid:
         # Bad or foreign filters: the form with its errors, and no figure at all.
         return TemplateResponse(request, "admin/dashboard.html", context, status=400)
     start, end = form.cleaned_data["period"]
     scope = form.scope()
+    params = form.params()
+    # The form shows the period as dates, whichever way it was chosen: changing the store then
+    # keeps the period.
+    context["form"] = DashboardFilterForm(params, user=request.user, today=form.today)
     before = previous_period(start, end)
     current = period_figures(start=start, end=end, scope=scope)
     previous = period_figures(start=before[0], end=before[1], scope=scope)
@@ -356,8 +353,14 @@ def admin_home(request: HttpRequest) -> HttpResponse:
         store=form.cleaned_data["store"],
         brand=form.cleaned_data["brand"],
         sections=figure_sections(current, previous),
+        voucher_tables=[
+            (_("Vouchers by reward"), _("Reward"),
+             [(f"{row['reward']} · {row['name']}", row) for row in current["vouchers_by_reward"]]),
+            (_("Vouchers by campaign"), _("Campaign"),
+             [(row["campaign"] or _("Not from a campaign"), row) for row in current["vouchers_by_campaign"]]),
+        ],  # fmt: skip
         charts=charts,
         chart_data={chart.key: chart.data() for chart in charts},
-        query=form.query(),
+        query=urlencode(params),
     )
     return TemplateResponse(request, "admin/dashboard.html", context)
