@@ -51,6 +51,7 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         "members": _VIEW,
         "stores": _VIEW,
         "stores.terminal": (),
+        "reports": ("view_reports",),
     },
     STORE_MANAGER: {
         "members": _VIEW,
@@ -64,6 +65,7 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         "stores": _VIEW,
         "stores.terminal": _VIEW,  # the terminals of their own stores (scoped)
         "pos": _VIEW,
+        "reports": ("view_reports",),
     },
 }
 # Ledgers and audit trails are never edited by anyone, whatever the app default says.

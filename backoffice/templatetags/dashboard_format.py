@@ -7,7 +7,8 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 from django import template
-from django.utils.formats import number_format
+from django.utils import numberformat
+from django.utils.formats import get_format
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -20,7 +21,15 @@ register = template.Library()
 def _grouped(value, decimals: int = 0) -> str:
     number = Decimal(str(value or 0))
     number = Decimal(round_to_int(number)) if decimals == 0 else number.quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP)
-    return number_format(number, decimal_pos=decimals, use_l10n=True, force_grouping=True)
+    # Django's Vietnamese formats set the separators but no NUMBER_GROUPING: groups of three here.
+    return numberformat.format(
+        number,
+        get_format("DECIMAL_SEPARATOR"),
+        decimal_pos=decimals,
+        grouping=3,
+        thousand_sep=get_format("THOUSAND_SEPARATOR"),
+        force_grouping=True,
+    )
 
 
 @register.filter

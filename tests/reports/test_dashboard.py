@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from reports.figures import Scope, daily_series, period_figures, previous_period
+from tests.pos.conftest import demo_programme  # noqa: F401 -- the demo programme's configuration
 from tests.reports.dashboard_helpers import (
     CAFE_MEMBER,
     EARLIER,
@@ -135,8 +136,9 @@ def test_charts_carry_the_daily_series_and_each_has_its_table(marketing):
         assert f'<canvas data-chart="{key}"' in page and f'<table data-chart-table="{key}">' in page
     sales_table = re.search(r'<table data-chart-table="sales">.*?</table>', page, re.S).group(0)
     assert sales_table.count('<th scope="row">') == 30
-    day = next(d for d in series if d["net_sales_members"])
-    assert re.search(rf"<th scope=\"row\">{day['day']:%d/%m/%Y}</th><td class=\"number\">{vnd_vi(PHO_MEMBER)}", page)
+    rows = re.findall(r'<tr><th scope="row">([^<]*)</th><td class="number">([^<]*)</td><td class="number">([^<]*)</td>', sales_table)
+    assert rows == [(f"{d['day']:%d/%m/%Y}", vnd_vi(d["net_sales_members"]), vnd_vi(d["net_sales_others"])) for d in series]
+    assert (f"{timezone.localdate() - datetime.timedelta(days=2):%d/%m/%Y}", vnd_vi(PHO_MEMBER), "0 đ") in rows
     tiers = re.search(r'<table data-chart-table="tiers">.*?</table>', page, re.S).group(0)
     assert "Thành viên" in tiers  # the entry tier, by its name
 

@@ -12,6 +12,7 @@ import pytest
 from reports.figures import Scope, daily_series, local_today
 from stores.models import Store
 from tests.browser import screenshot
+from tests.pos.conftest import demo_programme  # noqa: F401 -- the demo programme's configuration
 from tests.reports.dashboard_helpers import (
     CAFE_MEMBER,
     PASSWORD,
@@ -59,7 +60,10 @@ def test_marketing_changes_the_range_and_the_store_and_sees_the_charts(desk_page
     page = desk_page
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(str(error)))
-    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    # Every file the page loads is there (Chromium's own favicon request aside), and nothing
+    # is blocked by the Content-Security-Policy (a blocked script is a console error).
+    page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 and "favicon" not in r.url else None)
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" and "Failed to load" not in m.text else None)
 
     page.goto("/admin/login/?next=/admin/")
     page.fill("input[name=username]", user.username)

@@ -39,7 +39,7 @@
             borderColor: colour,
             borderWidth: line ? 2 : 0,
             pointRadius: chart.labels.length > 60 ? 0 : 2,
-            tension: 0.2,
+            tension: 0,
           };
         }),
       },
