@@ -37,18 +37,18 @@ WRITES = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
 
 
 @pytest.fixture
-def history(demo_programme):
+def dashboard_history(demo_programme):
     return make_history()
 
 
 @pytest.fixture
-def marketing(client, history):
+def marketing(client, dashboard_history):
     client.force_login(marketing_user())
     return client
 
 
 @pytest.fixture
-def manager(client, history):
+def manager(client, dashboard_history):
     client.force_login(pho_manager())
     return client
 
@@ -153,7 +153,7 @@ def test_the_page_has_no_inline_script_and_loads_chart_js_from_our_static_files(
     assert "cdn" not in page.lower()
 
 
-def test_staff_without_the_report_permission_get_the_usual_index(client, history):
+def test_staff_without_the_report_permission_get_the_usual_index(client, dashboard_history):
     client.force_login(staff_user("clerk"))
     response = get(client)
     assert response.status_code == 200
@@ -162,7 +162,7 @@ def test_staff_without_the_report_permission_get_the_usual_index(client, history
     assert "dashboard-data" not in text(response)
 
 
-def test_signed_out_visitors_go_to_the_sign_in_page(client, history):
+def test_signed_out_visitors_go_to_the_sign_in_page(client, dashboard_history):
     response = client.get(HOME)
     assert response.status_code == 302 and response.url.startswith(reverse("admin:login"))
 
@@ -218,13 +218,13 @@ def test_a_store_manager_sees_their_stores_only(manager):
     assert brand_choices == ["", "PHO"]
 
 
-def test_another_stores_figures_by_url_are_refused_with_a_clear_message(manager, history):
+def test_another_stores_figures_by_url_are_refused_with_a_clear_message(manager, dashboard_history):
     response = get(manager, {"store": "CAFE-HN01"})
     assert response.status_code == 400
     page = text(response)
     assert "Bạn chỉ xem được báo cáo của cửa hàng mình" in page
     assert "dashboard-data" not in page and "data-figure" not in page
-    assert history["cafe"].name not in page and vnd_vi(CAFE_MEMBER) not in page
+    assert dashboard_history["cafe"].name not in page and vnd_vi(CAFE_MEMBER) not in page
     # The same words for a code that exists nowhere: the page does not tell which codes exist.
     other = get(manager, {"store": "NOPE-1"})
     assert other.status_code == 400 and "Bạn chỉ xem được báo cáo của cửa hàng mình" in text(other)
