@@ -18,15 +18,15 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from backoffice.scoping import user_is_scoped, user_store_ids
-from reports.figures import Scope, daily_series, local_today, period_figures, previous_period
+from reports.figures import daily_series, local_today, period_figures, previous_period
+from reports.views import PERMISSION, ReportRefused, report_request, user_store_ids
 from stores.models import Brand, Store
 from tiers.models import Tier
 
-REPORT_PERMISSION = "reports.view_reports"
 DEFAULT_DAYS = 30
 PRESET_DAYS = (7, 30, 90, 365)
 # The longest period one page shows: a year and a leap day (365 daily rows per chart table).
@@ -37,7 +37,7 @@ EARLIEST = datetime.date(2000, 1, 1)
 
 
 def can_view_reports(user) -> bool:
-    return user.is_active and user.is_staff and user.has_perm(REPORT_PERMISSION)
+    return user.is_active and user.is_staff and user.has_perm(PERMISSION)
 
 
 # --- The filters ------------------------------------------------------------------------------
@@ -72,10 +72,12 @@ class DashboardFilterForm(forms.Form):
         # (summary.json's names), mapped by `add_prefix`.
         self.user = user
         self.today = today
-        self.scoped = user_is_scoped(user)
+        # The rule summary.json and the export apply (reports/views.py): None = every store.
+        own = user_store_ids(user)
+        self.scoped = own is not None
         self.stores = Store.objects.select_related("brand").order_by("brand__code", "code")
         if self.scoped:
-            self.stores = self.stores.filter(pk__in=user_store_ids(user))
+            self.stores = self.stores.filter(pk__in=own)
         self.brands = Brand.objects.filter(pk__in=self.stores.values("brand")).order_by("code")
         self.fields["brand"].widget = forms.Select(
             choices=[("", _("All brands")), *((b.code, f"{b.code} · {b.name}") for b in self.brands)]
@@ -147,17 +149,17 @@ class DashboardFilterForm(forms.Form):
         if (end - start).days + 1 > MAX_DAYS:
             raise forms.ValidationError(_("Choose a period of at most %(days)s days."), params={"days": MAX_DAYS})
         data["period"] = (start, end)
+        try:
+            # The same parameters summary.json and the export get, read by their one reader:
+            # the page's figures are theirs, for the same period and scope.
+            data["asked"] = report_request(_Asked(self.user, self.params(data)))
+        except ReportRefused as exc:
+            raise forms.ValidationError(exc.message) from None
         return data
 
-    def scope(self) -> Scope:
+    def scope(self):
         """What the figures cover: the chosen store or brand, within the user's stores."""
-        store, brand = self.cleaned_data["store"], self.cleaned_data["brand"]
-        if store is not None:
-            return Scope(store_id=store.pk)
-        if not self.scoped:
-            return Scope(brand_id=brand.pk if brand else None)
-        stores = self.stores.filter(brand=brand) if brand else self.stores
-        return Scope(store_ids=frozenset(stores.values_list("pk", flat=True)))
+        return self.cleaned_data["asked"].scope
 
     def _codes(self) -> dict[str, str]:
         """The brand and store chosen (those refused are left out)."""
@@ -169,10 +171,18 @@ class DashboardFilterForm(forms.Form):
         chosen = getattr(self, "cleaned_data", {}).get("days")
         return [(days, urlencode({"days": days, **self._codes()}), days == chosen) for days in PRESET_DAYS]
 
-    def params(self) -> dict[str, str]:
+    def params(self, data: dict | None = None) -> dict[str, str]:
         """The chosen filters as explicit parameters (summary.json's and export.xlsx's)."""
-        start, end = self.cleaned_data["period"]
+        start, end = (data or self.cleaned_data)["period"]
         return {"from": start.isoformat(), "to": end.isoformat(), **self._codes()}
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """What `report_request` reads of a request: the user and the query parameters."""
+
+    user: object
+    GET: dict  # noqa: N815 -- the name HttpRequest gives it
 
 
 # --- The figures with their comparison --------------------------------------------------------
@@ -362,5 +372,7 @@ def admin_home(request: HttpRequest) -> HttpResponse:
         charts=charts,
         chart_data={chart.key: chart.data() for chart in charts},
         query=urlencode(params),
+        export_url=reverse("reports-export"),
+        summary_url=reverse("reports-summary"),
     )
     return TemplateResponse(request, "admin/dashboard.html", context)

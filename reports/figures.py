@@ -80,6 +80,7 @@ SHARE_PLACES = Decimal("0.0001")
 MONEY_PLACES = Decimal("0.01")
 EXPIRING_DAYS = (30, 60, 90)
 CREDIT_KINDS = [k.value for k in LedgerEntry.CREDIT_KINDS]
+DEBITS = [k.value for k in LedgerEntry.DEBIT_KINDS]  # spend, expire: counted as positive figures
 Figure = DailyPoints.Figure
 
 
@@ -177,9 +178,9 @@ def _entry_store() -> Case:
     sale_store = Sale.objects.filter(pk=Cast(Substr(OuterRef("cause_reference"), 6), BigIntegerField())).values(
         "store_id"
     )[:1]
-    refund_store = Refund.objects.filter(
-        pk=Cast(Substr(OuterRef("cause_reference"), 8), BigIntegerField())
-    ).values("sale__store_id")[:1]
+    refund_store = Refund.objects.filter(pk=Cast(Substr(OuterRef("cause_reference"), 8), BigIntegerField())).values(
+        "sale__store_id"
+    )[:1]
     return Case(
         When(cause_kind="sale", cause_reference__startswith="sale:", then=Subquery(sale_store)),
         When(cause_kind="refund", cause_reference__startswith="refund:", then=Subquery(refund_store)),
@@ -201,7 +202,7 @@ def points_by_day(lo: datetime.datetime, hi: datetime.datetime) -> QuerySet:
         output_field=CharField(),
     )
     signed = Case(
-        When(Q(kind__in=["spend", "expire"]) | Q(kind="reverse", reverses__kind__in=["spend", "expire"]), then=-F("points")),
+        When(Q(kind__in=DEBITS) | Q(kind="reverse", reverses__kind__in=DEBITS), then=-F("points")),
         default=F("points"),
         output_field=IntegerField(),
     )
@@ -287,7 +288,9 @@ def raw_days(start: datetime.date, end: datetime.date, db: str | None = None) ->
     wanted = _days(start, end)
     if start >= today:
         return wanted
-    rolled = set(RollupDay.objects.using(db).filter(day__gte=start, day__lte=min(end, today)).values_list("day", flat=True))
+    rolled = set(
+        RollupDay.objects.using(db).filter(day__gte=start, day__lte=min(end, today)).values_list("day", flat=True)
+    )
     state = RollupState.objects.using(db).filter(pk=RollupState.SINGLETON_PK).first()
     if state is None:
         return wanted
@@ -326,18 +329,30 @@ def _additive(start: datetime.date, end: datetime.date, stores: frozenset[int] |
     rolled = Q(day__gte=start, day__lte=end) & ~Q(day__in=raw) if raw else Q(day__gte=start, day__lte=end)
     if len(raw_set) < (end - start).days + 1:
         sources = [
-            (_in_stores(DailySales.objects.filter(rolled), stores).values("day").annotate(
-                **{c: Sum(c) for c in SALES_COLUMNS}
-            ), "sales"),
-            (_in_stores(DailyPoints.objects.filter(rolled), stores).values("day", "figure").annotate(
-                points=Sum("points")
-            ), "points"),
-            (_in_stores(DailyEnrolments.objects.filter(rolled), stores).values("day").annotate(
-                members=Sum("members")
-            ), "enrolments"),
-            (_in_stores(DailyVouchers.objects.filter(rolled), stores).values("reward_id", "campaign_id").annotate(
-                issued=Sum("issued"), used=Sum("used")
-            ), "vouchers"),
+            (
+                _in_stores(DailySales.objects.filter(rolled), stores)
+                .values("day")
+                .annotate(**{c: Sum(c) for c in SALES_COLUMNS}),
+                "sales",
+            ),
+            (
+                _in_stores(DailyPoints.objects.filter(rolled), stores)
+                .values("day", "figure")
+                .annotate(points=Sum("points")),
+                "points",
+            ),
+            (
+                _in_stores(DailyEnrolments.objects.filter(rolled), stores)
+                .values("day")
+                .annotate(members=Sum("members")),
+                "enrolments",
+            ),
+            (
+                _in_stores(DailyVouchers.objects.filter(rolled), stores)
+                .values("reward_id", "campaign_id")
+                .annotate(issued=Sum("issued"), used=Sum("used")),
+                "vouchers",
+            ),
         ]
         for queryset, section in sources:
             _fold(result, section, queryset.order_by().using(db))
@@ -438,7 +453,11 @@ def _tiers(end: datetime.date, end_at: datetime.datetime, stores, db) -> dict[st
     )
     counts: dict[int, int] = defaultdict(int)
     for tier_id, n in (
-        TierStatus.objects.using(db).filter(member__in=members).values_list("tier_id").annotate(n=Count("pk")).order_by()
+        TierStatus.objects.using(db)
+        .filter(member__in=members)
+        .values_list("tier_id")
+        .annotate(n=Count("pk"))
+        .order_by()
     ):
         counts[tier_id] += n
     # A member gets a tier status with their first qualifying event: until then, the entry tier.
@@ -491,8 +510,12 @@ def _voucher_lists(vouchers: dict, db: str) -> tuple[list[dict], list[dict]]:
         if pk in rewards
     ]
     campaign_rows = [
-        {"campaign": campaigns.get(pk) if pk else None, "issued": issued, "used": used,
-         "use_rate": _ratio(used, issued, SHARE_PLACES)}
+        {
+            "campaign": campaigns.get(pk) if pk else None,
+            "issued": issued,
+            "used": used,
+            "use_rate": _ratio(used, issued, SHARE_PLACES),
+        }
         for pk, (issued, used) in sorted(by_campaign.items(), key=lambda item: campaigns.get(item[0]) or "")
     ]
     return reward_rows, campaign_rows

@@ -186,8 +186,8 @@ def test_a_store_and_a_range_narrow_every_figure(marketing):
     assert len(chart_data(response)["sales"]["labels"]) == 7
     page = text(response)
     query = f"from={start.isoformat()}&amp;to={today.isoformat()}&amp;store=PHO-HN01"
-    assert f"{reverse('reports:export')}?{query}" in page
-    assert f"{reverse('reports:summary')}?{query}" in page
+    assert f"{reverse('reports-export')}?{query}" in page
+    assert f"{reverse('reports-summary')}?{query}" in page
     # The presets keep the store.
     assert "?days=7&amp;store=PHO-HN01" in page and "?days=365&amp;store=PHO-HN01" in page
 
@@ -201,7 +201,7 @@ def test_a_brand(marketing):
 def test_the_export_and_json_links_give_the_same_figures(marketing):
     response = get(marketing, {"days": "30", "brand": "PHO"})
     start, end = last_30_days()
-    summary = marketing.get(reverse("reports:summary"), {"from": start, "to": end, "brand": "PHO"})
+    summary = marketing.get(reverse("reports-summary"), {"from": start, "to": end, "brand": "PHO"})
     assert summary.status_code == 200
     assert Decimal(summary.json()["net_sales"]) == response.context["sections"][0][1][0].current
     assert f"from={start.isoformat()}&amp;to={end.isoformat()}&amp;brand=PHO" in text(response)
