@@ -83,8 +83,10 @@ class DashboardFilterForm(forms.Form):
             choices=[("", _("All brands")), *((b.code, f"{b.code} · {b.name}") for b in self.brands)]
         )
         self.fields["store"].widget = forms.Select(
-            choices=[("", _("All my stores") if self.scoped else _("All stores")),
-                     *((s.code, f"{s.code} · {s.name}") for s in self.stores)]  # fmt: skip
+            choices=[
+                ("", _("All my stores") if self.scoped else _("All stores")),
+                *((s.code, f"{s.code} · {s.name}") for s in self.stores),
+            ]
         )
 
     def add_prefix(self, field_name):
@@ -110,7 +112,9 @@ class DashboardFilterForm(forms.Form):
         brand = next((b for b in self.brands if b.code == code), None)
         if brand is None:
             raise forms.ValidationError(
-                _("None of your brands has the code “%(code)s”.") if self.scoped else _("No brand has the code “%(code)s”."),
+                _("None of your brands has the code “%(code)s”.")
+                if self.scoped
+                else _("No brand has the code “%(code)s”."),
                 params={"code": code},
             )
         return brand
@@ -182,7 +186,7 @@ class _Asked:
     """What `report_request` reads of a request: the user and the query parameters."""
 
     user: object
-    GET: dict  # noqa: N815 -- the name HttpRequest gives it
+    GET: dict
 
 
 # --- The figures with their comparison --------------------------------------------------------
@@ -329,9 +333,7 @@ def admin_home(request: HttpRequest) -> HttpResponse:
     if not can_view_reports(request.user):
         return admin.site.index(request)
     request.current_app = admin.site.name
-    form = DashboardFilterForm(
-        request.GET or {"days": str(DEFAULT_DAYS)}, user=request.user, today=local_today()
-    )
+    form = DashboardFilterForm(request.GET or {"days": str(DEFAULT_DAYS)}, user=request.user, today=local_today())
     valid = form.is_valid()
     context = {
         **admin.site.each_context(request),
@@ -364,11 +366,17 @@ def admin_home(request: HttpRequest) -> HttpResponse:
         brand=form.cleaned_data["brand"],
         sections=figure_sections(current, previous),
         voucher_tables=[
-            (_("Vouchers by reward"), _("Reward"),
-             [(f"{row['reward']} · {row['name']}", row) for row in current["vouchers_by_reward"]]),
-            (_("Vouchers by campaign"), _("Campaign"),
-             [(row["campaign"] or _("Not from a campaign"), row) for row in current["vouchers_by_campaign"]]),
-        ],  # fmt: skip
+            (
+                _("Vouchers by reward"),
+                _("Reward"),
+                [(f"{row['reward']} · {row['name']}", row) for row in current["vouchers_by_reward"]],
+            ),
+            (
+                _("Vouchers by campaign"),
+                _("Campaign"),
+                [(row["campaign"] or _("Not from a campaign"), row) for row in current["vouchers_by_campaign"]],
+            ),
+        ],
         charts=charts,
         chart_data={chart.key: chart.data() for chart in charts},
         query=urlencode(params),

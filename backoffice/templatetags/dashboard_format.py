@@ -20,7 +20,9 @@ register = template.Library()
 
 def _grouped(value, decimals: int = 0) -> str:
     number = Decimal(str(value or 0))
-    number = Decimal(round_to_int(number)) if decimals == 0 else number.quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP)
+    number = (
+        Decimal(round_to_int(number)) if decimals == 0 else number.quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP)
+    )
     # Django's Vietnamese formats set the separators but no NUMBER_GROUPING: groups of three here.
     return numberformat.format(
         number,

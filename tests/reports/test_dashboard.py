@@ -8,6 +8,7 @@ import datetime
 import json
 import re
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -16,7 +17,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from reports.figures import Scope, daily_series, period_figures, previous_period
-from tests.pos.conftest import demo_programme  # noqa: F401 -- the demo programme's configuration
 from tests.reports.dashboard_helpers import (
     CAFE_MEMBER,
     EARLIER,
@@ -136,8 +136,12 @@ def test_charts_carry_the_daily_series_and_each_has_its_table(marketing):
         assert f'<canvas data-chart="{key}"' in page and f'<table data-chart-table="{key}">' in page
     sales_table = re.search(r'<table data-chart-table="sales">.*?</table>', page, re.S).group(0)
     assert sales_table.count('<th scope="row">') == 30
-    rows = re.findall(r'<tr><th scope="row">([^<]*)</th><td class="number">([^<]*)</td><td class="number">([^<]*)</td>', sales_table)
-    assert rows == [(f"{d['day']:%d/%m/%Y}", vnd_vi(d["net_sales_members"]), vnd_vi(d["net_sales_others"])) for d in series]
+    rows = re.findall(
+        r'<tr><th scope="row">([^<]*)</th><td class="number">([^<]*)</td><td class="number">([^<]*)</td>', sales_table
+    )
+    assert rows == [
+        (f"{d['day']:%d/%m/%Y}", vnd_vi(d["net_sales_members"]), vnd_vi(d["net_sales_others"])) for d in series
+    ]
     assert (f"{timezone.localdate() - datetime.timedelta(days=2):%d/%m/%Y}", vnd_vi(PHO_MEMBER), "0 đ") in rows
     tiers = re.search(r'<table data-chart-table="tiers">.*?</table>', page, re.S).group(0)
     assert "Thành viên" in tiers  # the entry tier, by its name
@@ -205,6 +209,17 @@ def test_the_export_and_json_links_give_the_same_figures(marketing):
     assert summary.status_code == 200
     assert Decimal(summary.json()["net_sales"]) == response.context["sections"][0][1][0].current
     assert f"from={start.isoformat()}&amp;to={end.isoformat()}&amp;brand=PHO" in text(response)
+    export = marketing.get(reverse("reports-export"), {"from": start, "to": end, "brand": "PHO"})
+    assert export.status_code == 200 and export["Content-Type"].startswith("application/vnd.openxmlformats")
+
+
+def test_the_vendored_chart_js_is_whole_and_points_at_no_missing_source_map():
+    vendor = Path(__file__).resolve().parents[2] / "reports" / "static" / "reports" / "vendor"
+    script = (vendor / "chart.umd.min.js").read_text(encoding="utf-8")
+    assert script.startswith("/*!\n * Chart.js v4.") and "window.Chart=" in script
+    # ManifestStaticFilesStorage refuses to collect a file whose source map is missing.
+    assert "sourceMappingURL" not in script
+    assert "MIT License" in (vendor / "chart.js.LICENSE.md").read_text(encoding="utf-8")
 
 
 def test_a_store_manager_sees_their_stores_only(manager):
@@ -212,9 +227,13 @@ def test_a_store_manager_sees_their_stores_only(manager):
     assert response.status_code == 200
     assert figure_cells(response)["net_sales"][0] == vnd_vi(PHO_MEMBER + PHO_OTHER)
     page = text(response)
-    store_choices = re.findall(r'<option value="([^"]*)"', re.search(r'<select name="store".*?</select>', page, re.S)[0])
+    store_choices = re.findall(
+        r'<option value="([^"]*)"', re.search(r'<select name="store".*?</select>', page, re.S)[0]
+    )
     assert "CAFE-HN01" not in store_choices and "PHO-HN01" in store_choices
-    brand_choices = re.findall(r'<option value="([^"]*)"', re.search(r'<select name="brand".*?</select>', page, re.S)[0])
+    brand_choices = re.findall(
+        r'<option value="([^"]*)"', re.search(r'<select name="brand".*?</select>', page, re.S)[0]
+    )
     assert brand_choices == ["", "PHO"]
 
 

@@ -12,7 +12,6 @@ import pytest
 from reports.figures import Scope, daily_series, local_today
 from stores.models import Store
 from tests.browser import screenshot
-from tests.pos.conftest import demo_programme  # noqa: F401 -- the demo programme's configuration
 from tests.reports.dashboard_helpers import (
     CAFE_MEMBER,
     PASSWORD,
@@ -62,8 +61,13 @@ def test_marketing_changes_the_range_and_the_store_and_sees_the_charts(desk_page
     page.on("pageerror", lambda error: problems.append(str(error)))
     # Every file the page loads is there (Chromium's own favicon request aside), and nothing
     # is blocked by the Content-Security-Policy (a blocked script is a console error).
-    page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 and "favicon" not in r.url else None)
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" and "Failed to load" not in m.text else None)
+    page.on(
+        "response",
+        lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 and "favicon" not in r.url else None,
+    )
+    page.on(
+        "console", lambda m: problems.append(m.text) if m.type == "error" and "Failed to load" not in m.text else None
+    )
 
     page.goto("/admin/login/?next=/admin/")
     page.fill("input[name=username]", user.username)
