@@ -142,7 +142,8 @@ STEPS = [
         WITH r AS (SELECT array_agg(id ORDER BY id) AS ids, count(*) AS n FROM vouchers_reward),
              m AS (SELECT min(id) AS first, count(*) AS n FROM members_member),
              s AS (SELECT array_agg(id ORDER BY id) AS ids, count(*) AS n FROM stores_store),
-             g AS (SELECT i, %(start)s + ((i - 1)::float8 / 200000) * %(span)s AS at FROM generate_series(1::bigint, 200000) AS i)
+             g AS (SELECT i, %(start)s + ((i - 1)::float8 / 200000) * %(span)s AS at
+                   FROM generate_series(1::bigint, 200000) AS i)
         INSERT INTO vouchers_voucher (
             created_at, updated_at, code, status, channel, issued_at, reason, points_spent, expires_at,
             used_at, used_store_id, issued_store_id, used_sale_reference, returned_from_sale, return_reason,
