@@ -291,8 +291,13 @@ def test_the_swagger_set_up_script_is_served_as_a_file(boss_client):
 # --- Safe defaults ------------------------------------------------------------------------------
 
 
+# Set by the browser tests' fixture for the rest of their process (tests/browser.py): the deploy
+# check rightly refuses it, and a worker may run this test after a browser test.
+_NOT_INHERITED = {"DJANGO_SETTINGS_MODULE", "DEBUG", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+
+
 def _run(*argv: str, **env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "DEBUG", "SECRET_KEY"}}
+    clean = {k: v for k, v in os.environ.items() if k not in _NOT_INHERITED}
     clean.update(env)
     return subprocess.run([sys.executable, *argv], cwd=ROOT, env=clean, capture_output=True, text=True)
 
