@@ -40,6 +40,7 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         "pos.salelimits": ("view", "change"),
         "pos.storesalelimits": _CRUD,
         "core": _VIEW,
+        "reports.dailysales": ("view_reports",),
     },
     MARKETING: {
         "tiers": _CONFIG,
@@ -51,6 +52,7 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         "members": _VIEW,
         "stores": _VIEW,
         "stores.terminal": (),
+        "reports.dailysales": ("view_reports",),
     },
     STORE_MANAGER: {
         "members": _VIEW,
@@ -64,6 +66,8 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         "stores": _VIEW,
         "stores.terminal": _VIEW,  # the terminals of their own stores (scoped)
         "pos": _VIEW,
+        # The reports of their own stores only (reports/views.py scopes them).
+        "reports.dailysales": ("view_reports",),
     },
 }
 # Ledgers and audit trails are never edited by anyone, whatever the app default says.
