@@ -83,6 +83,16 @@ class CampaignAdmin(admin.ModelAdmin):
                 "description": _("Recurring schedules are read in the programme's time zone (Asia/Ho_Chi_Minh)."),
             },
         ),
+        (
+            _("Measuring the result"),
+            {
+                "fields": ["holdout_percent", "result_days"],
+                "description": _(
+                    "A holdout is drawn at random in each run; its members are recorded and get nothing, so "
+                    "that their sales show what the members reached would have bought anyway."
+                ),
+            },
+        ),
         (_("Runs"), {"fields": ["run_history"]}),
         (_("History"), {"fields": ["created_at", "updated_at", "created_by"]}),
     ]

@@ -102,7 +102,7 @@ class Campaign(TimeStampedModel):
         _("holdout (%)"),
         default=0,
         validators=[
-            MaxValueValidator(MAX_HOLDOUT_PERCENT, message=_("At most 50 % of the audience can be held out."))
+            MaxValueValidator(MAX_HOLDOUT_PERCENT, message=_("At most half of the audience can be held out."))
         ],
         help_text=_(
             "A random share of the audience that gets nothing, kept to compare their sales with the members "

@@ -4,6 +4,7 @@ runs (`campaign_runs`)."""
 from campaigns.runs.services.campaign_runs import (
     campaign_check_runnable,
     campaign_reference,
+    campaign_reference_prefix,
     campaign_run,
     campaign_send_test,
 )
@@ -19,6 +20,7 @@ __all__ = [
     "campaign_check_runnable",
     "campaign_deactivate",
     "campaign_reference",
+    "campaign_reference_prefix",
     "campaign_run",
     "campaign_save",
     "campaign_schedule_sync",

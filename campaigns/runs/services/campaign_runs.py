@@ -65,7 +65,12 @@ class _Served:
 def campaign_reference(campaign: Campaign, period_key: str, member_id: int) -> str:
     """The idempotency reference of what a campaign gives a member in a period (the voucher and
     the ledger credit carry it)."""
-    return f"campaign:{campaign.pk}:{period_key}:{member_id}"
+    return f"{campaign_reference_prefix(campaign)}{period_key}:{member_id}"
+
+
+def campaign_reference_prefix(campaign: Campaign) -> str:
+    """The start of every reference a campaign gives (its vouchers, its ledger credits)."""
+    return f"campaign:{campaign.pk}:"
 
 
 # The holdout draw: a member's bucket is two rounds of an affine map modulo a prime, with
@@ -224,7 +229,7 @@ def _serve(
                 Voucher.objects.filter(
                     reward_id=campaign.reward_id,
                     member_id__in=deliveries.values("member_id"),
-                    reference__startswith=f"campaign:{campaign.pk}:{period_key}:",
+                    reference__startswith=f"{campaign_reference_prefix(campaign)}{period_key}:",
                 ).values_list("member_id", "pk")
             )
             messages = messages_enqueue_bulk(
