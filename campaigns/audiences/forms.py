@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.audiences.models import CustomerGroup
+from campaigns.audiences.models import CustomerGroup, Segment
 
 
 class PhoneListForm(forms.Form):
@@ -28,4 +28,22 @@ class AddToGroupForm(forms.Form):
         cleaned = super().clean()
         if bool(cleaned.get("group")) == bool((cleaned.get("new_group") or "").strip()):
             raise forms.ValidationError(_("Choose a group, or name a new one (not both)."))
+        return cleaned
+
+
+class SegmentAdminForm(forms.ModelForm):
+    """The segment's rules; each is checked by `Segment.clean`, and here the one that needs the
+    brands chosen on the form (a many-to-many the model cannot see before it is saved)."""
+
+    class Meta:
+        model = Segment
+        fields = "__all__"
+
+    def clean(self):
+        cleaned = super().clean()
+        bought = cleaned.get("bought_at_brands") or cleaned.get("bought_categories") or cleaned.get("bought_skus")
+        if cleaned.get("bought_within_days") and not bought:
+            self.add_error(
+                "bought_within_days", _("Choose the brands, categories or products bought in those days.")
+            )
         return cleaned
