@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from campaigns.audiences.services import group_add_members, group_create
 from campaigns.runs.models import Campaign, CampaignDelivery
@@ -118,3 +119,13 @@ def test_without_a_holdout_there_is_no_uplift(shops, sell, cash10k):
     assert (result.reached.members, result.holdout.members, result.vouchers_issued) == (1, 0, 1)
     assert (result.uplift_per_member, result.estimated_extra_sales) == (None, None)
     assert result.open_windows == 1  # delivered just now: its 30 days are still running
+
+
+def test_the_campaign_page_shows_the_result(client, campaign_history, django_user_model):
+    client.force_login(django_user_model.objects.create_superuser(username="boss", password="x", email="b@x.vn"))
+    page = client.get(reverse("admin:campaigns_campaign_change", args=[campaign_history.pk]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "campaign-result" in html
+    for figure in ("160,000", "50,000", "40,000", "25,000", "+15,000", "60,000", "25.0 %"):
+        assert figure in html, figure

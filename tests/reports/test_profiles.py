@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from reports.profiles import Favourite, member_profile
 from tests.factories import MemberFactory
@@ -98,3 +99,13 @@ def test_the_profile_is_four_statements_whatever_the_history(history):
     with CaptureQueriesContext(connection) as queries:
         member_profile(member=history["a"].pk)
     assert len(queries) == 4
+
+
+def test_the_member_page_shows_the_profile(client, history, django_user_model):
+    client.force_login(django_user_model.objects.create_superuser(username="boss", password="x", email="b@x.vn"))
+    page = client.get(reverse("admin:members_member_change", args=[history["a"].pk]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "member-profile" in html
+    for figure in ("240,000", "80,000", "Món TEA [TEA] (4)", "cake (2)"):
+        assert figure in html, figure
