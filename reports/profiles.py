@@ -101,9 +101,13 @@ def _favourites(profile: MemberProfile, member_id: int) -> None:
 def _points(profile: MemberProfile, member_id: int) -> None:
     credits, debits = LedgerEntry.CREDIT_KINDS, (LedgerEntry.Kind.SPEND,)
     reversal = Q(kind=LedgerEntry.Kind.REVERSE)
-    points = LedgerEntry.objects.filter(member_id=member_id).order_by().aggregate(
-        earned=Sum("points", filter=Q(kind__in=credits) | (reversal & Q(reverses__kind__in=credits))),
-        spent=Sum("points", filter=Q(kind__in=debits) | (reversal & Q(reverses__kind__in=debits))),
+    points = (
+        LedgerEntry.objects.filter(member_id=member_id)
+        .order_by()
+        .aggregate(
+            earned=Sum("points", filter=Q(kind__in=credits) | (reversal & Q(reverses__kind__in=credits))),
+            spent=Sum("points", filter=Q(kind__in=debits) | (reversal & Q(reverses__kind__in=debits))),
+        )
     )
     profile.points_earned = points["earned"] or 0
     profile.points_spent = -(points["spent"] or 0)

@@ -37,13 +37,18 @@ class SegmentAdminForm(forms.ModelForm):
 
     class Meta:
         model = Segment
-        fields = "__all__"
+        fields = [
+            "name", "description", "birthday_month", "tiers", "home_stores", "gender", "age_min", "age_max",
+            "points_balance_min", "points_balance_max", "enrolled_from", "enrolled_until", "last_purchase_after",
+            "last_purchase_before", "purchased_within_days", "not_purchased_within_days", "min_spend",
+            "spend_within_days", "bought_at_brands", "bought_categories", "bought_skus", "bought_within_days",
+            "recent_days", "recent_orders_min", "recent_orders_max", "recent_net_sales_min", "recent_net_sales_max",
+            "lifetime_net_sales_min", "lifetime_net_sales_max", "groups",
+        ]  # fmt: skip
 
     def clean(self):
         cleaned = super().clean()
         bought = cleaned.get("bought_at_brands") or cleaned.get("bought_categories") or cleaned.get("bought_skus")
         if cleaned.get("bought_within_days") and not bought:
-            self.add_error(
-                "bought_within_days", _("Choose the brands, categories or products bought in those days.")
-            )
+            self.add_error("bought_within_days", _("Choose the brands, categories or products bought in those days."))
         return cleaned

@@ -101,9 +101,7 @@ class Campaign(TimeStampedModel):
     holdout_percent = models.PositiveSmallIntegerField(
         _("holdout (%)"),
         default=0,
-        validators=[
-            MaxValueValidator(MAX_HOLDOUT_PERCENT, message=_("At most half of the audience can be held out."))
-        ],
+        validators=[MaxValueValidator(MAX_HOLDOUT_PERCENT, message=_("At most half of the audience can be held out."))],
         help_text=_(
             "A random share of the audience that gets nothing, kept to compare their sales with the members "
             "reached (0 to 50; 0: no holdout)."

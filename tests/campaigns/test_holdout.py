@@ -37,9 +37,7 @@ def held_out(run: CampaignRun) -> set[int]:
 
 
 def test_a_held_out_member_gets_nothing_and_is_recorded(crowd, bday20, voucher_templates):
-    campaign = make_campaign(
-        code="GIU-LAI", group=_group_of(crowd), reward=bday20, bonus_points=30, holdout_percent=20
-    )
+    campaign = make_campaign(code="GIU-LAI", group=_group_of(crowd), reward=bday20, bonus_points=30, holdout_percent=20)
     run = campaign_run(campaign=campaign, as_of=MARCH_1)
     holdout = held_out(run)
     reached = set(CampaignDelivery.objects.filter(run=run, holdout=False).values_list("member_id", flat=True))
@@ -134,4 +132,3 @@ def test_the_admin_form_refuses_a_holdout_above_half(client, superuser, crowd, b
     response = client.post(reverse("admin:campaigns_campaign_add"), data)
     assert response.status_code == 302, response.context["adminform"].form.errors
     assert Campaign.objects.get().holdout_percent == 10
-

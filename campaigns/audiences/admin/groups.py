@@ -253,7 +253,9 @@ class SegmentAdmin(admin.ModelAdmin):
         if obj.gender:
             parts.append(obj.get_gender_display())
         if obj.age_min is not None or obj.age_max is not None:
-            parts.append(gettext("aged %(low)s – %(high)s") % {"low": _or_dots(obj.age_min), "high": _or_dots(obj.age_max)})
+            parts.append(
+                gettext("aged %(low)s – %(high)s") % {"low": _or_dots(obj.age_min), "high": _or_dots(obj.age_max)}
+            )
         if obj.points_balance_min is not None or obj.points_balance_max is not None:
             parts.append(gettext("points balance"))
         if obj.bought_categories or obj.bought_skus or obj.bought_within_days:
