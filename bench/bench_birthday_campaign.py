@@ -117,8 +117,7 @@ def _last_run(url: str) -> dict:
 def run() -> str:
     if not _redis_ok(REDIS_URL):
         return (
-            f"{TITLE} (PostgreSQL)\n\n"
-            f"Not run: Redis is not reachable at `{REDIS_URL}` (set BENCH_CAMPAIGN_REDIS_URL)."
+            f"{TITLE} (PostgreSQL)\n\nNot run: Redis is not reachable at `{REDIS_URL}` (set BENCH_CAMPAIGN_REDIS_URL)."
         )
     name = f"loyalty_bench_{uuid.uuid4().hex[:8]}"
     with pg_database(name) as url:
@@ -163,7 +162,8 @@ def run() -> str:
     lines = [
         f"{TITLE} (PostgreSQL)",
         "",
-        "`.venv/bin/python bench/run.py birthday_campaign` — BIRTHDAY-MONTHLY of the demo programme run with "
+        f"`{f'BENCH_CAMPAIGN_HOLDOUT={HOLDOUT} ' if HOLDOUT else ''}.venv/bin/python bench/run.py birthday_campaign` — "
+        "BIRTHDAY-MONTHLY of the demo programme run with "
         "`manage.py run_campaign` (timed inside the process) over members bulk-loaded with one INSERT ... SELECT "
         f"({load_seconds:.1f} s for {total:,} rows); sending is left to the outbox workers (tasks queued in Redis).",
         "",
