@@ -15,6 +15,8 @@ from backoffice.models import StaffProfile, StaffUser
 from backoffice.scoping import user_is_scoped
 from campaigns.audiences.admin.actions import add_to_group_action
 from campaigns.audiences.exports.admin_actions import can_export, export_members_action
+from campaigns.runs.admin import CampaignAdmin
+from campaigns.runs.models import Campaign
 from loyalty_site.core.admin import ReadOnlyModelAdmin, ReadOnlyTabularInline
 from loyalty_site.core.importexport.admin import RecordedExportMixin
 from loyalty_site.core.scoping import StaffScopedAdminMixin
@@ -22,6 +24,7 @@ from members.admin import MemberAdmin
 from members.models import LedgerEntry, Member
 from pos.models import Refund, RefundLine, Sale, SaleDiscount, SaleLine
 from pos.resources import SaleResource
+from reports.admin_panels import campaign_result_panel, member_profile_panel
 from stores.admin import TerminalAdmin
 from stores.models import Terminal
 from tiers.admin_panels import member_tier_panel
@@ -162,16 +165,17 @@ class TerminalWithSalesAdmin(TerminalAdmin):
 
 # The member admin's base lives in `members`, which cannot know about tiers, vouchers or
 # campaigns: composed here, on top, with the "why this tier" panel, the member's vouchers and
-# sales, and the campaign actions (add to a customer group, export).
+# sales, the profile figures (reports.md), and the campaign actions (add to a customer group, export).
 @admin.register(Member)
 class MemberWithProgrammeAdmin(MemberAdmin):
     actions = [*MemberAdmin.actions, add_to_group_action, export_members_action]
     change_fieldsets = [
         *MemberAdmin.change_fieldsets[:2],
         (_("Tier, vouchers and sales"), {"fields": ["tier_panel", "vouchers_and_sales"]}),
+        (_("Profile"), {"fields": ["profile"]}),
         *MemberAdmin.change_fieldsets[2:],
     ]
-    readonly_fields = [*MemberAdmin.readonly_fields, "tier_panel", "vouchers_and_sales"]
+    readonly_fields = [*MemberAdmin.readonly_fields, "tier_panel", "vouchers_and_sales", "profile"]
 
     def has_export_members_permission(self, request):
         return can_export(request.user)
@@ -191,6 +195,10 @@ class MemberWithProgrammeAdmin(MemberAdmin):
         except TiersNotConfigured:
             return "-"
 
+    @admin.display(description=_("figures to date"))
+    def profile(self, obj):
+        return member_profile_panel(obj)
+
     @admin.display(description=_("vouchers and sales"))
     def vouchers_and_sales(self, obj):
         vouchers = reverse("admin:vouchers_voucher_changelist") + f"?q={obj.code}"
@@ -200,6 +208,25 @@ class MemberWithProgrammeAdmin(MemberAdmin):
             "<a href='{}'>{}</a> · <a href='{}'>{}</a> · <a href='{}'>{}</a>",
             vouchers, _("vouchers"), issue, _("issue a voucher"), sales, _("sales"),
         )  # fmt: skip
+
+
+# The campaign admin's base lives in `campaigns`, which cannot know about sales: composed here, on
+# top, with the campaign's result (members reached, vouchers, net sales after delivery, uplift
+# over the holdout).
+@admin.register(Campaign)
+class CampaignWithResultAdmin(CampaignAdmin):
+    readonly_fields = [*CampaignAdmin.readonly_fields, "result"]
+    fieldsets = [
+        *CampaignAdmin.fieldsets[:-2],
+        (_("Result"), {"fields": ["result"]}),
+        *CampaignAdmin.fieldsets[-2:],
+    ]
+
+    @admin.display(description=_("result"))
+    def result(self, obj: Campaign):
+        if obj.pk is None:
+            return "-"
+        return campaign_result_panel(obj)
 
 
 # --- Staff users, with the stores and brands each one manages --------------------------------

@@ -4,18 +4,45 @@ action) and rule-based segments evaluated when they are used
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from loyalty_site.core.models import TimeStampedModel
 from loyalty_site.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
-from stores.models import Store
+from members.models import Member
+from stores.models import Brand, Store
+
+MAX_AGE = 120
+# Category codes and SKUs of the "bought" rules: as many as a marketer types, each as long as a
+# sale line's (pos.SaleLine.category / sku).
+MAX_CODES = 50
+CODE_MAX_LENGTH = 64
+_CODE_SEPARATORS = re.compile(r"[\r\n,;]+")
+
+
+def codes_split(text: str) -> list[str]:
+    """The category codes or SKUs of a rule, typed one per line or separated by commas or
+    semicolons; blanks and repeats dropped, order kept."""
+    return list(dict.fromkeys(part.strip() for part in _CODE_SEPARATORS.split(text or "") if part.strip()))
+
+
+def _money_field(verbose_name, **kwargs) -> models.DecimalField:
+    return models.DecimalField(
+        verbose_name,
+        max_digits=MONEY_MAX_DIGITS,
+        decimal_places=MONEY_DECIMAL_PLACES,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal(0))],
+        **kwargs,
+    )
 
 
 class CustomerGroup(TimeStampedModel):
@@ -91,6 +118,16 @@ class GroupMembership(models.Model):
         return f"{self.group_id}: {self.member_id}"
 
 
+# (lower bound, upper bound) pairs of a segment's rules.
+_RANGES = (
+    ("age_min", "age_max"),
+    ("points_balance_min", "points_balance_max"),
+    ("recent_orders_min", "recent_orders_max"),
+    ("recent_net_sales_min", "recent_net_sales_max"),
+    ("lifetime_net_sales_min", "lifetime_net_sales_max"),
+)
+
+
 class Segment(TimeStampedModel):
     """A rule-based group: the active members who meet every rule filled in (an empty rule places
     no limit). Evaluated for a given day by `segment_members`, in one query.
@@ -99,7 +136,10 @@ class Segment(TimeStampedModel):
     - a "purchase" is a sale that earned points: the latest earn entry of the point ledger is the
       member's last purchase;
     - "spend" is the qualifying spend the checkout records for tiers (`tiers.TierSpend`): the
-      money actually paid on each sale, refunds negative, counted at the time of the sale."""
+      money actually paid on each sale, refunds negative, counted at the time of the sale.
+    The sales rules (brand bought at, categories or products bought, orders and net sales in
+    the last N days, lifetime net sales) use the sales themselves and the report definitions of
+    net sales and orders (reports.md): see `campaigns.audiences.purchases`."""
 
     class BirthdayMonth(models.TextChoices):
         ANY = "", _("Any")
@@ -169,6 +209,62 @@ class Segment(TimeStampedModel):
         validators=[MinValueValidator(1)],
         help_text=_("Empty: since enrolment."),
     )
+    # --- Who they are
+    gender = models.CharField(
+        _("gender"), max_length=10, choices=[("", _("Any")), *Member.Gender.choices], blank=True, default=""
+    )
+    age_min = models.PositiveSmallIntegerField(
+        _("aged at least"), null=True, blank=True, validators=[MaxValueValidator(MAX_AGE)], help_text=_("In years.")
+    )
+    age_max = models.PositiveSmallIntegerField(
+        _("aged at most"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(MAX_AGE)],
+        help_text=_("In years. Members without a birthday are left out of an age band."),
+    )
+    points_balance_min = models.IntegerField(_("points balance at least"), null=True, blank=True)
+    points_balance_max = models.IntegerField(_("points balance at most"), null=True, blank=True)
+
+    # --- Sales (reports.md definitions: net sales = paid less refunded; orders = sales not refunded in full)
+    bought_at_brands = models.ManyToManyField(
+        Brand,
+        blank=True,
+        related_name="+",
+        verbose_name=_("bought at brands"),
+        help_text=_("Has an order at any of these brands."),
+    )
+    bought_categories = models.TextField(
+        _("bought categories"),
+        blank=True,
+        help_text=_("Category codes as the tills send them, one per line or separated by commas: bought any of them."),
+    )
+    bought_skus = models.TextField(
+        _("bought products"),
+        blank=True,
+        help_text=_("SKUs, one per line or separated by commas: bought any of them."),
+    )
+    bought_within_days = models.PositiveIntegerField(
+        _("... bought within the last N days"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=_("For the brand, category and product rules. Empty: ever."),
+    )
+    recent_days = models.PositiveIntegerField(
+        _("in the last N days"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=_("The window of the order and net sales rules below."),
+    )
+    recent_orders_min = models.PositiveIntegerField(_("orders at least"), null=True, blank=True)
+    recent_orders_max = models.PositiveIntegerField(_("orders at most"), null=True, blank=True)
+    recent_net_sales_min = _money_field(_("net sales at least (VND)"))
+    recent_net_sales_max = _money_field(_("net sales at most (VND)"))
+    lifetime_net_sales_min = _money_field(_("lifetime net sales at least (VND)"))
+    lifetime_net_sales_max = _money_field(_("lifetime net sales at most (VND)"))
+
     groups = models.ManyToManyField(
         CustomerGroup,
         blank=True,
@@ -203,5 +299,22 @@ class Segment(TimeStampedModel):
         after, before = self.last_purchase_after, self.last_purchase_before
         if after and before and after >= before:
             errors["last_purchase_before"] = _("No member can meet both purchase dates.")
+        for low, high in _RANGES:
+            low_value, high_value = getattr(self, low), getattr(self, high)
+            if low_value is not None and high_value is not None and low_value > high_value:
+                errors[high] = _("The upper bound cannot be below the lower one.")
+        recent = ("recent_orders_min", "recent_orders_max", "recent_net_sales_min", "recent_net_sales_max")
+        if self.recent_days and all(getattr(self, name) is None for name in recent):
+            errors["recent_orders_min"] = _("Give the orders or the net sales to look for in those days.")
+        if not self.recent_days and any(getattr(self, name) is not None for name in recent):
+            errors["recent_days"] = _("Give the number of days the orders and net sales are counted over.")
+        for name in ("bought_categories", "bought_skus"):
+            codes = codes_split(getattr(self, name))
+            if len(codes) > MAX_CODES:
+                errors[name] = _("At most %(count)d codes.") % {"count": MAX_CODES}
+            elif any(len(code) > CODE_MAX_LENGTH for code in codes):
+                errors[name] = _("A code has at most %(length)d characters.") % {"length": CODE_MAX_LENGTH}
+            else:
+                setattr(self, name, "\n".join(codes))
         if errors:
             raise ValidationError(errors)

@@ -13,7 +13,8 @@ from django.db.models import DecimalField, Exists, OuterRef, Q, QuerySet, Subque
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from campaigns.audiences.models import CustomerGroup, GroupMembership, Segment
+from campaigns.audiences.models import CustomerGroup, GroupMembership, Segment, codes_split
+from campaigns.audiences.purchases import sale_facts
 from loyalty_site.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
 from members.models import LedgerEntry, Member
 from tiers.models import Tier, TierSpend
@@ -51,6 +52,64 @@ def _tier_condition(tier_ids: set[int]) -> Q:
     return condition
 
 
+def years_before(day: datetime.date, years: int) -> datetime.date:
+    """The same day `years` earlier (29 February becomes the 28th in a common year)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
+
+
+def _age_condition(segment: Segment, as_of: datetime.date) -> Q:
+    """Aged `age_min` to `age_max` on `as_of`: a range on the birthday column."""
+    condition = Q()
+    if segment.age_min is not None:
+        condition &= Q(birthday__lte=years_before(as_of, segment.age_min))
+    if segment.age_max is not None:
+        condition &= Q(birthday__gt=years_before(as_of, segment.age_max + 1))
+    return condition
+
+
+def _sales_rules(members: QuerySet[Member], segment: Segment, *, as_of: datetime.date, end) -> QuerySet[Member]:
+    """The rules on the member's sales, by the report definitions (`purchases.SaleFacts`)."""
+    brand_ids = list(segment.bought_at_brands.values_list("pk", flat=True)) if segment.pk is not None else []
+    categories, skus = codes_split(segment.bought_categories), codes_split(segment.bought_skus)
+    if brand_ids or categories or skus:
+        since = _days_back(as_of, segment.bought_within_days) if segment.bought_within_days else None
+        members = members.filter(
+            sale_facts().bought(brand_ids=brand_ids, categories=categories, skus=skus, since=since, until=end)
+        )
+    if segment.recent_days:
+        since = _days_back(as_of, segment.recent_days)
+        bounds = {}
+        if segment.recent_orders_min is not None:
+            bounds["recent_orders__gte"] = segment.recent_orders_min
+        if segment.recent_orders_max is not None:
+            bounds["recent_orders__lte"] = segment.recent_orders_max
+        if bounds:
+            members = members.alias(recent_orders=sale_facts().orders(since=since, until=end)).filter(**bounds)
+        bounds = {}
+        if segment.recent_net_sales_min is not None:
+            bounds["recent_net__gte"] = segment.recent_net_sales_min
+        if segment.recent_net_sales_max is not None:
+            bounds["recent_net__lte"] = segment.recent_net_sales_max
+        if bounds:
+            members = members.alias(recent_net=sale_facts().net_sales(since=since, until=end)).filter(**bounds)
+    bounds = {}
+    if segment.lifetime_net_sales_min is not None:
+        bounds["lifetime_net__gte"] = segment.lifetime_net_sales_min
+    if segment.lifetime_net_sales_max is not None:
+        bounds["lifetime_net__lte"] = segment.lifetime_net_sales_max
+    if bounds:
+        members = members.alias(lifetime_net=sale_facts().net_sales(since=None, until=end)).filter(**bounds)
+    return members
+
+
+def _days_back(as_of: datetime.date, days: int) -> datetime.datetime:
+    """The start of the last `days` days up to and including `as_of`."""
+    return _start_of(as_of - datetime.timedelta(days=days - 1))
+
+
 def segment_members(*, segment: Segment, as_of: datetime.date | None = None) -> QuerySet[Member]:
     """The active members who meet every rule of `segment` on the day `as_of` (default today in
     the programme's zone). "The last N days" are the N days up to and including `as_of`."""
@@ -61,6 +120,13 @@ def segment_members(*, segment: Segment, as_of: datetime.date | None = None) -> 
     month = segment_birthday_month(segment, as_of)
     if month is not None:
         members = members.filter(birthday__month=month)
+    if segment.gender:
+        members = members.filter(gender=segment.gender)
+    members = members.filter(_age_condition(segment, as_of))
+    if segment.points_balance_min is not None:
+        members = members.filter(points_balance__gte=segment.points_balance_min)
+    if segment.points_balance_max is not None:
+        members = members.filter(points_balance__lte=segment.points_balance_max)
     if segment.pk is not None:
         tier_ids = set(segment.tiers.values_list("pk", flat=True))
         if tier_ids:
@@ -87,24 +153,22 @@ def segment_members(*, segment: Segment, as_of: datetime.date | None = None) -> 
             ~Exists(purchases.filter(occurred_at__gte=_start_of(segment.last_purchase_before))),
         )
     if segment.purchased_within_days:
-        since = _start_of(as_of - datetime.timedelta(days=segment.purchased_within_days - 1))
+        since = _days_back(as_of, segment.purchased_within_days)
         members = members.filter(Exists(purchases.filter(occurred_at__gte=since)))
     if segment.not_purchased_within_days:
-        since = _start_of(as_of - datetime.timedelta(days=segment.not_purchased_within_days - 1))
+        since = _days_back(as_of, segment.not_purchased_within_days)
         members = members.filter(~Exists(purchases.filter(occurred_at__gte=since)))
 
     if segment.min_spend:
         spends = TierSpend.objects.filter(member_id=OuterRef("pk"), occurred_at__lt=end)
         if segment.spend_within_days:
-            spends = spends.filter(
-                occurred_at__gte=_start_of(as_of - datetime.timedelta(days=segment.spend_within_days - 1))
-            )
+            spends = spends.filter(occurred_at__gte=_days_back(as_of, segment.spend_within_days))
         money = DecimalField(max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES)
         total = spends.order_by().values("member_id").annotate(total=Sum("amount")).values("total")
         members = members.alias(
             period_spend=Coalesce(Subquery(total, output_field=money), Value(Decimal(0)), output_field=money)
         ).filter(period_spend__gte=segment.min_spend)
-    return members
+    return _sales_rules(members, segment, as_of=as_of, end=end)
 
 
 def group_members(*, group: CustomerGroup, active_only: bool = True) -> QuerySet[Member]:

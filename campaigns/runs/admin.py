@@ -40,7 +40,8 @@ def audience_preview(campaign: Campaign, as_of: datetime.date | None = None) -> 
     return members.count(), audience_sample(members)
 
 
-@admin.register(Campaign)
+# Registered by `backoffice.admin`, which composes the campaign's result (from `reports`, a floor
+# above) onto this page.
 class CampaignAdmin(admin.ModelAdmin):
     form = CampaignAdminForm
     list_display = ["code", "name", "audience", "gives", "schedule_text", "once_per", "is_active", "last_run"]
@@ -91,6 +92,16 @@ class CampaignAdmin(admin.ModelAdmin):
                     "periodic_task",
                 ],
                 "description": _("Recurring schedules are read in the programme's time zone (Asia/Ho_Chi_Minh)."),
+            },
+        ),
+        (
+            _("Measuring the result"),
+            {
+                "fields": ["holdout_percent", "result_days"],
+                "description": _(
+                    "A holdout is drawn at random in each run; its members are recorded and get nothing, so "
+                    "that their sales show what the members reached would have bought anyway."
+                ),
             },
         ),
         (_("Runs"), {"fields": ["run_history"]}),
@@ -310,6 +321,7 @@ class CampaignRunAdmin(ReadOnlyModelAdmin):
         "audience_count",
         "members_reached",
         "members_skipped",
+        "members_held_out",
         "vouchers_issued",
         "points_given",
         "messages_queued",
@@ -330,8 +342,8 @@ class CampaignRunAdmin(ReadOnlyModelAdmin):
 
 @admin.register(CampaignDelivery)
 class CampaignDeliveryAdmin(ReadOnlyModelAdmin):
-    list_display = ["campaign", "member", "period_key", "delivered_at", "run"]
-    list_filter = ["campaign", ("delivered_at", admin.DateFieldListFilter)]
+    list_display = ["campaign", "member", "period_key", "delivered_at", "holdout", "run"]
+    list_filter = ["campaign", "holdout", ("delivered_at", admin.DateFieldListFilter)]
     search_fields = ["=member__phone", "member__code", "member__name", "=period_key"]
     ordering = ["-delivered_at", "-pk"]
     list_select_related = ["campaign", "member", "run"]

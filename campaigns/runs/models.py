@@ -28,6 +28,10 @@ weekday_cron_validator = RegexValidator(
 )
 
 
+MAX_HOLDOUT_PERCENT = 50
+MAX_RESULT_DAYS = 365
+
+
 class Campaign(TimeStampedModel):
     class Schedule(models.TextChoices):
         MANUAL = "manual", _("Only when run by hand")
@@ -113,6 +117,26 @@ class Campaign(TimeStampedModel):
     )
     once_per = models.CharField(_("each member gets it"), max_length=5, choices=OncePer.choices, default=OncePer.RUN)
 
+    # --- Measuring it (reports.md, "Campaign result")
+    holdout_percent = models.PositiveSmallIntegerField(
+        _("holdout (%)"),
+        default=0,
+        validators=[MaxValueValidator(MAX_HOLDOUT_PERCENT, message=_("At most half of the audience can be held out."))],
+        help_text=_(
+            "A random share of the audience that gets nothing, kept to compare their sales with the members "
+            "reached (0 to 50; 0: no holdout)."
+        ),
+    )
+    result_days = models.PositiveSmallIntegerField(
+        _("result window (days)"),
+        default=30,
+        validators=[
+            MinValueValidator(1, message=_("Give a window of 1 to 365 days.")),
+            MaxValueValidator(MAX_RESULT_DAYS, message=_("Give a window of 1 to 365 days.")),
+        ],
+        help_text=_("The sales of the N days after each delivery count towards the campaign's result."),
+    )
+
     is_active = models.BooleanField(_("active"), default=False, editable=False)
     activated_at = models.DateTimeField(_("activated at"), null=True, blank=True, editable=False)
     activated_by = models.ForeignKey(
@@ -160,6 +184,13 @@ class Campaign(TimeStampedModel):
             ),
             models.CheckConstraint(
                 condition=~Q(schedule="once") | Q(run_at__isnull=False), name="campaigns_campaign_once_has_time"
+            ),
+            models.CheckConstraint(
+                condition=Q(holdout_percent__lte=MAX_HOLDOUT_PERCENT), name="campaigns_campaign_holdout_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(result_days__gte=1) & Q(result_days__lte=MAX_RESULT_DAYS),
+                name="campaigns_campaign_result_days_range",
             ),
         ]
 
@@ -241,6 +272,9 @@ class CampaignRun(models.Model):
     vouchers_issued = models.PositiveIntegerField(_("vouchers issued"), default=0)
     points_given = models.PositiveIntegerField(_("points given"), default=0)
     messages_queued = models.PositiveIntegerField(_("messages queued"), default=0)
+    members_held_out = models.PositiveIntegerField(
+        _("members held out"), default=0, help_text=_("The campaign's random holdout: recorded, given nothing.")
+    )
     note = models.TextField(_("note"), blank=True)
 
     class Meta:
@@ -258,7 +292,11 @@ class CampaignRun(models.Model):
 
 class CampaignDelivery(models.Model):
     """A member served by a campaign in a period. Inserted set-based (INSERT ... SELECT ... ON
-    CONFLICT DO NOTHING) before the member is given anything, in the same transaction."""
+    CONFLICT DO NOTHING) before the member is given anything, in the same transaction.
+
+    A member drawn into the campaign's random holdout gets a row too, marked `holdout`, and is
+    given nothing: the row keeps them out of later runs of the period (they stay held out) and is
+    what the campaign's result compares the members reached with."""
 
     campaign = models.ForeignKey(
         Campaign, on_delete=models.PROTECT, related_name="deliveries", verbose_name=_("campaign"), db_index=False
@@ -269,6 +307,7 @@ class CampaignDelivery(models.Model):
         CampaignRun, on_delete=models.PROTECT, related_name="deliveries", verbose_name=_("run"), db_index=False
     )
     delivered_at = models.DateTimeField(_("delivered at"))
+    holdout = models.BooleanField(_("held out"), default=False, help_text=_("Recorded for comparison, given nothing."))
 
     class Meta:
         verbose_name = _("campaign delivery")

@@ -15,7 +15,15 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from backoffice.admin import MemberWithProgrammeAdmin, RefundAdmin, SaleAdmin, TerminalWithSalesAdmin
+from backoffice.admin import (
+    CampaignWithResultAdmin,
+    MemberWithProgrammeAdmin,
+    RefundAdmin,
+    SaleAdmin,
+    TerminalWithSalesAdmin,
+)
+from campaigns.runs.admin import CampaignAdmin
+from campaigns.runs.models import Campaign
 from members.admin import MemberAdmin
 from members.models import Member
 from pos.models import Refund, Sale
@@ -151,6 +159,7 @@ def test_the_site_serves_the_composed_admin_wherever_one_exists():
         (Terminal, TerminalWithSalesAdmin, TerminalAdmin),
         (Sale, SaleAdmin, admin.ModelAdmin),
         (Refund, RefundAdmin, admin.ModelAdmin),
+        (Campaign, CampaignWithResultAdmin, CampaignAdmin),
     ],
 )
 def test_the_pages_that_need_every_floor_are_registered_by_backoffice(model, served, base):

@@ -230,6 +230,7 @@ def test_the_admin_offers_the_delivery_and_creates_a_claim_link_campaign(client,
         "voucher_delivery": "claim_link", "claim_days": "5", "notification_event": "campaign",
         "notification_is_marketing": "on", "once_per": "ever", "schedule": "manual", "cron_minute": "0",
         "cron_hour": "8", "cron_day_of_month": "1", "cron_month_of_year": "*", "cron_day_of_week": "*",
+        "holdout_percent": "0", "result_days": "30",
     }  # fmt: skip
     response = client.post(add_url, data)
     assert response.status_code == 302, response.content.decode()[:2000]

@@ -234,7 +234,7 @@ def test_rules_combine_and_the_members_come_in_one_statement(stores, tiers, put_
         found = list(members.values_list("pk", flat=True))
     assert found == [vip_hn.pk]
     assert len(reading) == 1
-    assert len(building) <= 4  # the segment's own lists (tiers, stores, groups) and the entry tier
+    assert len(building) <= 5  # the segment's own lists (tiers, stores, groups, brands) and the entry tier
 
 
 # --- Admin ------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.audiences.forms import PhoneListForm
+from campaigns.audiences.forms import PhoneListForm, SegmentAdminForm
 from campaigns.audiences.models import CustomerGroup, GroupMembership, Segment
 from campaigns.audiences.resources import CustomerGroupResource
 from campaigns.audiences.selectors import audience_sample, audience_today, group_members, segment_members
@@ -181,17 +181,19 @@ class GroupMembershipAdmin(admin.ModelAdmin):
 
 @admin.register(Segment)
 class SegmentAdmin(admin.ModelAdmin):
+    form = SegmentAdminForm
     list_display = ["name", "rules", "created_at"]
-    list_filter = ["birthday_month", "tiers", "home_stores"]
+    list_filter = ["birthday_month", "gender", "tiers", "home_stores"]
     search_fields = ["name", "description"]
     ordering = ["name"]
     list_select_related: list = []
-    autocomplete_fields = ["tiers", "home_stores", "groups"]
+    autocomplete_fields = ["tiers", "home_stores", "groups", "bought_at_brands"]
     readonly_fields = ["live_count", "sample", "created_at", "updated_at", "created_by"]
     fieldsets = [
         (None, {"fields": ["name", "description"]}),
         (_("Members now"), {"fields": ["live_count", "sample"]}),
         (_("Birthday, tier, store"), {"fields": ["birthday_month", "tiers", "home_stores"]}),
+        (_("Who they are"), {"fields": ["gender", "age_min", "age_max", "points_balance_min", "points_balance_max"]}),
         (_("Enrolment"), {"fields": ["enrolled_from", "enrolled_until"]}),
         (
             _("Purchases"),
@@ -204,6 +206,28 @@ class SegmentAdmin(admin.ModelAdmin):
                     "min_spend",
                     "spend_within_days",
                 ]
+            },
+        ),
+        (
+            _("Sales"),
+            {
+                "fields": [
+                    "bought_at_brands",
+                    "bought_categories",
+                    "bought_skus",
+                    "bought_within_days",
+                    "recent_days",
+                    "recent_orders_min",
+                    "recent_orders_max",
+                    "recent_net_sales_min",
+                    "recent_net_sales_max",
+                    "lifetime_net_sales_min",
+                    "lifetime_net_sales_max",
+                ],
+                "description": _(
+                    "Net sales are the money paid less refunds, orders the sales not refunded in full, as in the "
+                    "reports. The points balance is today's."
+                ),
             },
         ),
         (_("Static groups"), {"fields": ["groups"]}),
@@ -226,6 +250,18 @@ class SegmentAdmin(admin.ModelAdmin):
             parts.append(gettext("no recent purchase"))
         if obj.min_spend:
             parts.append(gettext("spent at least %(amount)s") % {"amount": f"{int(obj.min_spend):,}".replace(",", ".")})
+        if obj.gender:
+            parts.append(obj.get_gender_display())
+        if obj.age_min is not None or obj.age_max is not None:
+            parts.append(
+                gettext("aged %(low)s – %(high)s") % {"low": _or_dots(obj.age_min), "high": _or_dots(obj.age_max)}
+            )
+        if obj.points_balance_min is not None or obj.points_balance_max is not None:
+            parts.append(gettext("points balance"))
+        if obj.bought_categories or obj.bought_skus or obj.bought_within_days:
+            parts.append(gettext("bought given products"))
+        if obj.recent_days or obj.lifetime_net_sales_min is not None or obj.lifetime_net_sales_max is not None:
+            parts.append(gettext("orders or net sales"))
         return "; ".join(parts) or gettext("see the segment")
 
     @admin.display(description=_("members today"))
@@ -245,6 +281,10 @@ class SegmentAdmin(admin.ModelAdmin):
         if obj.pk is None:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
+
+
+def _or_dots(value) -> str:
+    return "…" if value is None else str(value)
 
 
 def groupmember_sample_table(group: CustomerGroup) -> str:

@@ -4,6 +4,7 @@ runs (`campaign_runs`), and the vouchers members claim from a campaign's link (`
 from campaigns.runs.services.campaign_runs import (
     campaign_check_runnable,
     campaign_reference,
+    campaign_reference_prefix,
     campaign_run,
     campaign_send_test,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "campaign_claim",
     "campaign_deactivate",
     "campaign_reference",
+    "campaign_reference_prefix",
     "campaign_run",
     "campaign_save",
     "campaign_schedule_sync",

@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime
 import functools
 import logging
+import random
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -59,34 +60,75 @@ class _Served:
     vouchers: int = 0
     points: int = 0
     messages: int = 0
+    held_out: int = 0
 
 
 def campaign_reference(campaign: Campaign, period_key: str, member_id: int) -> str:
     """The idempotency reference of what a campaign gives a member in a period (the voucher and
     the ledger credit carry it)."""
-    return f"campaign:{campaign.pk}:{period_key}:{member_id}"
+    return f"{campaign_reference_prefix(campaign)}{period_key}:{member_id}"
+
+
+def campaign_reference_prefix(campaign: Campaign) -> str:
+    """The start of every reference a campaign gives (its vouchers, its ledger credits)."""
+    return f"campaign:{campaign.pk}:"
+
+
+# The holdout draw: a member's bucket is two rounds of an affine map modulo a prime, with
+# coefficients drawn from a generator seeded by the run's id. Integer arithmetic that SQLite and
+# PostgreSQL compute alike (every product stays below 2**62), so the draw is part of the claiming
+# INSERT ... SELECT (no statement more, no row read back) and the same on both databases.
+_HOLDOUT_PRIME = 2_147_483_647  # 2**31 - 1
+HOLDOUT_BUCKETS = 10_000
+
+
+def holdout_coefficients(run_id: int) -> tuple[int, int, int, int]:
+    draw = random.Random(f"campaign-run-holdout:{run_id}")  # noqa: S311 -- a fair split, not a secret
+    return tuple(draw.randrange(1, _HOLDOUT_PRIME) for _i in range(4))  # type: ignore[return-value]
+
+
+def holdout_bucket(member_id: int, run_id: int) -> int:
+    """The member's bucket (0 to HOLDOUT_BUCKETS - 1) in the run's draw, as the SQL computes it."""
+    a1, b1, a2, b2 = holdout_coefficients(run_id)
+    return ((a2 * ((a1 * member_id + b1) % _HOLDOUT_PRIME) + b2) % _HOLDOUT_PRIME) % HOLDOUT_BUCKETS
+
+
+def _holdout_sql(column: str, *, run_id: int, percent: int) -> tuple[str, list[int]]:
+    """SQL deciding whether the member in `column` is held out, and its parameters."""
+    if percent <= 0:
+        return "%s", [False]
+    a1, b1, a2, b2 = holdout_coefficients(run_id)
+    p = _HOLDOUT_PRIME
+    # `%%`: the modulo operator, escaped for the parameter style.
+    sql = f"((%s * ((%s * {column} + %s) %% {p}) + %s) %% {p}) %% {HOLDOUT_BUCKETS} < %s"
+    return sql, [a2, a1, b1, b2, percent * HOLDOUT_BUCKETS // 100]
 
 
 def _deliveries_claim(
     *, campaign: Campaign, run: CampaignRun, period_key: str, audience: QuerySet[Member], now: datetime.datetime
-) -> list[int]:
-    """Insert a delivery for each member of `audience` not yet served in the period; returns the
-    ids of the members claimed now. One statement, set-based."""
+) -> tuple[list[int], int]:
+    """Insert a delivery for each member of `audience` not yet served in the period, drawing
+    the campaign's holdout among them; returns the ids of the members claimed now to be served
+    (held-out members excluded) and how many were held out. One statement, set-based."""
     quote = connection.ops.quote_name
     sub_sql, sub_params = audience.order_by().values(claimed_member_id=F("pk")).query.sql_with_params()
     table = quote(CampaignDelivery._meta.db_table)
+    member = f"audience.{quote('claimed_member_id')}"
+    holdout_sql, holdout_params = _holdout_sql(member, run_id=run.pk, percent=campaign.holdout_percent)
     # Names are quoted by the backend and every value is a parameter.
     sql = (
         f"INSERT INTO {table} ({quote('campaign_id')}, {quote('member_id')}, {quote('period_key')}, "  # noqa: S608
-        f"{quote('run_id')}, {quote('delivered_at')}) "
-        f"SELECT %s, audience.{quote('claimed_member_id')}, %s, %s, %s FROM ({sub_sql}) audience WHERE true "
+        f"{quote('run_id')}, {quote('delivered_at')}, {quote('holdout')}) "
+        f"SELECT %s, {member}, %s, %s, %s, {holdout_sql} FROM ({sub_sql}) audience WHERE true "
         f"ON CONFLICT ({quote('campaign_id')}, {quote('member_id')}, {quote('period_key')}) DO NOTHING "
-        f"RETURNING {quote('member_id')}"
+        f"RETURNING {quote('member_id')}, {quote('holdout')}"
     )
-    params = [campaign.pk, period_key, run.pk, connection.ops.adapt_datetimefield_value(now), *sub_params]
+    params = [campaign.pk, period_key, run.pk, connection.ops.adapt_datetimefield_value(now), *holdout_params]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return sorted(row[0] for row in cursor.fetchall())
+        cursor.execute(sql, [*params, *sub_params])
+        rows = cursor.fetchall()
+    held_out = sum(1 for _member_id, holdout in rows if holdout)
+    return sorted(member_id for member_id, holdout in rows if not holdout), held_out
 
 
 @functools.lru_cache(maxsize=64)
@@ -120,7 +162,12 @@ def _serve(
     written for them is withdrawn before the commit, so it is never sent."""
     served = _Served()
     deliveries = CampaignDelivery.objects.filter(
-        campaign=campaign, period_key=period_key, run=run, member_id__gte=id_range[0], member_id__lt=id_range[1]
+        campaign=campaign,
+        period_key=period_key,
+        run=run,
+        holdout=False,  # the holdout is recorded and given nothing
+        member_id__gte=id_range[0],
+        member_id__lt=id_range[1],
     )
     members = Member.objects.filter(pk__in=deliveries.values("member_id"))
     served_ids = list(claimed)
@@ -186,7 +233,7 @@ def _serve(
                 Voucher.objects.filter(
                     reward_id=campaign.reward_id,
                     member_id__in=deliveries.values("member_id"),
-                    reference__startswith=f"campaign:{campaign.pk}:{period_key}:",
+                    reference__startswith=f"{campaign_reference_prefix(campaign)}{period_key}:",
                 ).values_list("member_id", "pk")
             )
             messages = messages_enqueue_bulk(
@@ -244,24 +291,28 @@ def _range_run(*, campaign, run, period_key, audience, id_range, by, now) -> _Se
             # commit, made while the reward's row is locked, then takes no time.
             with connection.cursor() as cursor:
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        claimed = _deliveries_claim(
+        claimed, held_out = _deliveries_claim(
             campaign=campaign,
             run=run,
             period_key=period_key,
             audience=audience.filter(pk__gte=id_range[0], pk__lt=id_range[1]),
             now=now,
         )
-        if not claimed:
+        if not claimed and not held_out:
             return _Served()
-        served = _serve(
-            campaign=campaign, run=run, period_key=period_key, claimed=claimed, id_range=id_range, by=by, now=now
-        )
+        served = _Served()
+        if claimed:
+            served = _serve(
+                campaign=campaign, run=run, period_key=period_key, claimed=claimed, id_range=id_range, by=by, now=now
+            )
+        served.held_out = held_out
     CampaignRun.objects.filter(pk=run.pk).update(
         members_reached=F("members_reached") + served.members,
         members_skipped=F("members_skipped") + served.skipped,
         vouchers_issued=F("vouchers_issued") + served.vouchers,
         points_given=F("points_given") + served.points,
         messages_queued=F("messages_queued") + served.messages,
+        members_held_out=F("members_held_out") + served.held_out,
     )
     return served
 
@@ -339,7 +390,7 @@ def campaign_run(
     else:
         _finish(run, CampaignRun.Status.DONE)
     run.refresh_from_db()
-    already = run.audience_count - run.members_reached - run.members_skipped
+    already = run.audience_count - run.members_reached - run.members_skipped - run.members_held_out
     if already > 0 and run.status == CampaignRun.Status.DONE and not run.note:
         CampaignRun.objects.filter(pk=run.pk).update(
             note=_("%(count)d members had already been served in this period.") % {"count": already}
