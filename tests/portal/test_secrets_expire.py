@@ -1,4 +1,4 @@
-"""Issue 14's second proof, the parts no other test made: member sessions are stored as a hash
+"""Issue 14's second and third proofs, the parts no other test made: member sessions are stored as a hash
 and end after 30 days; an exchange confirmation older than a day, or rebuilt from what the
 database keeps, pays nothing; an enrolment proof older than 30 minutes enrols nobody.
 
@@ -6,7 +6,8 @@ Already proved elsewhere: sign-in codes hashed and valid 5 minutes (test_signin.
 tests/members/test_presence.py); card tokens valid 120 s and not makeable from the database
 (test_card.py, tests/members/test_presence.py); unsubscribe tokens expiring and stored nowhere
 (tests/notifications/test_unsubscribe.py); claim links closing after the days to claim and
-stored nowhere (tests/campaigns/test_claims.py)."""
+stored nowhere (tests/campaigns/test_claims.py). The rate limits one request at a time are
+test_signin.py's; here they hold when requests race (PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -19,10 +20,13 @@ from django.test import Client
 from django.utils import timezone
 
 from members.models import Member
-from portal.models import MemberSession
+from notifications.models import Message
+from portal.models import MemberSession, SignInCode
 from portal.rewards import EXCHANGE_FORM_MAX_AGE
 from portal.services.signin import ENROL_PROOF_SECONDS
 from portal.sessions import COOKIE_NAME
+from tests.conftest import run_in_threads
+from tests.factories import MemberFactory
 from tests.portal.conftest import last_code
 from tests.portal.helpers import sign_in
 from tests.portal.test_rewards import confirm_form, exchange
@@ -96,3 +100,34 @@ def test_an_enrolment_proof_older_than_30_minutes_enrols_nobody(client, store, s
     with time_machine.travel(start + datetime.timedelta(seconds=ENROL_PROOF_SECONDS - 60), tick=False):
         assert client.post("/m/enrol/", {"name": "Lê Văn Hùng"}).status_code == 302
     assert Member.objects.filter(phone=STRANGER).exists()  # within the 30 minutes it works
+
+
+# --- Issue 14's third proof under concurrency: the per-phone limits hold when requests race ------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_six_code_requests_at_once_send_three_codes(is_postgres, sign_in_templates):
+    if not is_postgres:
+        pytest.skip("the advisory lock on the phone: PostgreSQL")
+    member = MemberFactory(phone="+84912000222")
+    statuses = run_in_threads(6, lambda index: ask(Client(REMOTE_ADDR=f"10.0.0.{index + 1}"), member.phone).status_code)
+    assert sorted(statuses) == [200, 200, 200, 429, 429, 429]
+    assert SignInCode.objects.filter(phone=member.phone).count() == 3
+    assert Message.objects.filter(event="sign-in-code", recipient=member.phone).count() == 3
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_eight_wrong_tries_at_once_still_void_the_code(is_postgres, sign_in_templates):
+    if not is_postgres:
+        pytest.skip("concurrent guarded updates: PostgreSQL")
+    member = MemberFactory(phone="+84912000333")
+    ask(Client(), member.phone)
+    code = last_code(member.phone)
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    statuses = run_in_threads(8, lambda _index: submit(Client(), member.phone, wrong).status_code)
+    assert statuses == [400] * 8
+    assert SignInCode.objects.get(phone=member.phone).wrong_tries >= 5
+    assert submit(Client(), member.phone, code).status_code == 400  # voided: the right code is refused
+    assert not MemberSession.objects.filter(member=member).exists()
