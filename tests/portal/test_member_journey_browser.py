@@ -118,6 +118,7 @@ def run_the_journey(browser, page, live_server, store, folder: Path) -> None:
 
     # Exchange points for the reward; the voucher is on /m/vouchers/ and the balance has moved.
     page.goto("/m/rewards/")
+    screenshot(page, "rewards")
     page.click(f"[data-reward={reward.code}]")
     page.wait_for_selector("[data-confirm]")
     screenshot(page, "reward-confirm")
@@ -194,6 +195,7 @@ def run_the_journey(browser, page, live_server, store, folder: Path) -> None:
         stranger = context.new_page()
         stranger.test_name, stranger.shot_count = page.test_name, page.shot_count
         stranger.goto(link_in(email["text"], "/m/unsubscribe/"))
+        screenshot(stranger, "unsubscribe-confirm")
         stranger.locator("[data-unsubscribe=confirm]").click()
         stranger.locator("[data-unsubscribe=done]").wait_for()
         screenshot(stranger, "unsubscribe-done")
