@@ -9,7 +9,10 @@ import re
 import pytest
 from django.core.cache import cache
 
-from notifications.models import Message, MessageTemplate
+from campaigns.audiences.services import group_add_members, group_create
+from campaigns.runs.models import Campaign
+from campaigns.runs.services import campaign_activate, campaign_run, campaign_save
+from notifications.models import Event, Message, MessageTemplate
 from notifications.services import template_save
 from tests.factories import BrandFactory, MemberFactory, StoreFactory
 from tests.vouchers.factories import RewardFactory
@@ -75,3 +78,24 @@ def staff_user(db):
     from django.contrib.auth import get_user_model
 
     return get_user_model().objects.create_user(username="cskh1", password="x", is_staff=True)
+
+
+@pytest.fixture
+def campaign(member, other_member):
+    """QUA-LINK, run: its voucher (GIFT, hidden) reaches `member` and `other_member` by claim link."""
+    group = group_create(name="Khách nhận quà")
+    group_add_members(group=group, members=[member, other_member], source="admin")
+    campaign = campaign_save(
+        campaign=Campaign(
+            code="QUA-LINK",
+            name="Quà qua liên kết",
+            group=group,
+            reward=RewardFactory(code="GIFT", name="Quà tặng 30.000 đ", is_visible=False),
+            voucher_delivery=Campaign.VoucherDelivery.CLAIM_LINK,
+            notification_event=Event.CAMPAIGN,
+            once_per=Campaign.OncePer.EVER,
+        )
+    )
+    campaign_activate(campaign=campaign)
+    campaign_run(campaign=campaign)
+    return campaign

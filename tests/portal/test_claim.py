@@ -8,37 +8,12 @@ from urllib.parse import quote
 
 import pytest
 
-from campaigns.audiences.services import group_add_members, group_create
 from campaigns.runs.claims import claim_token
-from campaigns.runs.models import Campaign
-from campaigns.runs.services import campaign_activate, campaign_run, campaign_save
-from notifications.models import Event
 from tests.portal.helpers import sign_in
-from tests.vouchers.factories import RewardFactory
 from tests.vouchers.helpers import written_state
 from vouchers.models import Voucher
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def campaign(member, other_member):
-    group = group_create(name="Khách nhận quà")
-    group_add_members(group=group, members=[member, other_member], source="admin")
-    campaign = campaign_save(
-        campaign=Campaign(
-            code="QUA-LINK",
-            name="Quà qua liên kết",
-            group=group,
-            reward=RewardFactory(code="GIFT", name="Quà tặng 30.000 đ", is_visible=False),
-            voucher_delivery=Campaign.VoucherDelivery.CLAIM_LINK,
-            notification_event=Event.CAMPAIGN,
-            once_per=Campaign.OncePer.EVER,
-        )
-    )
-    campaign_activate(campaign=campaign)
-    campaign_run(campaign=campaign)
-    return campaign
 
 
 def link(campaign, member) -> str:
