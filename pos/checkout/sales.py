@@ -197,8 +197,11 @@ def _insert(sale: Sale, quote: Quote) -> None:
             quantity=line.quantity,
             unit_price=line.unit_price,
             amount=line.amount,
+            earn_base=earned.earn_base if earned else None,
+            earn_points=earned.points if earned else None,
         )
         for line in quote.cart.lines
+        for earned in [quote.line_earnings.get(line.index)]
     )
     SaleDiscount.objects.bulk_create(
         SaleDiscount(
