@@ -51,10 +51,9 @@ def _shares(cart: Cart, total: Decimal) -> dict[int, Decimal]:
     running, given = ZERO, ZERO
     for position, (index, cost) in enumerate(costs):
         running += cost
+        upto = quantize_money(total * running / whole) if whole else ZERO
         if position == len(costs) - 1:
-            upto = total
-        else:
-            upto = quantize_money(total * running / whole) if whole else ZERO
+            upto = total  # the shares add up to the total exactly
         shares[index] = upto - given
         given = upto
     return shares

@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 
 from campaigns.promotions.services import promotion_applications_reverse
 from campaigns.referral.services import referral_reward_reverse
+from campaigns.stamps.services import stamps_reverse
 from loyalty_site.core.errors import NotFoundError
 from loyalty_site.core.money import ZERO, quantize_money, share_of
 from members.models import LedgerEntry, Member
@@ -236,6 +237,7 @@ def sale_refund(
                 ):
                     returned_codes.append(voucher.code)
             promotion_applications_reverse(sale_reference=sale.reference, at=now, reference=reference)
+            stamps_reverse(sale_reference=sale.reference, reason=reason or _("Sale refunded"))
 
         refund.points_reversed = reversed_points
         refund.points_returned = returned_points
