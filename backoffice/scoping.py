@@ -42,6 +42,8 @@ SCOPE_PATHS: dict[str, tuple[str, str]] = {
     "campaigns.groupmembership": (MEMBER, "member"),
     "campaigns.promotionapplication": (MEMBER, "member"),
     "campaigns.campaigndelivery": (MEMBER, "member"),
+    "campaigns.stamp": (MEMBER, "member"),
+    "campaigns.stampprogress": (MEMBER, "member"),
     "members.presencekey": (MEMBER, "member"),
     "members.presencetokenuse": (MEMBER, "member"),
     "members.presencecode": (MEMBER, "member"),
@@ -59,7 +61,11 @@ SCOPE_PATHS: dict[str, tuple[str, str]] = {
     "campaigns.memberimport": (OWNER, "created_by"),
 }
 # Links to a member or a store that do not make a row belong to one.
-UNSCOPED: set[str] = {"members.member.referred_by", "members.member.merged_into"}
+UNSCOPED: set[str] = {
+    "members.member.referred_by",
+    "members.member.merged_into",
+    "campaigns.stampcard.brand",  # configuration of a brand's stamp card, like a promotion's brands
+}
 
 
 def _user_cache(user) -> dict:

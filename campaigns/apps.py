@@ -8,5 +8,7 @@ class CampaignsConfig(AppConfig):
 
     def ready(self) -> None:
         from campaigns.promotions import receivers
+        from campaigns.stamps import receivers as stamp_receivers
 
         receivers.connect()
+        stamp_receivers.connect()

@@ -1,5 +1,6 @@
 """The campaigns part of the demo programme (`demo-programme.md`): the promotions GIO-VANG,
-SINH-NHAT and CAFE-SANG, the referral programme (2 % for 180 days) and the BIRTHDAY-MONTHLY
+SINH-NHAT and CAFE-SANG, the earn rules (category `alcohol` earns nothing, `merch` 2 %), the stamp
+card CAFE-STAMP, the referral programme (2 % for 180 days) and the BIRTHDAY-MONTHLY
 campaign with its segment.
 
 Idempotent and respectful of operators: everything is found by its code (or name) and left as
@@ -15,11 +16,13 @@ from decimal import Decimal
 from django.db import transaction
 
 from campaigns.audiences.models import Segment
-from campaigns.promotions.models import Promotion
-from campaigns.promotions.services import promotion_save
+from campaigns.promotions.models import EarnRule, Promotion
+from campaigns.promotions.services import earn_rule_save, promotion_save
 from campaigns.referral.models import ReferralProgramme
 from campaigns.runs.models import Campaign
 from campaigns.runs.services import campaign_activate, campaign_save
+from campaigns.stamps.models import StampCard
+from campaigns.stamps.services import stamp_card_save
 from notifications.models import Event
 from stores.models import Brand
 from tiers.models import Tier
@@ -64,6 +67,28 @@ DEMO_PROMOTIONS = [
         "tiers": ["VIP", "DIAMOND"],
     },
 ]
+DEMO_EARN_RULES = [
+    {
+        "code": "ALCOHOL",
+        "name": "Đồ uống có cồn không tích điểm",
+        "kind": EarnRule.Kind.EXCLUDE,
+        "categories": "alcohol",
+    },
+    {
+        "code": "MERCH",
+        "name": "Quà lưu niệm tích 2 %",
+        "kind": EarnRule.Kind.RATE,
+        "categories": "merch",
+        "rate_percent": Decimal(2),
+    },
+]
+DEMO_STAMP_CARD = {
+    "code": "CAFE-STAMP",
+    "name": "Thẻ tích ly Cà Phê Sớm",
+    "stamps_needed": 5,
+    "period_days": 30,
+    "min_amount": Decimal(30000),
+}
 DEMO_REFERRAL = {"is_active": True, "percent": Decimal(2), "days": 180}
 BIRTHDAY_SEGMENT = "Sinh nhật trong tháng"
 BIRTHDAY_CAMPAIGN = {
@@ -99,6 +124,25 @@ def _promotions() -> int:
             promotion.tiers.set(tiers)
         created += 1
     return created
+
+
+def _earn_rules() -> int:
+    created = 0
+    for spec in DEMO_EARN_RULES:
+        if not EarnRule.objects.filter(code=spec["code"]).exists():
+            earn_rule_save(rule=EarnRule(**spec))
+            created += 1
+    return created
+
+
+def _stamp_card() -> int:
+    if StampCard.objects.filter(code=DEMO_STAMP_CARD["code"]).exists():
+        return 0
+    reward, brand = Reward.objects.filter(code="CAFE-FREE").first(), Brand.objects.filter(code="CAFE").first()
+    if reward is None or brand is None:
+        return 0
+    stamp_card_save(card=StampCard(brand=brand, reward=reward, **DEMO_STAMP_CARD))
+    return 1
 
 
 def _referral() -> int:
@@ -137,4 +181,4 @@ def _birthday_campaign() -> int:
 def demo_campaigns_load() -> int:
     """Create what is missing; returns how many things were created (0 when run again)."""
     with transaction.atomic():
-        return _promotions() + _referral() + _birthday_campaign()
+        return _promotions() + _earn_rules() + _stamp_card() + _referral() + _birthday_campaign()

@@ -3,19 +3,24 @@
 
 from campaigns.audiences.imports.models import MemberImport
 from campaigns.audiences.models import CustomerGroup, GroupMembership, Segment
-from campaigns.promotions.models import Promotion, PromotionApplication
+from campaigns.promotions.models import EarnRule, Promotion, PromotionApplication
 from campaigns.referral.models import ReferralProgramme
 from campaigns.runs.models import Campaign, CampaignDelivery, CampaignRun
+from campaigns.stamps.models import Stamp, StampCard, StampProgress
 
 __all__ = [
     "Campaign",
     "CampaignDelivery",
     "CampaignRun",
     "CustomerGroup",
+    "EarnRule",
     "GroupMembership",
     "MemberImport",
     "Promotion",
     "PromotionApplication",
     "ReferralProgramme",
     "Segment",
+    "Stamp",
+    "StampCard",
+    "StampProgress",
 ]

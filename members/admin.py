@@ -107,6 +107,7 @@ class ProgrammeSettingsAdmin(admin.ModelAdmin):
         ),
         (_("Manual adjustments by staff"), {"fields": ["adjustment_max_points", "adjustment_daily_points"]}),
         (_("Proof that the member is present"), {"fields": ["presence_proof", "presence_free_points"]}),
+        (_("Paying with points"), {"fields": ["redeem_max_percent", "redeem_min_points"]}),
         (_("History"), {"fields": ["updated_at", "updated_by"]}),
     ]
 

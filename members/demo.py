@@ -20,7 +20,7 @@ from members.codes import ALPHABET, LETTERS, MEMBER_CODE_LENGTH
 from members.models import ConsentChange, LedgerEntry, Member, ProgrammeSettings
 from members.phones import phone_or_none
 from members.selectors import programme_settings_get
-from members.services import member_enrol, points_earn
+from members.services import member_enrol, points_earn, programme_settings_update
 from stores.models import Store
 
 SEED = 20250301
@@ -39,7 +39,11 @@ DEMO_SETTINGS = {
     "adjustment_daily_points": 2000,
     "presence_proof": ProgrammeSettings.PresenceProof.ABOVE,
     "presence_free_points": 100,
+    # Version 2: points pay at most half of an invoice after discounts, and at least 10 at a time.
+    "redeem_max_percent": Decimal(50),
+    "redeem_min_points": 10,
 }
+REDEEM_LIMITS = ("redeem_max_percent", "redeem_min_points")
 
 FAMILY_NAMES = [
     "Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng",
@@ -101,7 +105,17 @@ def _code(rng: random.Random, taken: set[str]) -> str:
 def demo_members_load() -> int:
     """Create the demo programme's settings (when missing) and members; returns the number of
     members created (0 when run again)."""
-    ProgrammeSettings.objects.get_or_create(pk=ProgrammeSettings.SINGLETON_PK, defaults=DEMO_SETTINGS)
+    programme, created = ProgrammeSettings.objects.get_or_create(
+        pk=ProgrammeSettings.SINGLETON_PK, defaults=DEMO_SETTINGS
+    )
+    untouched = ProgrammeSettings()
+    if (
+        not created
+        and programme.updated_by_id is None
+        and all(getattr(programme, name) == getattr(untouched, name) for name in REDEEM_LIMITS)
+    ):
+        # A demo built before the redemption limits existed, never edited since: add them.
+        programme_settings_update(data={name: DEMO_SETTINGS[name] for name in REDEEM_LIMITS})
     programme_settings_get(fresh=True)
     stores = list(Store.objects.filter(code__in=STORE_CODES).order_by("code"))
     rng = random.Random(SEED)  # noqa: S311 -- sample data must be reproducible, not secret

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -139,6 +139,22 @@ class ProgrammeSettings(UpdatedByModel):
         _("points spendable without proof"),
         default=100,
         help_text=_("For 'above N points': a payment or redemption of up to this many points needs no proof."),
+    )
+    redeem_max_percent = models.DecimalField(
+        _("most of an invoice points may pay (%)"),
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(100)],
+        help_text=_(
+            "Of what is left to pay after every discount. Points asked beyond it are not taken. Empty: no limit."
+        ),
+    )
+    redeem_min_points = models.PositiveIntegerField(
+        _("fewest points that may pay"),
+        default=0,
+        help_text=_("A payment with fewer points is not taken (0: no minimum)."),
     )
 
     class Meta:

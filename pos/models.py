@@ -94,6 +94,19 @@ class SaleLine(models.Model):
     unit_price = money_field(_("unit price"))
     amount = money_field(_("amount"))
     refunded_quantity = models.PositiveIntegerField(_("quantity refunded"), default=0)
+    # Set when an earn rule touched the sale (`pos.checkout.earning`), else empty: the line's share
+    # of the earn base and its unrounded points, by which a refund of some lines reverses points
+    # and qualifying spend.
+    earn_base = models.DecimalField(
+        _("share of the earn base"),
+        max_digits=MONEY_MAX_DIGITS,
+        decimal_places=MONEY_DECIMAL_PLACES,
+        null=True,
+        blank=True,
+    )
+    earn_points = models.DecimalField(
+        _("points earned (unrounded)"), max_digits=24, decimal_places=6, null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("sale line")

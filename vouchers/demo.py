@@ -74,6 +74,20 @@ DEMO_REWARDS: list[dict] = [
         "validity": Validity.END_OF_MONTH,
         "brands": [],
     },
+    {
+        "code": "CAFE-FREE",
+        "name": "Tặng 1 ly cà phê",
+        "name_en": "One free coffee",
+        "terms": "Một ly cà phê miễn phí, quà của thẻ tích ly CAFE-STAMP. Dùng tại Cà Phê Sớm trong 14 ngày.",
+        "terms_en": "One free coffee, the reward of the CAFE-STAMP card. Valid at Cà Phê Sớm for 14 days.",
+        "kind": Kind.FREE_ITEM,
+        "category": "coffee",
+        "points_cost": 0,
+        "is_visible": False,
+        "validity": Validity.DAYS,
+        "validity_days": 14,
+        "brands": ["CAFE"],
+    },
 ]
 
 

@@ -6,3 +6,4 @@ from campaigns.audiences.admin.actions import add_to_group_action  # noqa: F401
 from campaigns.promotions import admin as promotions  # noqa: F401
 from campaigns.referral import admin as referral  # noqa: F401
 from campaigns.runs import admin as runs  # noqa: F401
+from campaigns.stamps import admin as stamps  # noqa: F401

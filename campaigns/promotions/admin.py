@@ -9,10 +9,10 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.promotions.forms import PromotionAdminForm
-from campaigns.promotions.models import WEEKDAYS, Promotion, PromotionApplication
+from campaigns.promotions.models import WEEKDAYS, EarnRule, Promotion, PromotionApplication
 from campaigns.promotions.resources import PromotionResource
 from campaigns.promotions.selectors import promotion_effect
-from campaigns.promotions.services import promotion_save, promotions_set_active
+from campaigns.promotions.services import earn_rule_save, promotion_save, promotions_set_active
 from loyalty_site.core.admin import ReadOnlyModelAdmin, refusal_text
 from loyalty_site.core.errors import DomainError
 from loyalty_site.core.importexport.admin import ConfigImportExportMixin
@@ -114,3 +114,24 @@ class PromotionApplicationAdmin(ReadOnlyModelAdmin):
     autocomplete_fields = ["promotion", "member", "store"]
     date_hierarchy = "at"
     show_full_result_count = False
+
+
+@admin.register(EarnRule)
+class EarnRuleAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "kind", "rate_percent", "bonus_points", "valid_from", "valid_until", "is_active"]
+    list_filter = ["is_active", "kind", "brands"]
+    search_fields = ["code", "name", "skus", "categories"]
+    ordering = ["kind", "code"]
+    list_select_related: list = []
+    autocomplete_fields = ["brands"]
+    readonly_fields = ["created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["code", "name", "is_active"]}),
+        (_("Which lines"), {"fields": ["skus", "categories"]}),
+        (_("How they earn"), {"fields": ["kind", "rate_percent", "bonus_points"]}),
+        (_("When and where (store local dates)"), {"fields": ["valid_from", "valid_until", "brands"]}),
+        (_("History"), {"fields": ["created_at", "updated_at"]}),
+    ]
+
+    def save_model(self, request, obj, form, change):
+        earn_rule_save(rule=obj)

@@ -336,3 +336,91 @@ class PromotionApplication(models.Model):
     @property
     def counts(self) -> bool:
         return self.reversed_at is None
+
+
+class EarnRule(TimeStampedModel):
+    """How some lines earn, whatever the tier (issue 16): lines of the chosen SKUs or categories
+    earn nothing and count for no tier spend (`exclude`), earn at a fixed rate instead of the
+    tier's (`rate`), or earn bonus points per item sold (`bonus`, usually dated: "+20 points on
+    a new drink this month"). Read by `campaigns.promotions.earn.earn_rules_applicable`, the
+    same for the quote and the sale; no brands: every brand."""
+
+    class Kind(models.TextChoices):
+        EXCLUDE = "exclude", _("Earns nothing")
+        RATE = "rate", _("Earns at its own rate")
+        BONUS = "bonus", _("Bonus points per item")
+
+    code = models.CharField(_("code"), max_length=30, unique=True, validators=[code_validator])
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    skus = models.TextField(_("SKUs"), blank=True, help_text=_("One per line or separated by commas."))
+    categories = models.TextField(
+        _("categories"), blank=True, help_text=_("One per line or separated by commas, e.g. alcohol.")
+    )
+    rate_percent = models.DecimalField(
+        _("earn rate (%)"),
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text=_("For 'earns at its own rate': the share of the money paid given back as points, any tier."),
+    )
+    bonus_points = models.PositiveIntegerField(
+        _("bonus points per item"), null=True, blank=True, help_text=_("For bonus points: added for each item sold.")
+    )
+    valid_from = models.DateField(_("valid from"), null=True, blank=True, help_text=_("First day, store local date."))
+    valid_until = models.DateField(
+        _("valid until"), null=True, blank=True, help_text=_("Last day (included), store local date.")
+    )
+    brands = models.ManyToManyField(Brand, blank=True, related_name="+", verbose_name=_("brands"))
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("earn rule")
+        verbose_name_plural = _("earn rules")
+        ordering = ["kind", "code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind="rate") | Q(rate_percent__gte=0, rate_percent__lte=100),
+                name="campaigns_earnrule_rate_given",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="bonus") | Q(bonus_points__gt=0),
+                name="campaigns_earnrule_bonus_given",
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_from__isnull=True)
+                | Q(valid_until__isnull=True)
+                | Q(valid_from__lte=models.F("valid_until")),
+                name="campaigns_earnrule_period_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+    @property
+    def sku_set(self) -> set[str]:
+        return split_list(self.skus)
+
+    @property
+    def category_set(self) -> set[str]:
+        return split_list(self.categories)
+
+    def clean(self) -> None:
+        errors: dict[str, list] = {}
+        if not (self.sku_set or self.category_set):
+            errors.setdefault("skus", []).append(_("Name at least one SKU or category."))
+        if self.kind == self.Kind.RATE and self.rate_percent is None:
+            errors.setdefault("rate_percent", []).append(_("Required for this kind of rule."))
+        if self.kind != self.Kind.RATE and self.rate_percent is not None:
+            errors.setdefault("rate_percent", []).append(_("Leave empty for this kind of rule."))
+        if self.kind == self.Kind.BONUS and not self.bonus_points:
+            errors.setdefault("bonus_points", []).append(_("Required for this kind of rule."))
+        if self.kind != self.Kind.BONUS and self.bonus_points is not None:
+            errors.setdefault("bonus_points", []).append(_("Leave empty for this kind of rule."))
+        if self.valid_from and self.valid_until and self.valid_from > self.valid_until:
+            errors.setdefault("valid_until", []).append(_("The last day cannot be before the first day."))
+        if errors:
+            raise ValidationError(errors)

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
-from campaigns.promotions.models import Promotion
+from campaigns.promotions.earn import earn_rules_cache_invalidate
+from campaigns.promotions.models import EarnRule, Promotion
 from campaigns.promotions.selectors import promotion_rules_cache_invalidate
 
 LINKS = ("stores", "brands", "tiers")
@@ -30,6 +31,15 @@ def _links_changed(sender, action: str, **kwargs) -> None:
         promotion_rules_cache_invalidate()
 
 
+def _earn_rules_changed(sender, **kwargs) -> None:
+    earn_rules_cache_invalidate()
+
+
+def _earn_rule_links_changed(sender, action: str, **kwargs) -> None:
+    if action in ("post_add", "post_remove", "post_clear"):
+        earn_rules_cache_invalidate()
+
+
 def connect() -> None:
     """Called once, from `CampaignsConfig.ready`."""
     post_save.connect(_promotions_changed, sender=Promotion, dispatch_uid="promotion-rules-promotion-saved")
@@ -40,3 +50,9 @@ def connect() -> None:
         post_delete.connect(
             _promotions_changed, sender=field.related_model, dispatch_uid=f"promotion-rules-{name}-deleted"
         )
+    # The earn rules (`campaigns.promotions.earn`): the rule, its brands, a brand deleted.
+    post_save.connect(_earn_rules_changed, sender=EarnRule, dispatch_uid="earn-rules-saved")
+    post_delete.connect(_earn_rules_changed, sender=EarnRule, dispatch_uid="earn-rules-deleted")
+    brands = EarnRule._meta.get_field("brands")
+    m2m_changed.connect(_earn_rule_links_changed, sender=brands.remote_field.through, dispatch_uid="earn-rules-brands")
+    post_delete.connect(_earn_rules_changed, sender=brands.related_model, dispatch_uid="earn-rules-brand-deleted")

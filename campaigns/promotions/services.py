@@ -12,7 +12,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from campaigns.promotions.models import Promotion, PromotionApplication
+from campaigns.promotions.earn import earn_rules_cache_invalidate
+from campaigns.promotions.models import EarnRule, Promotion, PromotionApplication
 from campaigns.promotions.selectors import AppliedPromotion, promotion_rules_cache_invalidate
 from loyalty_site.core.errors import ValidationFailed, clean_or_refuse
 from loyalty_site.core.money import ZERO
@@ -107,3 +108,12 @@ def promotions_set_active(*, promotions: Iterable[Promotion], active: bool) -> i
         if changed:
             promotion_rules_cache_invalidate()  # an UPDATE sends no signal
     return changed
+
+
+def earn_rule_save(*, rule: EarnRule) -> EarnRule:
+    """Create or change an earn rule (its fields already set; the admin then saves its brands).
+    Refusals write nothing."""
+    clean_or_refuse(rule)
+    rule.save()
+    earn_rules_cache_invalidate()
+    return rule

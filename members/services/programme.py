@@ -25,6 +25,8 @@ EDITABLE_FIELDS = frozenset(
         "adjustment_daily_points",
         "presence_proof",
         "presence_free_points",
+        "redeem_max_percent",
+        "redeem_min_points",
     }
 )
 

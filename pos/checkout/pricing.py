@@ -7,12 +7,17 @@ takes what is left to pay below zero. Then earning (pos-api.md):
     earn base = the money actually paid = subtotal - every discount - the part paid with points
     points    = round(base x tier earn rate x multiplier / point value) + promotion bonus points
 
+unless earn rules touch some lines (excluded lines, a category's own rate, bonus points per
+item): then line by line, `pos.checkout.earning`.
+
 with the programme's rounding, at the tier held BEFORE the sale, and the highest multiplier
 (promotions decide stacking). A sale without a member earns nothing; a blocked member earns
 nothing and cannot redeem points.
 
-Points asked for beyond what is left to pay are not taken: `points_redeemed` says how many were
-(at most floor(amount left / point value)), so a point is never spent for less than its value."""
+Points asked for beyond what is left to pay, or beyond the programme's cap (the most of the
+invoice after discounts that points may pay, in %), are not taken, and fewer than the
+programme's minimum are not taken at all: `points_redeemed` says how many were (at most
+floor(amount left / point value)), so a point is never spent for less than its value."""
 
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ from decimal import Decimal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from campaigns.promotions.earn import earn_rules_applicable
 from campaigns.promotions.selectors import PromotionResult, promotions_applicable
 from loyalty_site.core.cart import Cart, CartLine
 from loyalty_site.core.errors import ValidationFailed
@@ -30,7 +36,7 @@ from loyalty_site.core.money import (
     ZERO,
     RoundingMode,
     money_to_points,
-    points_for_amount,
+    percent_of,
     points_to_money,
     to_decimal,
 )
@@ -38,6 +44,7 @@ from members.errors import MemberBlocked, member_in_debt
 from members.models import Member, ProgrammeSettings
 from members.selectors import member_get, member_spendable_points, programme_settings_get
 from members.services import PresenceProof, presence_proof_required
+from pos.checkout.earning import LineEarned, earning_compute
 from pos.checkout.errors import PointsNotApplicable, VoucherUnknown
 from pos.checkout.limits import quote_limits_check
 from stores.models import Store, Terminal
@@ -86,6 +93,9 @@ class Quote:
     promotions: PromotionResult
     vouchers: list[VoucherCheck]
     member_proof_required: bool = False
+    # Per line index, when an earn rule touched the cart: its share of the earn base and its
+    # unrounded points (`pos.checkout.earning`), kept on the sale lines for refunds.
+    line_earnings: dict[int, LineEarned] = field(default_factory=dict)
 
     @property
     def tier_code(self) -> str:
@@ -115,6 +125,20 @@ def cart_from_lines(lines: list[dict]) -> Cart:
             for index, line in enumerate(lines)
         )
     )
+
+
+def points_redeemable(asked: int, *, payable: Decimal, programme: ProgrammeSettings) -> int:
+    """How many of the `asked` points pay when `payable` is left after every discount: never
+    more than covers it (a point is never spent for less than its value), never more than the
+    programme's share of the invoice (`redeem_max_percent`), and none at all when that leaves
+    fewer than the programme's minimum (`redeem_min_points`). What is not taken stays with the
+    member: the quote and the sale say how many were (`points_redeemed`)."""
+    usable = money_to_points(payable, programme.point_value, RoundingMode.FLOOR)
+    if programme.redeem_max_percent is not None:
+        share = percent_of(payable, programme.redeem_max_percent)
+        usable = min(usable, money_to_points(share, programme.point_value, RoundingMode.FLOOR))
+    taken = max(0, min(asked, usable))
+    return taken if taken >= programme.redeem_min_points else 0
 
 
 def price(
@@ -185,8 +209,7 @@ def price(
                 % {"available": available, "points": points_to_redeem},
                 extra={"points_available": available, "points_requested": points_to_redeem},
             )
-        usable = money_to_points(remaining, programme.point_value, RoundingMode.FLOOR)
-        points_redeemed = max(0, min(points_to_redeem, usable))
+        points_redeemed = points_redeemable(points_to_redeem, payable=remaining, programme=programme)
         points_amount = points_to_money(points_redeemed, programme.point_value)
         if points_redeemed:
             description = _("%(points)d points") % {"points": points_redeemed}
@@ -194,17 +217,18 @@ def price(
             remaining -= points_amount
 
     total = max(ZERO, remaining)
-    earn_base = total
     multiplier = promotions.multiplier
-    points_to_earn = 0
-    if member is not None and tier is not None and member.status == Member.Status.ACTIVE:
-        points_to_earn = points_for_amount(
-            earn_base,
-            rate_percent=tier.earn_rate_percent,
-            point_value=programme.point_value,
-            multiplier=multiplier,
-            mode=programme.rounding_mode,
-        ) + max(0, promotions.bonus_points)
+    earns = member is not None and tier is not None and member.status == Member.Status.ACTIVE
+    earning = earning_compute(
+        priced_cart=priced_cart,
+        total=total,
+        plan=earn_rules_applicable(cart=cart, store=store, at=at),
+        rate_percent=tier.earn_rate_percent if earns else None,
+        multiplier=multiplier,
+        programme=programme,
+    )
+    earn_base = earning.earn_base
+    points_to_earn = earning.points + max(0, promotions.bonus_points) if earns else 0
     return Quote(
         store=store,
         member=member,
@@ -222,6 +246,7 @@ def price(
         promotions=promotions,
         vouchers=checks,
         member_proof_required=presence_proof_required(points=points_redeemed, programme=programme),
+        line_earnings=earning.lines,
     )
 
 

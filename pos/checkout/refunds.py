@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 
 from campaigns.promotions.services import promotion_applications_reverse
 from campaigns.referral.services import referral_reward_reverse
+from campaigns.stamps.services import stamps_reverse
 from loyalty_site.core.errors import NotFoundError
 from loyalty_site.core.money import ZERO, quantize_money, share_of
 from members.models import LedgerEntry, Member
@@ -84,6 +85,27 @@ def _plan(sale_lines: list[SaleLine], lines: list[dict] | None) -> dict[int, int
     return plan
 
 
+def _earned_by_lines(
+    sale_lines: list[SaleLine], plan: dict[int, int], *, full: bool
+) -> tuple[tuple[Decimal, Decimal, Decimal], tuple[Decimal, Decimal, Decimal]] | None:
+    """When earn rules touched the sale (its lines keep what each earned): the refunded share of
+    the unrounded points and of the earn base, each as (before this refund, after it, whole).
+    None for a sale priced without earn rules (shared by list price, as before)."""
+    if not sale_lines or any(line.earn_points is None for line in sale_lines):
+        return None
+
+    def shares(attr: str) -> tuple[Decimal, Decimal, Decimal]:
+        before = after = whole = ZERO
+        for line in sale_lines:
+            value = getattr(line, attr) or ZERO
+            whole += value
+            before += value * line.refunded_quantity / line.quantity
+            after += value * (line.refunded_quantity + plan.get(line.pk, 0)) / line.quantity
+        return before, whole if full else after, whole
+
+    return shares("earn_points"), shares("earn_base")
+
+
 def _void_before_debt(earn_entry: LedgerEntry, points: int, *, sale: Sale, reference: str) -> list[str]:
     """Void the member's unused vouchers bought with points, as few as needed, so that taking
     back `points` leaves no debt (risk.md "Refunds"); returns their codes. The entry's member is
@@ -125,6 +147,17 @@ def sale_refund(
         redeemed_total = share_of(sale.points_redeemed, refunded, sale.subtotal)
         if sale.subtotal == 0 and is_full:  # a free sale: nothing to share, give everything back
             earned_total, redeemed_total = sale.points_earned, sale.points_redeemed
+        # Qualifying spend and the referrer's share follow the money paid, or, when earn rules
+        # touched the sale, what the refunded lines earned (an excluded line earned nothing).
+        spend, referral_share = paid, (refunded, sale.refunded_amount, sale.subtotal)
+        by_rules = _earned_by_lines(sale_lines, plan, full=is_full)
+        if by_rules is not None:
+            points_shares, base_shares = by_rules
+            earned_total = sale.points_earned if is_full else share_of(sale.points_earned, *points_shares[1:])
+            spend = _money_share(sale.earn_base, *base_shares[1:]) - _money_share(
+                sale.earn_base, base_shares[0], base_shares[2]
+            )
+            referral_share = base_shares[1], base_shares[0], base_shares[2]
         to_reverse = earned_total - sale.points_reversed
         to_return = redeemed_total - sale.points_returned
 
@@ -177,18 +210,19 @@ def sale_refund(
                 )
                 reversed_points = -reversal.points
             if sale.referrer_points:
-                referral_total = share_of(sale.referrer_points, refunded, sale.subtotal)
-                referral_before = share_of(sale.referrer_points, sale.refunded_amount, sale.subtotal)
+                after, before, whole = referral_share
+                referral_total = share_of(sale.referrer_points, after, whole)
+                referral_before = share_of(sale.referrer_points, before, whole)
                 if referral_total > referral_before:
                     referral_reward_reverse(
                         sale_reference=sale.reference,
                         reference=f"{reference}:referral",
                         points=referral_total - referral_before,
                     )
-            if member.status != Member.Status.MERGED and (paid > 0 or is_full):
+            if member.status != Member.Status.MERGED and (spend > 0 or is_full):
                 tier_spend_reverse(
                     member=member,
-                    amount=paid,
+                    amount=spend,
                     reference=reference,
                     original_reference=sale.reference,
                     full=is_full,
@@ -203,6 +237,7 @@ def sale_refund(
                 ):
                     returned_codes.append(voucher.code)
             promotion_applications_reverse(sale_reference=sale.reference, at=now, reference=reference)
+            stamps_reverse(sale_reference=sale.reference, reason=reason or _("Sale refunded"))
 
         refund.points_reversed = reversed_points
         refund.points_returned = returned_points

@@ -37,6 +37,7 @@ from django.utils.translation import gettext as _
 
 from campaigns.promotions.services import promotion_applications_record
 from campaigns.referral.services import referral_reward
+from campaigns.stamps.services import stamps_record
 from loyalty_site.core.dispatch import task_enqueue_after_commit
 from loyalty_site.core.errors import NotFoundError
 from loyalty_site.core.transactions import service_transaction, writes
@@ -197,8 +198,11 @@ def _insert(sale: Sale, quote: Quote) -> None:
             quantity=line.quantity,
             unit_price=line.unit_price,
             amount=line.amount,
+            earn_base=earned.earn_base if earned else None,
+            earn_points=earned.points if earned else None,
         )
         for line in quote.cart.lines
+        for earned in [quote.line_earnings.get(line.index)]
     )
     SaleDiscount.objects.bulk_create(
         SaleDiscount(
@@ -252,6 +256,11 @@ def _member_effects(sale: Sale, quote: Quote, *, locked: MemberLock, tier_lock: 
             reason=_("Receipt %(receipt)s at %(store)s") % {"receipt": sale.receipt_number, "store": store.code},
             lock=locked,
         )
+    # Stamp cards of the store's brand (cached: no query where the brand has none), under the
+    # member's lock: concurrent sales of one member are stamped one after the other.
+    stamps_record(
+        member=member, store=store, sale_reference=sale.reference, invoice=quote.total + quote.points_amount, at=at
+    )
     if member.referred_by_id is not None:  # most members were not referred: no query for them
         sale.referrer_points = (
             referral_reward(member=member, earn_base=quote.earn_base, sale_reference=sale.reference, at=at) or 0

@@ -28,15 +28,32 @@ def test_load_demo_builds_the_demo_stores_and_changes_nothing_the_second_time():
 
     assert Member.objects.count() == 200
     assert set(Tier.objects.values_list("code", flat=True)) == {"MEMBER", "VIP", "DIAMOND"}
-    assert set(Reward.objects.values_list("code", flat=True)) == {"CASH50K", "PCT10", "CAFE-B2G1", "BDAY20"}
+    assert set(Reward.objects.values_list("code", flat=True)) == {
+        "CASH50K",
+        "PCT10",
+        "CAFE-B2G1",
+        "BDAY20",
+        "CAFE-FREE",
+    }
     assert set(Promotion.objects.values_list("code", flat=True)) >= {"GIO-VANG", "SINH-NHAT", "CAFE-SANG"}
     assert Sale.objects.count() > 300 and Sale.objects.filter(member__isnull=True).exists()
     from members.selectors import ledger_drift
 
     assert ledger_drift() == []
 
-    before = {m._meta.label: m.objects.count() for m in (Brand, Store, get_user_model())}
+    # Issue 16 (lane A): earn rules, the points cap and minimum, the stamp card.
+    from campaigns.promotions.models import EarnRule
+    from campaigns.stamps.models import StampCard
+    from members.models import ProgrammeSettings
+
+    assert dict(EarnRule.objects.values_list("code", "kind")) == {"ALCOHOL": "exclude", "MERCH": "rate"}
+    programme = ProgrammeSettings.objects.get()
+    assert (programme.redeem_max_percent, programme.redeem_min_points) == (50, 10)
+    card = StampCard.objects.get(code="CAFE-STAMP")
+    assert (card.brand.code, card.reward.code, card.stamps_needed, card.period_days) == ("CAFE", "CAFE-FREE", 5, 30)
+
+    before = {m._meta.label: m.objects.count() for m in (Brand, Store, get_user_model(), EarnRule, StampCard)}
     Store.objects.filter(code="PHO-HN01").update(name="Renamed by staff")
     call_command("load_demo", stdout=StringIO())
-    assert {m._meta.label: m.objects.count() for m in (Brand, Store, get_user_model())} == before
+    assert {m._meta.label: m.objects.count() for m in (Brand, Store, get_user_model(), EarnRule, StampCard)} == before
     assert Store.objects.get(code="PHO-HN01").name == "Renamed by staff"

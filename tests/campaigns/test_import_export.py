@@ -14,6 +14,7 @@ from campaigns.demo import demo_campaigns_load
 from campaigns.promotions.models import Promotion
 from campaigns.promotions.resources import PromotionResource
 from campaigns.runs.models import Campaign
+from campaigns.stamps.models import StampCard
 from loyalty_site.core.models import ExportRecord
 from stores.demo import demo_stores_load
 from tests.export_helpers import (
@@ -146,8 +147,9 @@ def test_the_configuration_of_one_installation_imports_cleanly_into_an_empty_one
     expected = {label: snapshot(model) for label, model, _r in CONFIGURATION}
     assert all(expected.values())
     # The empty installation: the same stores, no tiers, rewards or promotions (nor the demo's
-    # scheduled campaigns that name a reward).
+    # scheduled campaigns and stamp cards that name a reward).
     Campaign.objects.all().delete()
+    StampCard.objects.all().delete()
     Promotion.objects.all().delete()
     Reward.objects.all().delete()
     Tier.objects.all().delete()

@@ -63,7 +63,7 @@ def test_the_demo_programme_asks_for_proof_above_100_points():
 
 @pytest.mark.parametrize(
     ("policy", "points", "required"),
-    [("never", 500, False), ("above", 100, False), ("above", 101, True), ("always", 1, True), ("always", 0, False)],
+    [("never", 500, False), ("above", 100, False), ("above", 101, True), ("always", 10, True), ("always", 0, False)],
 )
 def test_the_quote_tells_whether_proof_is_needed_and_never_needs_it(pho, member, policy, points, required):
     programme_settings_update(data={"presence_proof": policy})

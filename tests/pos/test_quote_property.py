@@ -1,14 +1,20 @@
 """Property: for any cart, member, voucher, points and moment, the sale records exactly what the
-quote said (pos-api.md: "What a quote returns and what the sale then records agree exactly")."""
+quote said (pos-api.md: "What a quote returns and what the sale then records agree exactly"),
+with the demo's earn rules (alcohol excluded, merch at 2 %), a product bonus and any redemption
+cap and minimum (issue 16)."""
 
 import datetime
 import itertools
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from campaigns.promotions.models import EarnRule
+from campaigns.promotions.services import earn_rule_save
+from members.services import programme_settings_update
 from tests.factories import MemberFactory
 from tests.pos.conftest import post
 from tests.pos.test_sales_api import QUOTE, SALES
@@ -19,7 +25,7 @@ pytestmark = pytest.mark.django_db
 receipts = itertools.count(1)
 SKUS = [
     ("CF-SUA", "coffee"), ("CF-DEN", "coffee"), ("BAC-XIU", "coffee"), ("BANH-MI", "food"),
-    ("PHO-GA", "pho"), ("TRA-DA", "drink"),
+    ("PHO-GA", "pho"), ("TRA-DA", "drink"), ("BIA-HN", "alcohol"), ("AO-THUN", "merch"), ("TRA-SEN", "tea"),
 ]  # fmt: skip
 line = st.fixed_dictionaries(
     {
@@ -35,13 +41,29 @@ case = st.fixed_dictionaries(
         "voucher": st.sampled_from([None, "CASH50K", "PCT10", "CAFE-B2G1"]),
         "minutes_ago": st.integers(min_value=0, max_value=6 * 24 * 60),
         "birthday_today": st.booleans(),
+        "redeem_max_percent": st.sampled_from([None, Decimal(30), Decimal(50), Decimal("33.33"), Decimal(100)]),
+        "redeem_min_points": st.sampled_from([0, 10, 50]),
     }
 )
+
+
+def _product_bonus() -> None:
+    """+20 points an item of TRA-SEN, every day (the earn rules of the demo are already there)."""
+    if not EarnRule.objects.filter(code="TRA-SEN-20").exists():
+        earn_rule_save(
+            rule=EarnRule(
+                code="TRA-SEN-20", name="Trà sen +20", kind=EarnRule.Kind.BONUS, skus="TRA-SEN", bonus_points=20
+            )
+        )
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=case)
 def test_the_sale_records_what_the_quote_said(cafe, data):
+    _product_bonus()
+    programme_settings_update(
+        data={"redeem_max_percent": data["redeem_max_percent"], "redeem_min_points": data["redeem_min_points"]}
+    )
     at = timezone.now() - datetime.timedelta(minutes=data["minutes_ago"])
     birthday = timezone.localtime(at).date().replace(year=1991) if data["birthday_today"] else None
     if birthday and birthday.month == 2 and birthday.day == 29:
@@ -76,3 +98,11 @@ def test_the_sale_records_what_the_quote_said(cafe, data):
         assert sale.json()["tier"] == quote.json()["tier"]
     assert sale.json()["points_earned"] == quote.json()["points_to_earn"]
     assert float(quote.json()["total"]) >= 0
+    assert sale.json()["points_redeemed"] <= data["points"]
+    paid_with_points = sum(
+        (Decimal(d["amount"]) for d in sale.json()["discounts"] if d["source"] == "points"), Decimal(0)
+    )
+    if data["redeem_max_percent"] is not None:  # never more than the cap of the invoice after discounts
+        assert paid_with_points <= (Decimal(sale.json()["total"]) + paid_with_points) * data["redeem_max_percent"] / 100
+    if data["redeem_min_points"] and sale.json()["points_redeemed"]:
+        assert sale.json()["points_redeemed"] >= data["redeem_min_points"]

@@ -12,6 +12,7 @@ from campaigns.promotions.models import Promotion
 from campaigns.promotions.services import promotion_save
 from members.models import LedgerEntry
 from members.selectors import ledger_drift
+from members.services import programme_settings_update
 from notifications.models import Message
 from pos.models import Refund, Sale, SaleLine
 from tests.factories import MemberFactory
@@ -233,6 +234,8 @@ def test_points_beyond_the_balance_are_refused_and_nothing_is_written(pho):
 
 
 def test_points_beyond_what_is_left_to_pay_are_not_taken(pho):
+    # Without the demo's cap of 50 % (tests/pos/test_redemption_limits.py): up to the whole invoice.
+    programme_settings_update(data={"redeem_max_percent": None})
     member = MemberFactory(points=500)
     body = post(pho, SALES, sale_body("P-2", pho_lines(45_500), member, points_to_redeem=100), key="p2").json()
     assert body["points_redeemed"] == 45 and body["total"] == "500.00" and body["points_balance"] == 455

@@ -1,0 +1,1 @@
+"""Stamp cards: visit-based earning (issue 16)."""
