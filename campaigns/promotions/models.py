@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from campaigns.calendar.models import DateSchedule
 from loyalty_site.core.models import TimeStampedModel
 from loyalty_site.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
 from stores.models import Brand, Store, code_validator
@@ -131,6 +132,19 @@ class Promotion(TimeStampedModel):
             "ends before it starts (22:00 to 02:00) crosses midnight and belongs to the day it opened."
         ),
     )
+    date_schedule = models.ForeignKey(
+        DateSchedule,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="promotions",
+        verbose_name=_("only on the days of the schedule"),
+        help_text=_("E.g. the days around Tết, computed for each year by the lunar calendar. Empty: every day."),
+    )
+    # The schedule resolved to solar date ranges ([["2026-02-14", "2026-02-19"], ...]) when the
+    # promotion or its schedule is saved, and each month: the sale reads it from the cached rules
+    # without a query of its own.
+    schedule_dates = models.JSONField(_("schedule dates"), default=list, blank=True, editable=False)
     brands = models.ManyToManyField(Brand, blank=True, related_name="+", verbose_name=_("brands"))
     stores = models.ManyToManyField(
         Store,

@@ -35,6 +35,7 @@ from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from campaigns.calendar.selectors import day_in_ranges
 from campaigns.promotions.models import Promotion, PromotionApplication
 from loyalty_site.core.cart import Cart, CartLine
 from loyalty_site.core.config_cache import config_cache_invalidate, config_cached
@@ -300,6 +301,8 @@ def _eligible(
         if (p.valid_from and day < p.valid_from) or (p.valid_until and day > p.valid_until):
             continue
         if p.weekdays and str(day.isoweekday()) not in p.weekdays:
+            continue
+        if p.date_schedule_id and not day_in_ranges(day, p.schedule_dates):
             continue
         if p.min_spend is not None and subtotal < p.min_spend:
             continue
