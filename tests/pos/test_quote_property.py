@@ -9,6 +9,10 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from campaigns.calendar.models import DateSchedule, Holiday
+from campaigns.calendar.services import date_schedule_save, holiday_save
+from campaigns.promotions.models import Promotion, PromotionApplication
+from campaigns.promotions.services import promotion_save, promotions_set_active
 from tests.factories import MemberFactory
 from tests.pos.conftest import post
 from tests.pos.test_sales_api import QUOTE, SALES
@@ -35,8 +39,36 @@ case = st.fixed_dictionaries(
         "voucher": st.sampled_from([None, "CASH50K", "PCT10", "CAFE-B2G1"]),
         "minutes_ago": st.integers(min_value=0, max_value=6 * 24 * 60),
         "birthday_today": st.booleans(),
+        # A promotion on a date schedule (x3, stackable): None, none; 0, its one day is the sale's
+        # local day; 1, the day after (it must not apply).
+        "schedule_shift": st.sampled_from([None, 0, 1]),
     }
 )
+
+
+def on_a_date_schedule(day: datetime.date | None) -> None:
+    """LICH-X3 follows a one-day schedule counted from the one-off holiday PROP-DAY on `day`;
+    None switches it off. Saved through the calendar and promotion services, as the admin does."""
+    holiday = Holiday.objects.filter(code="PROP-DAY").first() or Holiday(
+        code="PROP-DAY", name="Ngày thử", kind=Holiday.Kind.ONE_OFF
+    )
+    holiday.date = day or datetime.date(2000, 1, 1)
+    holiday = holiday_save(holiday=holiday)
+    if not DateSchedule.objects.filter(code="PROP-DAY").exists():
+        schedule = date_schedule_save(
+            schedule=DateSchedule(code="PROP-DAY", name="Ngày thử", holiday=holiday, offset_days=0, length_days=1)
+        )
+        promotion_save(
+            promotion=Promotion(
+                code="LICH-X3",
+                name="Lịch x3",
+                kind=Promotion.Kind.EARN_MULTIPLIER,
+                multiplier=3,
+                stackable=True,
+                date_schedule=schedule,
+            )
+        )
+    promotions_set_active(promotions=Promotion.objects.filter(code="LICH-X3"), active=day is not None)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -47,6 +79,8 @@ def test_the_sale_records_what_the_quote_said(cafe, data):
     if birthday and birthday.month == 2 and birthday.day == 29:
         birthday = birthday.replace(day=28)
     member = MemberFactory(points=300, birthday=birthday)
+    shift = data["schedule_shift"]
+    on_a_date_schedule(None if shift is None else timezone.localtime(at).date() + datetime.timedelta(days=shift))
     vouchers = []
     if data["voucher"]:
         reward = Reward.objects.get(code=data["voucher"])
@@ -72,6 +106,8 @@ def test_the_sale_records_what_the_quote_said(cafe, data):
     assert sale.status_code == 201, sale.content
     for field in ("subtotal", "discounts", "total", "points_redeemed", "points_to_earn", "multiplier"):
         assert sale.json()[field] == quote.json()[field], field
+    # The promotion on a date schedule applied exactly on its day.
+    assert PromotionApplication.objects.filter(promotion__code="LICH-X3", member=member).exists() is (shift == 0)
     if not sale.json()["tier_changed"]:  # a sale crossing a threshold answers with the new tier
         assert sale.json()["tier"] == quote.json()["tier"]
     assert sale.json()["points_earned"] == quote.json()["points_to_earn"]
