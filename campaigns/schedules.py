@@ -15,13 +15,4 @@ SCHEDULES: list[Schedule] = [
         hour="3",
         description="Deletes uploaded customer lists and error reports older than MEMBER_IMPORT_FILE_RETENTION_DAYS.",
     ),
-    Schedule(
-        name="campaigns: resolve the promotions' holiday schedules for the years ahead",
-        task="campaigns.promotion_schedules_refresh",
-        minute="17",
-        hour="2",
-        day_of_month="1",
-        description="Promotions that follow a date schedule (e.g. the days around Tết) keep dates resolved "
-        "for the coming years.",
-    ),
 ]

@@ -1,13 +1,11 @@
 """Celery's autodiscovery imports `<app>.tasks`: the tasks live in the packages of their jobs."""
 
 from campaigns.audiences.tasks import member_import_check_task, member_import_run_task
-from campaigns.calendar.tasks import promotion_schedules_refresh
 from campaigns.runs.tasks import run_campaign, send_messages_before_the_move
 
 __all__ = [
     "member_import_check_task",
     "member_import_run_task",
-    "promotion_schedules_refresh",
     "run_campaign",
     "send_messages_before_the_move",
 ]

@@ -8,9 +8,8 @@ from django.contrib import admin
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.audiences.selectors import audience_today
 from campaigns.calendar.models import DateSchedule, Holiday
-from campaigns.calendar.selectors import DateRange, holiday_next, schedule_next
+from campaigns.calendar.selectors import DateRange, calendar_today, holiday_next, schedule_next
 from campaigns.calendar.services import date_schedule_save, holiday_save
 
 
@@ -45,7 +44,7 @@ class HolidayAdmin(admin.ModelAdmin):
     def next_dates(self, obj: Holiday) -> str:
         if obj.pk is None:
             return "-"
-        found = holiday_next(obj, audience_today())
+        found = holiday_next(obj, calendar_today())
         return "; ".join(_day(d) for d in found) or gettext("None")
 
     def save_model(self, request, obj, form, change):
@@ -67,7 +66,7 @@ class DateScheduleAdmin(admin.ModelAdmin):
     def next_dates(self, obj: DateSchedule) -> str:
         if obj.pk is None:
             return "-"
-        found = schedule_next(obj, audience_today())
+        found = schedule_next(obj, calendar_today())
         return "; ".join(range_text(r) for r in found) or gettext("None")
 
     def save_model(self, request, obj, form, change):

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import datetime
+import zoneinfo
+
+from django.conf import settings
+from django.utils import timezone
 
 from campaigns.calendar.lunar import lunar_day_in_year
 from campaigns.calendar.models import DateSchedule, Holiday
 
 DateRange = tuple[datetime.date, datetime.date]  # first and last day, both included
 
-# How far ahead a promotion's schedule is resolved when it is saved (and refreshed each month by
-# `campaigns.calendar.tasks`): this year, the one before (a range of last year's Tết schedule may
-# still be running in January) and the next ones.
-YEARS_BEHIND = 1
-YEARS_AHEAD = 5
+
+def calendar_today() -> datetime.date:
+    """Today in the programme's zone: holidays are the programme's days."""
+    return timezone.localtime(timezone.now(), zoneinfo.ZoneInfo(settings.TIME_ZONE)).date()
 
 
 def holiday_date(holiday: Holiday, year: int) -> datetime.date | None:
@@ -44,10 +47,6 @@ def schedule_ranges(schedule: DateSchedule, years: range) -> list[DateRange]:
     return sorted(r for r in found if r is not None)
 
 
-def resolution_years(today: datetime.date) -> range:
-    return range(today.year - YEARS_BEHIND, today.year + YEARS_AHEAD + 1)
-
-
 def schedule_next(schedule: DateSchedule, today: datetime.date, count: int = 3) -> list[DateRange]:
     """The next `count` ranges that have not ended by `today` (the running one first)."""
     ranges = schedule_ranges(schedule, range(today.year - 1, today.year + count + 2))
@@ -57,17 +56,6 @@ def schedule_next(schedule: DateSchedule, today: datetime.date, count: int = 3) 
 def holiday_next(holiday: Holiday, today: datetime.date, count: int = 3) -> list[datetime.date]:
     found = (holiday_date(holiday, year) for year in range(today.year - 1, today.year + count + 2))
     return sorted(d for d in found if d is not None and d >= today)[:count]
-
-
-def day_in_ranges(day: datetime.date, ranges) -> bool:
-    """`ranges` as stored on a promotion: [["2026-02-14", "2026-02-19"], ...] (ISO text compares
-    like the dates)."""
-    text = day.isoformat()
-    return any(start <= text <= end for start, end in ranges)
-
-
-def ranges_as_text(ranges: list[DateRange]) -> list[list[str]]:
-    return [[start.isoformat(), end.isoformat()] for start, end in ranges]
 
 
 def schedule_covers(schedule: DateSchedule, day: datetime.date) -> bool:

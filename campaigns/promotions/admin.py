@@ -8,8 +8,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.audiences.selectors import audience_today
 from campaigns.calendar.admin import schedule_text
+from campaigns.calendar.selectors import calendar_today
 from campaigns.promotions.forms import PromotionAdminForm
 from campaigns.promotions.models import WEEKDAYS, Promotion, PromotionApplication
 from campaigns.promotions.resources import PromotionResource
@@ -63,7 +63,7 @@ class PromotionAdmin(ConfigImportExportMixin, admin.ModelAdmin):
         if obj.birthday:
             parts.append(str(obj.get_birthday_display()))
         if obj.date_schedule_id:
-            parts.append(schedule_text(obj.date_schedule, audience_today(), count=1))
+            parts.append(schedule_text(obj.date_schedule, calendar_today(), count=1))
         return "; ".join(parts) or gettext("Always")
 
     @admin.display(description=_("applications"))

@@ -141,10 +141,6 @@ class Promotion(TimeStampedModel):
         verbose_name=_("only on the days of the schedule"),
         help_text=_("E.g. the days around Tết, computed for each year by the lunar calendar. Empty: every day."),
     )
-    # The schedule resolved to solar date ranges ([["2026-02-14", "2026-02-19"], ...]) when the
-    # promotion or its schedule is saved, and each month: the sale reads it from the cached rules
-    # without a query of its own.
-    schedule_dates = models.JSONField(_("schedule dates"), default=list, blank=True, editable=False)
     brands = models.ManyToManyField(Brand, blank=True, related_name="+", verbose_name=_("brands"))
     stores = models.ManyToManyField(
         Store,

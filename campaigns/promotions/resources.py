@@ -32,9 +32,9 @@ class PromotionResource(SafeModelResource):
         import_id_fields = ["code"]
         fields = [
             "code", "name", "name_en", "description", "is_active", "kind", "multiplier", "bonus_points", "percent",
-            "amount", "scope", "skus", "categories", "valid_from", "valid_until", "date_schedule", "weekdays", "time_from",
-            "time_until", "brands", "stores", "members_only", "tiers", "birthday", "min_spend", "limit_count",
-            "limit_period", "priority", "stackable",
+            "amount", "scope", "skus", "categories", "valid_from", "valid_until", "date_schedule", "weekdays",
+            "time_from", "time_until", "brands", "stores", "members_only", "tiers", "birthday", "min_spend",
+            "limit_count", "limit_period", "priority", "stackable",
         ]  # fmt: skip
 
     def service_save(self, instance, is_create):

@@ -12,9 +12,6 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from campaigns.audiences.selectors import audience_today
-from campaigns.calendar.models import DateSchedule
-from campaigns.calendar.selectors import ranges_as_text, resolution_years, schedule_ranges
 from campaigns.promotions.models import Promotion, PromotionApplication
 from campaigns.promotions.selectors import AppliedPromotion, promotion_rules_cache_invalidate
 from loyalty_site.core.errors import ValidationFailed, clean_or_refuse
@@ -91,7 +88,6 @@ def promotion_save(*, promotion: Promotion, by=None) -> Promotion:
     if promotion.pk is None and by is not None:
         promotion.created_by = by
     clean_or_refuse(promotion)
-    promotion.schedule_dates = _schedule_dates(promotion.date_schedule) if promotion.date_schedule_id else []
     promotion.save()
     # The signal receivers do it too (and for the links the admin saves next); said here so the
     # service does not depend on them.
@@ -108,35 +104,6 @@ def promotions_set_active(*, promotions: Iterable[Promotion], active: bool) -> i
             .exclude(is_active=active)
             .update(is_active=active, updated_at=timezone.now())
         )
-        if changed:
-            promotion_rules_cache_invalidate()  # an UPDATE sends no signal
-    return changed
-
-
-def _schedule_dates(schedule: DateSchedule) -> list[list[str]]:
-    return ranges_as_text(schedule_ranges(schedule, resolution_years(audience_today())))
-
-
-def promotions_schedule_refresh(*, schedules: Iterable[DateSchedule] | None = None) -> int:
-    """Resolve again the dates of the promotions that follow these schedules (all of them when
-    None): after a schedule or its holiday changed, and each month so that the years ahead stay
-    resolved. Returns how many promotions changed; running it twice changes nothing more."""
-    wanted = DateSchedule.objects.select_related("holiday")
-    if schedules is not None:
-        wanted = wanted.filter(pk__in=[s.pk for s in schedules])
-    changed = 0
-    with transaction.atomic():
-        for schedule in wanted:
-            dates = _schedule_dates(schedule)
-            stale = [
-                pk
-                for pk, stored in Promotion.objects.filter(date_schedule=schedule).values_list("pk", "schedule_dates")
-                if stored != dates
-            ]
-            if stale:
-                changed += Promotion.objects.filter(pk__in=stale).update(
-                    schedule_dates=dates, updated_at=timezone.now()
-                )
         if changed:
             promotion_rules_cache_invalidate()  # an UPDATE sends no signal
     return changed

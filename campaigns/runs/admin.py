@@ -18,8 +18,8 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns.audiences.admin.groups import member_sample_table
 from campaigns.audiences.selectors import audience_sample, audience_today
-from campaigns.runs.journeys import campaign_audience
 from campaigns.runs.forms import CampaignAdminForm, RunForm, TestSendForm
+from campaigns.runs.journeys import campaign_audience
 from campaigns.runs.models import Campaign, CampaignDelivery, CampaignRun
 from campaigns.runs.services import (
     campaign_activate,

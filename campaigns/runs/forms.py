@@ -20,9 +20,9 @@ class CampaignAdminForm(forms.ModelForm):
     class Meta:
         model = Campaign
         fields = [
-            "code", "name", "description", "journey", "journey_days", "group", "segment", "reward", "bonus_points", "notification_event",
-            "notification_is_marketing", "once_per", "schedule", "date_schedule", "run_at", "cron_minute", "cron_hour",
-            "cron_day_of_month", "cron_month_of_year", "cron_day_of_week",
+            "code", "name", "description", "journey", "journey_days", "group", "segment", "reward", "bonus_points",
+            "notification_event", "notification_is_marketing", "once_per", "schedule", "date_schedule", "run_at",
+            "cron_minute", "cron_hour", "cron_day_of_month", "cron_month_of_year", "cron_day_of_week",
         ]  # fmt: skip
 
 

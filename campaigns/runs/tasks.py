@@ -32,10 +32,10 @@ def run_campaign(
         logger.info("campaign %s is gone or inactive: not run", campaign_id)
         return {"run": None}
     day = datetime.date.fromisoformat(as_of) if as_of else audience_today()
-    if trigger == CampaignRun.Trigger.SCHEDULE and campaign.date_schedule_id:
-        if not schedule_covers(campaign.date_schedule, day):
-            logger.info("campaign %s: %s is outside its date schedule: not run", campaign.code, day)
-            return {"run": None}
+    outside = campaign.date_schedule_id and not schedule_covers(campaign.date_schedule, day)
+    if trigger == CampaignRun.Trigger.SCHEDULE and outside:
+        logger.info("campaign %s: %s is outside its date schedule: not run", campaign.code, day)
+        return {"run": None}
     user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
     run = campaign_run(
         campaign=campaign,
