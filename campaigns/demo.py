@@ -1,7 +1,9 @@
 """The campaigns part of the demo programme (`demo-programme.md`): the promotions GIO-VANG,
 SINH-NHAT and CAFE-SANG, the earn rules (category `alcohol` earns nothing, `merch` 2 %), the stamp
 card CAFE-STAMP, the referral programme (2 % for 180 days) and the BIRTHDAY-MONTHLY
-campaign with its segment.
+campaign with its segment; from version 2, the promotion TET-X2 on the date schedule TET-3-3
+(the 3 days before Tết and the first 3 of the lunar year) and the journeys WELCOME and WIN-BACK
+with their message templates.
 
 Idempotent and respectful of operators: everything is found by its code (or name) and left as
 it is when it exists; the referral settings are only filled in while nobody has edited them.
@@ -16,6 +18,8 @@ from decimal import Decimal
 from django.db import transaction
 
 from campaigns.audiences.models import Segment
+from campaigns.calendar.models import DateSchedule, Holiday
+from campaigns.calendar.services import date_schedule_save, holiday_save
 from campaigns.promotions.models import EarnRule, Promotion
 from campaigns.promotions.services import earn_rule_save, promotion_save
 from campaigns.referral.models import ReferralProgramme
@@ -23,7 +27,8 @@ from campaigns.runs.models import Campaign
 from campaigns.runs.services import campaign_activate, campaign_save
 from campaigns.stamps.models import StampCard
 from campaigns.stamps.services import stamp_card_save
-from notifications.models import Event
+from notifications.models import Channel, Event, Language, MessageTemplate
+from notifications.services import template_save
 from stores.models import Brand
 from tiers.models import Tier
 from vouchers.models import Reward
@@ -108,6 +113,140 @@ BIRTHDAY_CAMPAIGN = {
 }
 
 
+TET_HOLIDAY = {
+    "code": "TET",
+    "name": "Tết Nguyên Đán",
+    "name_en": "Lunar New Year",
+    "kind": Holiday.Kind.LUNAR,
+    "month": 1,
+    "day": 1,
+}
+TET_SCHEDULE = {"code": "TET-3-3", "name": "3 ngày trước Tết và 3 ngày đầu năm", "offset_days": -3, "length_days": 6}
+TET_PROMOTION = {
+    "code": "TET-X2",
+    "name": "Tết x2",
+    "name_en": "Tết points x2",
+    "description": "Nhân đôi điểm tích lũy 3 ngày trước Tết Nguyên Đán và 3 ngày đầu năm âm lịch, mỗi năm.",
+    "kind": Kind.EARN_MULTIPLIER,
+    "multiplier": Decimal(2),
+}
+JOURNEYS = [
+    {
+        "code": "WELCOME",
+        "name": "Chào mừng thành viên mới",
+        "description": "Mỗi 15 phút: gửi lời chào đến thành viên vừa đăng ký (2 ngày gần nhất), mỗi người một lần, "
+        "kèm mã CHAOBAN.",
+        "journey": Campaign.Journey.WELCOME,
+        "journey_days": 2,
+        "notification_event": Event.CAMPAIGN,
+        "notification_is_marketing": True,
+        "once_per": Campaign.OncePer.EVER,
+        "schedule": Campaign.Schedule.RECURRING,
+        "cron_minute": "*/15",
+        "cron_hour": "*",
+        "cron_day_of_month": "*",
+        "cron_month_of_year": "*",
+        "cron_day_of_week": "*",
+    },
+    {
+        "code": "WIN-BACK",
+        "name": "Mời khách quay lại",
+        "description": "Mỗi ngày 09:00: thành viên đã mua hàng nhưng 60 ngày nay chưa quay lại nhận voucher CASH50K, "
+        "mỗi người một lần mỗi năm.",
+        "journey": Campaign.Journey.WIN_BACK,
+        "journey_days": 60,
+        "reward": "CASH50K",
+        "notification_event": Event.CAMPAIGN,
+        "notification_is_marketing": True,
+        "once_per": Campaign.OncePer.YEAR,
+        "schedule": Campaign.Schedule.RECURRING,
+        "cron_minute": "0",
+        "cron_hour": "9",
+        "cron_day_of_month": "*",
+        "cron_month_of_year": "*",
+        "cron_day_of_week": "*",
+    },
+]
+# (campaign code, channel, language) -> (subject, text); the campaign's own variant of the
+# "campaign" event.
+JOURNEY_TEMPLATES = {
+    ("WELCOME", Channel.EMAIL, Language.VI): (
+        "Chào mừng {member_name}!",
+        "Chào {member_name},\n\nCảm ơn bạn đã trở thành thành viên. Nhập mã CHAOBAN khi thanh toán để được "
+        "giảm 20.000 đ cho hóa đơn từ 100.000 đ.\n\nHẹn gặp bạn!",
+    ),
+    ("WELCOME", Channel.SMS, Language.VI): (
+        "",
+        "Chào mừng {member_name}! Dùng mã CHAOBAN để được giảm 20.000 đ cho hóa đơn từ 100.000 đ.",
+    ),
+    ("WELCOME", Channel.EMAIL, Language.EN): (
+        "Welcome, {member_name}!",
+        "Hello {member_name},\n\nThank you for joining. Give the code CHAOBAN at the till for 20,000 VND off "
+        "an invoice of 100,000 VND or more.\n\nSee you soon!",
+    ),
+    ("WELCOME", Channel.SMS, Language.EN): (
+        "",
+        "Welcome {member_name}! Use the code CHAOBAN for 20,000 VND off an invoice of 100,000 VND or more.",
+    ),
+    ("WIN-BACK", Channel.EMAIL, Language.VI): (
+        "Lâu rồi không gặp, {member_name}",
+        "Chào {member_name},\n\nChúng tôi nhớ bạn! Tặng bạn voucher {voucher_name}, mã {voucher_code}, "
+        "hạn dùng đến {voucher_expires_at}.\n\nHẹn gặp lại bạn!",
+    ),
+    ("WIN-BACK", Channel.SMS, Language.VI): (
+        "",
+        "{member_name} ơi, lâu rồi không gặp! Tặng bạn voucher {voucher_name}, mã {voucher_code}, "
+        "hạn dùng đến {voucher_expires_at}.",
+    ),
+    ("WIN-BACK", Channel.EMAIL, Language.EN): (
+        "We miss you, {member_name}",
+        "Hello {member_name},\n\nWe miss you! Here is a voucher {voucher_name}, code {voucher_code}, valid "
+        "until {voucher_expires_at}.\n\nSee you soon!",
+    ),
+    ("WIN-BACK", Channel.SMS, Language.EN): (
+        "",
+        "{member_name}, we miss you! Voucher {voucher_name}, code {voucher_code}, valid until {voucher_expires_at}.",
+    ),
+}
+
+
+def _tet_promotion() -> int:
+    created = 0
+    tet = Holiday.objects.filter(code="TET").first()
+    if tet is None:  # the migration adds it; a database flushed since (or an operator) lost it
+        tet = holiday_save(holiday=Holiday(**TET_HOLIDAY))
+        created += 1
+    schedule = DateSchedule.objects.filter(code=TET_SCHEDULE["code"]).first()
+    if schedule is None:
+        schedule = date_schedule_save(schedule=DateSchedule(holiday=tet, **TET_SCHEDULE))
+        created += 1
+    if not Promotion.objects.filter(code=TET_PROMOTION["code"]).exists():
+        promotion_save(promotion=Promotion(date_schedule=schedule, **TET_PROMOTION))
+        created += 1
+    return created
+
+
+def _journeys() -> int:
+    created = 0
+    for (code, channel, language), (subject, body) in JOURNEY_TEMPLATES.items():
+        key = {"event": Event.CAMPAIGN, "variant": code, "channel": channel, "language": language}
+        if not MessageTemplate.objects.filter(**key).exists():
+            template_save(template=MessageTemplate(subject=subject, body=body, **key))
+            created += 1
+    for spec in JOURNEYS:
+        if Campaign.objects.filter(code=spec["code"]).exists():
+            continue
+        fields = dict(spec)
+        if "reward" in fields:
+            fields["reward"] = Reward.objects.filter(code=fields["reward"]).first()
+            if fields["reward"] is None:
+                continue  # the demo rewards are missing
+        campaign = campaign_save(campaign=Campaign(**fields))
+        campaign_activate(campaign=campaign)
+        created += 1
+    return created
+
+
 def _promotions() -> int:
     created = 0
     for spec in DEMO_PROMOTIONS:
@@ -181,4 +320,12 @@ def _birthday_campaign() -> int:
 def demo_campaigns_load() -> int:
     """Create what is missing; returns how many things were created (0 when run again)."""
     with transaction.atomic():
-        return _promotions() + _earn_rules() + _stamp_card() + _referral() + _birthday_campaign()
+        return (
+            _promotions()
+            + _earn_rules()
+            + _stamp_card()
+            + _referral()
+            + _birthday_campaign()
+            + _tet_promotion()
+            + _journeys()
+        )

@@ -1,8 +1,9 @@
 """The campaigns app's models, for Django's registry: each lives in the package of its job
-(`promotions`, `referral`, `audiences`, `runs`); import them from there."""
+(`promotions`, `referral`, `audiences`, `runs`, `calendar`); import them from there."""
 
 from campaigns.audiences.imports.models import MemberImport
 from campaigns.audiences.models import CustomerGroup, GroupMembership, Segment
+from campaigns.calendar.models import DateSchedule, Holiday
 from campaigns.promotions.models import EarnRule, Promotion, PromotionApplication
 from campaigns.referral.models import ReferralProgramme
 from campaigns.runs.models import Campaign, CampaignDelivery, CampaignRun
@@ -13,8 +14,10 @@ __all__ = [
     "CampaignDelivery",
     "CampaignRun",
     "CustomerGroup",
+    "DateSchedule",
     "EarnRule",
     "GroupMembership",
+    "Holiday",
     "MemberImport",
     "Promotion",
     "PromotionApplication",

@@ -3,4 +3,9 @@
 from campaigns.audiences.tasks import member_import_check_task, member_import_run_task
 from campaigns.runs.tasks import run_campaign, send_messages_before_the_move
 
-__all__ = ["member_import_check_task", "member_import_run_task", "run_campaign", "send_messages_before_the_move"]
+__all__ = [
+    "member_import_check_task",
+    "member_import_run_task",
+    "run_campaign",
+    "send_messages_before_the_move",
+]

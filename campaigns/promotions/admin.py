@@ -8,6 +8,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from campaigns.calendar.admin import schedule_text
+from campaigns.calendar.selectors import calendar_today
 from campaigns.promotions.forms import PromotionAdminForm
 from campaigns.promotions.models import WEEKDAYS, EarnRule, Promotion, PromotionApplication
 from campaigns.promotions.resources import PromotionResource
@@ -26,8 +28,8 @@ class PromotionAdmin(ConfigImportExportMixin, admin.ModelAdmin):
     list_filter = ["is_active", "kind", "stackable", "birthday", "brands", "stores", "tiers"]
     search_fields = ["code", "name", "name_en", "description"]
     ordering = ["-priority", "code"]
-    list_select_related: list = []
-    autocomplete_fields = ["brands", "stores", "tiers"]
+    list_select_related = ["date_schedule__holiday"]
+    autocomplete_fields = ["brands", "stores", "tiers", "date_schedule"]
     readonly_fields = ["created_at", "updated_at", "created_by", "applications_link"]
     actions = ["activate", "deactivate"]
     fieldsets = [
@@ -38,7 +40,7 @@ class PromotionAdmin(ConfigImportExportMixin, admin.ModelAdmin):
         ),
         (
             _("When (store local time)"),
-            {"fields": ["valid_from", "valid_until", "weekday_choices", "time_from", "time_until"]},
+            {"fields": ["valid_from", "valid_until", "date_schedule", "weekday_choices", "time_from", "time_until"]},
         ),
         (_("Where"), {"fields": ["brands", "stores"]}),
         (_("Who"), {"fields": ["members_only", "tiers", "birthday", "min_spend", "limit_count", "limit_period"]}),
@@ -60,6 +62,8 @@ class PromotionAdmin(ConfigImportExportMixin, admin.ModelAdmin):
             parts.append(f"{obj.time_from:%H:%M}–{obj.time_until:%H:%M}")
         if obj.birthday:
             parts.append(str(obj.get_birthday_display()))
+        if obj.date_schedule_id:
+            parts.append(schedule_text(obj.date_schedule, calendar_today(), count=1))
         return "; ".join(parts) or gettext("Always")
 
     @admin.display(description=_("applications"))

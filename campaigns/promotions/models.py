@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from campaigns.calendar.models import DateSchedule
 from loyalty_site.core.models import TimeStampedModel
 from loyalty_site.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
 from stores.models import Brand, Store, code_validator
@@ -130,6 +131,15 @@ class Promotion(TimeStampedModel):
             "Store local time; the end is excluded (14:00 to 17:00 stops at 16:59:59). A window that "
             "ends before it starts (22:00 to 02:00) crosses midnight and belongs to the day it opened."
         ),
+    )
+    date_schedule = models.ForeignKey(
+        DateSchedule,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="promotions",
+        verbose_name=_("only on the days of the schedule"),
+        help_text=_("E.g. the days around Tết, computed for each year by the lunar calendar. Empty: every day."),
     )
     brands = models.ManyToManyField(Brand, blank=True, related_name="+", verbose_name=_("brands"))
     stores = models.ManyToManyField(

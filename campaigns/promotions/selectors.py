@@ -35,6 +35,7 @@ from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from campaigns.calendar.selectors import DateRange, calendar_today, schedule_ranges
 from campaigns.promotions.models import Promotion, PromotionApplication
 from loyalty_site.core.cart import Cart, CartLine
 from loyalty_site.core.config_cache import config_cache_invalidate, config_cached
@@ -113,6 +114,7 @@ class _Rule:
     store_ids: set[int]
     brand_ids: set[int]
     tier_ids: set[int]
+    date_ranges: tuple[DateRange, ...] = ()
 
     @property
     def needs_member(self) -> bool:
@@ -120,20 +122,33 @@ class _Rule:
         return bool(p.members_only or p.kind in Promotion.POINT_KINDS or p.birthday or p.limit_count or self.tier_ids)
 
 
-# Every active promotion with its store, brand and tier ids, in the selector's order: the static
-# part of the rules, read by every sale and changed a few times a month. Per-member limits are
+# Every active promotion with its store, brand and tier ids and, for one on a date schedule, the
+# schedule's solar date ranges around this year (resolved by the lunar calendar as the rules are
+# loaded): the static part of the rules, read by every sale and changed a few times a month. Per-member limits are
 # counted per sale (`_over_limit`), never cached.
 PROMOTION_RULES_CACHE_KEY = "campaigns:promotion-rules:v1"
 # The safety net behind the explicit invalidation (`promotion_rules_cache_invalidate`), as for
 # the programme settings.
 PROMOTION_RULES_CACHE_SECONDS = 60
 
-_CachedRule = tuple[Promotion, frozenset[int], frozenset[int], frozenset[int]]
+_CachedRule = tuple[Promotion, frozenset[int], frozenset[int], frozenset[int], tuple[DateRange, ...]]
+# The years whose schedule ranges are kept with the rules: enough for a sale back-dated across New
+# Year and for a range of last year's Tết still running in January.
+SCHEDULE_YEARS_AROUND = 1
+
+
+def _date_ranges(promotion: Promotion, years: range) -> tuple[DateRange, ...]:
+    if promotion.date_schedule_id is None:
+        return ()
+    return tuple(schedule_ranges(promotion.date_schedule, years))
 
 
 def _active_rules_load() -> tuple[_CachedRule, ...]:
-    """Every active promotion with its store, brand and tier ids: four small queries."""
-    promotions = list(Promotion.objects.filter(is_active=True).order_by("-priority", "code"))
+    """Every active promotion with its store, brand and tier ids and its schedule's date ranges:
+    four small queries (the schedule and its holiday come joined to the promotions)."""
+    promotions = list(
+        Promotion.objects.filter(is_active=True).select_related("date_schedule__holiday").order_by("-priority", "code")
+    )
     if not promotions:
         return ()
     ids = [p.pk for p in promotions]
@@ -144,12 +159,15 @@ def _active_rules_load() -> tuple[_CachedRule, ...]:
         for promotion_id, other_id in through.objects.filter(promotion_id__in=ids).values_list("promotion_id", column):
             found[promotion_id].add(other_id)
         relations[name] = found
+    today = calendar_today()
+    years = range(today.year - SCHEDULE_YEARS_AROUND, today.year + SCHEDULE_YEARS_AROUND + 1)
     return tuple(
         (
             p,
             frozenset(relations["stores"].get(p.pk, ())),
             frozenset(relations["brands"].get(p.pk, ())),
             frozenset(relations["tiers"].get(p.pk, ())),
+            _date_ranges(p, years),
         )
         for p in promotions
     )
@@ -169,8 +187,14 @@ def _rules_on(day: datetime.date) -> list[_Rule]:
     cached = config_cached(PROMOTION_RULES_CACHE_KEY, _active_rules_load, timeout=PROMOTION_RULES_CACHE_SECONDS)
     day_before = day - datetime.timedelta(days=1)
     return [
-        _Rule(promotion=copy.copy(p), store_ids=set(store_ids), brand_ids=set(brand_ids), tier_ids=set(tier_ids))
-        for p, store_ids, brand_ids, tier_ids in cached
+        _Rule(
+            promotion=copy.copy(p),
+            store_ids=set(store_ids),
+            brand_ids=set(brand_ids),
+            tier_ids=set(tier_ids),
+            date_ranges=date_ranges,
+        )
+        for p, store_ids, brand_ids, tier_ids, date_ranges in cached
         if (p.valid_from is None or p.valid_from <= day) and (p.valid_until is None or p.valid_until >= day_before)
     ]
 
@@ -300,6 +324,8 @@ def _eligible(
         if (p.valid_from and day < p.valid_from) or (p.valid_until and day > p.valid_until):
             continue
         if p.weekdays and str(day.isoweekday()) not in p.weekdays:
+            continue
+        if p.date_schedule_id and not any(start <= day <= end for start, end in rule.date_ranges):
             continue
         if p.min_spend is not None and subtotal < p.min_spend:
             continue

@@ -17,8 +17,9 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.audiences.admin.groups import member_sample_table
-from campaigns.audiences.selectors import audience_members, audience_sample, audience_today
+from campaigns.audiences.selectors import audience_sample, audience_today
 from campaigns.runs.forms import CampaignAdminForm, RunForm, TestSendForm
+from campaigns.runs.journeys import campaign_audience
 from campaigns.runs.models import Campaign, CampaignDelivery, CampaignRun
 from campaigns.runs.services import (
     campaign_activate,
@@ -36,7 +37,7 @@ RECENT_RUNS = 10
 
 
 def audience_preview(campaign: Campaign, as_of: datetime.date | None = None) -> tuple[int, list]:
-    members = audience_members(group=campaign.group, segment=campaign.segment, as_of=as_of or audience_today())
+    members = campaign_audience(campaign, as_of or audience_today())
     return members.count(), audience_sample(members)
 
 
@@ -45,11 +46,11 @@ def audience_preview(campaign: Campaign, as_of: datetime.date | None = None) -> 
 class CampaignAdmin(admin.ModelAdmin):
     form = CampaignAdminForm
     list_display = ["code", "name", "audience", "gives", "schedule_text", "once_per", "is_active", "last_run"]
-    list_filter = ["is_active", "schedule", "once_per", "voucher_delivery", "reward"]
+    list_filter = ["is_active", "journey", "schedule", "once_per", "voucher_delivery", "reward"]
     search_fields = ["code", "name", "description"]
     ordering = ["code"]
     list_select_related = ["group", "segment", "reward"]
-    autocomplete_fields = ["group", "segment", "reward"]
+    autocomplete_fields = ["group", "segment", "reward", "date_schedule"]
     readonly_fields = [
         "is_active",
         "activated_at",
@@ -63,7 +64,7 @@ class CampaignAdmin(admin.ModelAdmin):
     ]
     fieldsets = [
         (None, {"fields": ["code", "name", "description", "is_active", "activated_at", "activated_by"]}),
-        (_("Audience"), {"fields": ["group", "segment", "audience_now"]}),
+        (_("Audience"), {"fields": ["journey", "journey_days", "group", "segment", "audience_now"]}),
         (
             _("What each member gets"),
             {
@@ -83,6 +84,7 @@ class CampaignAdmin(admin.ModelAdmin):
             {
                 "fields": [
                     "schedule",
+                    "date_schedule",
                     "run_at",
                     "cron_minute",
                     "cron_hour",
@@ -113,7 +115,11 @@ class CampaignAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("audience"))
     def audience(self, obj: Campaign) -> str:
-        return str(obj.group or obj.segment or "-")
+        narrowing = str(obj.group or obj.segment or "")
+        if not obj.journey:
+            return narrowing or "-"
+        journey = str(obj.get_journey_display())
+        return f"{journey} ({narrowing})" if narrowing else journey
 
     @admin.display(description=_("gives"))
     def gives(self, obj: Campaign) -> str:

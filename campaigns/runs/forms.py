@@ -20,10 +20,10 @@ class CampaignAdminForm(forms.ModelForm):
     class Meta:
         model = Campaign
         fields = [
-            "code", "name", "description", "group", "segment", "reward", "voucher_delivery", "claim_days",
-            "bonus_points", "notification_event",
-            "notification_is_marketing", "once_per", "schedule", "run_at", "cron_minute", "cron_hour",
-            "cron_day_of_month", "cron_month_of_year", "cron_day_of_week", "holdout_percent", "result_days",
+            "code", "name", "description", "journey", "journey_days", "group", "segment", "reward", "voucher_delivery",
+            "claim_days", "bonus_points", "notification_event", "notification_is_marketing", "once_per", "schedule",
+            "date_schedule", "run_at", "cron_minute", "cron_hour", "cron_day_of_month", "cron_month_of_year",
+            "cron_day_of_week", "holdout_percent", "result_days",
         ]  # fmt: skip
 
 

@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.audiences.models import CustomerGroup, Segment
+from campaigns.calendar.models import DateSchedule
 from loyalty_site.core.models import TimeStampedModel
 from notifications.models import Event
 from stores.models import code_validator
@@ -44,14 +45,37 @@ class Campaign(TimeStampedModel):
 
     class OncePer(models.TextChoices):
         RUN = "run", _("Once per run (per day of the run)")
+        MONTH = "month", _("Once per calendar month")
         YEAR = "year", _("Once per calendar year")
         EVER = "ever", _("Once ever")
+
+    class Journey(models.TextChoices):
+        """Campaigns whose audience is a moment in each member's life, found afresh on every run
+        (`campaigns.runs.journeys`); `journey_days` sets the moment."""
+
+        NONE = "", _("None: the group or segment only")
+        WELCOME = "welcome", _("Welcome: enrolled in the last N days")
+        FIRST_VISIT = "first_visit", _("First visit follow-up: first purchase in the last N days")
+        ANNIVERSARY = "anniversary", _("Enrolment anniversary: enrolled on this day in an earlier year")
+        WIN_BACK = "win_back", _("Win-back: bought before, but not in the last N days")
+        POINTS_EXPIRING = "points_expiring", _("Points about to expire in the next N days")
 
     code = models.CharField(_("code"), max_length=30, unique=True, validators=[code_validator])
     name = models.CharField(_("name"), max_length=200)
     description = models.TextField(_("description"), blank=True)
 
-    # --- Audience: exactly one of the two
+    # --- Audience: a group or a segment, or a journey (which a group or a segment may narrow)
+    journey = models.CharField(_("journey"), max_length=20, choices=Journey.choices, blank=True, default="")
+    journey_days = models.PositiveIntegerField(
+        _("journey days (N)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(3660)],
+        help_text=_(
+            "Welcome and first visit: how many days back a run looks (so a missed run catches up); win-back: "
+            "days without a purchase; points expiring: days ahead. Not used for anniversaries."
+        ),
+    )
     group = models.ForeignKey(
         CustomerGroup,
         on_delete=models.PROTECT,
@@ -116,6 +140,15 @@ class Campaign(TimeStampedModel):
         _("day of the week"), max_length=60, default="*", validators=[weekday_cron_validator]
     )
     once_per = models.CharField(_("each member gets it"), max_length=5, choices=OncePer.choices, default=OncePer.RUN)
+    date_schedule = models.ForeignKey(
+        DateSchedule,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="campaigns",
+        verbose_name=_("only on the days of the schedule"),
+        help_text=_("Scheduled runs outside these days (e.g. the days around Tết) do nothing. Empty: every day."),
+    )
 
     # --- Measuring it (reports.md, "Campaign result")
     holdout_percent = models.PositiveSmallIntegerField(
@@ -175,7 +208,8 @@ class Campaign(TimeStampedModel):
         constraints = [
             models.CheckConstraint(
                 condition=(Q(group__isnull=False) & Q(segment__isnull=True))
-                | (Q(group__isnull=True) & Q(segment__isnull=False)),
+                | (Q(group__isnull=True) & Q(segment__isnull=False))
+                | (~Q(journey="") & (Q(group__isnull=True) | Q(segment__isnull=True))),
                 name="campaigns_campaign_one_audience",
             ),
             models.CheckConstraint(
@@ -213,12 +247,26 @@ class Campaign(TimeStampedModel):
             return "ever"
         if self.once_per == self.OncePer.YEAR:
             return f"{as_of.year:04d}"
+        if self.once_per == self.OncePer.MONTH:
+            return f"{as_of.year:04d}-{as_of.month:02d}"
         return as_of.isoformat()
 
     def clean(self) -> None:
         errors: dict[str, list] = {}
-        if bool(self.group_id) == bool(self.segment_id):
+        if self.group_id and self.segment_id:
             errors.setdefault("segment", []).append(_("Choose either a static group or a segment."))
+        elif not (self.group_id or self.segment_id or self.journey):
+            errors.setdefault("segment", []).append(_("Choose a static group, a segment or a journey."))
+        needs_days = self.journey in (
+            self.Journey.WELCOME,
+            self.Journey.FIRST_VISIT,
+            self.Journey.WIN_BACK,
+            self.Journey.POINTS_EXPIRING,
+        )
+        if needs_days and not self.journey_days:
+            errors.setdefault("journey_days", []).append(_("Give the number of days for this journey."))
+        if not self.journey and self.journey_days:
+            errors.setdefault("journey_days", []).append(_("Only a journey uses a number of days."))
         if not (self.reward_id or self.bonus_points or self.notification_event.strip()):
             errors.setdefault("reward", []).append(_("Give a voucher, bonus points or a notification, or several."))
         if self.notification_event and self.notification_event not in Event.values:

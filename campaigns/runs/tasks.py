@@ -11,6 +11,8 @@ from celery import shared_task
 from django.contrib.auth import get_user_model
 from django.db import DatabaseError
 
+from campaigns.audiences.selectors import audience_today
+from campaigns.calendar.selectors import schedule_covers
 from campaigns.runs.models import Campaign, CampaignRun
 from campaigns.runs.services import campaign_run
 
@@ -23,15 +25,21 @@ def run_campaign(
     campaign_id: int, as_of: str | None = None, trigger: str = CampaignRun.Trigger.SCHEDULE, user_id: int | None = None
 ) -> dict:
     """Run one campaign for today (or `as_of`, YYYY-MM-DD). A campaign switched off since the
-    task was queued is left alone."""
-    campaign = Campaign.objects.filter(pk=campaign_id).first()
+    task was queued is left alone, and so is a scheduled run on a day outside the campaign's
+    date schedule (e.g. a Tết campaign the rest of the year)."""
+    campaign = Campaign.objects.select_related("date_schedule__holiday").filter(pk=campaign_id).first()
     if campaign is None or not campaign.is_active:
         logger.info("campaign %s is gone or inactive: not run", campaign_id)
+        return {"run": None}
+    day = datetime.date.fromisoformat(as_of) if as_of else audience_today()
+    outside = campaign.date_schedule_id and not schedule_covers(campaign.date_schedule, day)
+    if trigger == CampaignRun.Trigger.SCHEDULE and outside:
+        logger.info("campaign %s: %s is outside its date schedule: not run", campaign.code, day)
         return {"run": None}
     user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
     run = campaign_run(
         campaign=campaign,
-        as_of=datetime.date.fromisoformat(as_of) if as_of else None,
+        as_of=day,
         trigger=trigger,
         by=user,
     )

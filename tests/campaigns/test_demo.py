@@ -13,6 +13,7 @@ from campaigns.referral.selectors import referral_programme_get
 from campaigns.referral.services import referral_programme_update
 from campaigns.runs.models import Campaign
 from notifications.demo import demo_notifications_load
+from notifications.models import Event, MessageTemplate
 from stores.demo import demo_stores_load
 from tiers.demo import demo_tiers_load
 from vouchers.demo import demo_vouchers_load
@@ -30,8 +31,10 @@ def programme_base(db):
 
 def test_the_demo_builds_the_programme_once_and_keeps_operator_edits(programme_base, staff):
     referral_programme_get()  # a first read created the row, switched off: still the demo's to fill
-    assert demo_campaigns_load() == 8  # 3 promotions, 2 earn rules, the stamp card, referral, campaign
-    assert set(Promotion.objects.values_list("code", flat=True)) == {"GIO-VANG", "SINH-NHAT", "CAFE-SANG"}
+    # 5 of version 1; 2 earn rules and the stamp card; the TET-3-3 schedule and TET-X2, 8 journey
+    # templates, WELCOME and WIN-BACK.
+    assert demo_campaigns_load() == 20
+    assert set(Promotion.objects.values_list("code", flat=True)) == {"GIO-VANG", "SINH-NHAT", "CAFE-SANG", "TET-X2"}
     cafe = Promotion.objects.get(code="CAFE-SANG")
     assert sorted(cafe.tiers.values_list("code", flat=True)) == ["DIAMOND", "VIP"]
     assert list(cafe.brands.values_list("code", flat=True)) == ["CAFE"]
@@ -46,4 +49,30 @@ def test_the_demo_builds_the_programme_once_and_keeps_operator_edits(programme_b
     assert demo_campaigns_load() == 0
     assert Promotion.objects.get(code="GIO-VANG").multiplier == Decimal("2.5")
     assert not ReferralProgramme.objects.get().is_active
-    assert Campaign.objects.count() == 1
+    assert Campaign.objects.count() == 3
+    assert MessageTemplate.objects.filter(event=Event.CAMPAIGN).count() == 8
+
+
+def test_the_demo_tet_promotion_and_journeys(programme_base):
+    demo_campaigns_load()
+    tet_x2 = Promotion.objects.get(code="TET-X2")
+    assert (tet_x2.kind, tet_x2.multiplier, tet_x2.date_schedule.code) == ("earn_multiplier", 2, "TET-3-3")
+    schedule = tet_x2.date_schedule
+    assert (schedule.holiday.code, schedule.offset_days, schedule.length_days) == ("TET", -3, 6)
+    welcome = Campaign.objects.get(code="WELCOME")
+    assert (welcome.journey, welcome.once_per, welcome.is_active) == ("welcome", "ever", True)
+    assert welcome.periodic_task.crontab.minute == "*/15"
+    assert all(
+        "CHAOBAN" in body
+        for body in MessageTemplate.objects.filter(event=Event.CAMPAIGN, variant="WELCOME").values_list(
+            "body", flat=True
+        )
+    )
+    win_back = Campaign.objects.get(code="WIN-BACK")
+    assert (win_back.journey, win_back.journey_days, win_back.reward.code, win_back.once_per) == (
+        "win_back",
+        60,
+        "CASH50K",
+        "year",
+    )
+    assert demo_campaigns_load() == 0

@@ -12,8 +12,10 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from campaigns.promotions.models import EarnRule
-from campaigns.promotions.services import earn_rule_save
+from campaigns.calendar.models import DateSchedule, Holiday
+from campaigns.calendar.services import date_schedule_save, holiday_save
+from campaigns.promotions.models import EarnRule, Promotion, PromotionApplication
+from campaigns.promotions.services import earn_rule_save, promotion_save, promotions_set_active
 from members.services import programme_settings_update
 from tests.factories import MemberFactory
 from tests.pos.conftest import post
@@ -43,6 +45,9 @@ case = st.fixed_dictionaries(
         "birthday_today": st.booleans(),
         "redeem_max_percent": st.sampled_from([None, Decimal(30), Decimal(50), Decimal("33.33"), Decimal(100)]),
         "redeem_min_points": st.sampled_from([0, 10, 50]),
+        # A promotion on a date schedule (x3, stackable): None, none; 0, its one day is the sale's
+        # local day; 1, the day after (it must not apply).
+        "schedule_shift": st.sampled_from([None, 0, 1]),
     }
 )
 
@@ -57,6 +62,31 @@ def _product_bonus() -> None:
         )
 
 
+def on_a_date_schedule(day: datetime.date | None) -> None:
+    """LICH-X3 follows a one-day schedule counted from the one-off holiday PROP-DAY on `day`;
+    None switches it off. Saved through the calendar and promotion services, as the admin does."""
+    holiday = Holiday.objects.filter(code="PROP-DAY").first() or Holiday(
+        code="PROP-DAY", name="Ngày thử", kind=Holiday.Kind.ONE_OFF
+    )
+    holiday.date = day or datetime.date(2000, 1, 1)
+    holiday = holiday_save(holiday=holiday)
+    if not DateSchedule.objects.filter(code="PROP-DAY").exists():
+        schedule = date_schedule_save(
+            schedule=DateSchedule(code="PROP-DAY", name="Ngày thử", holiday=holiday, offset_days=0, length_days=1)
+        )
+        promotion_save(
+            promotion=Promotion(
+                code="LICH-X3",
+                name="Lịch x3",
+                kind=Promotion.Kind.EARN_MULTIPLIER,
+                multiplier=3,
+                stackable=True,
+                date_schedule=schedule,
+            )
+        )
+    promotions_set_active(promotions=Promotion.objects.filter(code="LICH-X3"), active=day is not None)
+
+
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=case)
 def test_the_sale_records_what_the_quote_said(cafe, data):
@@ -69,6 +99,8 @@ def test_the_sale_records_what_the_quote_said(cafe, data):
     if birthday and birthday.month == 2 and birthday.day == 29:
         birthday = birthday.replace(day=28)
     member = MemberFactory(points=300, birthday=birthday)
+    shift = data["schedule_shift"]
+    on_a_date_schedule(None if shift is None else timezone.localtime(at).date() + datetime.timedelta(days=shift))
     vouchers = []
     if data["voucher"]:
         reward = Reward.objects.get(code=data["voucher"])
@@ -94,6 +126,8 @@ def test_the_sale_records_what_the_quote_said(cafe, data):
     assert sale.status_code == 201, sale.content
     for field in ("subtotal", "discounts", "total", "points_redeemed", "points_to_earn", "multiplier"):
         assert sale.json()[field] == quote.json()[field], field
+    # The promotion on a date schedule applied exactly on its day.
+    assert PromotionApplication.objects.filter(promotion__code="LICH-X3", member=member).exists() is (shift == 0)
     if not sale.json()["tier_changed"]:  # a sale crossing a threshold answers with the new tier
         assert sale.json()["tier"] == quote.json()["tier"]
     assert sale.json()["points_earned"] == quote.json()["points_to_earn"]

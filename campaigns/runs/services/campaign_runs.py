@@ -31,9 +31,10 @@ from django.db.models import F, Max, Min, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from campaigns.audiences.selectors import audience_members, audience_today, audience_zone
+from campaigns.audiences.selectors import audience_today, audience_zone
 from campaigns.errors import CampaignInactive
 from campaigns.runs.claims import claim_link
+from campaigns.runs.journeys import campaign_audience
 from campaigns.runs.models import Campaign, CampaignDelivery, CampaignRun
 from loyalty_site.core.errors import DomainError, ValidationFailed
 from members.errors import MemberBlocked, MemberMerged
@@ -371,7 +372,7 @@ def campaign_run(
         started_at=now,
         status=CampaignRun.Status.RUNNING,
     )
-    audience = audience_members(group=campaign.group, segment=campaign.segment, as_of=as_of)
+    audience = campaign_audience(campaign, as_of)
     try:
         CampaignRun.objects.filter(pk=run.pk).update(audience_count=audience.count())
         _ranges_run(
