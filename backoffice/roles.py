@@ -42,13 +42,18 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         "core": _VIEW,
     },
     MARKETING: {
+        # Customer lists from Excel go into groups through the member import (its upload page
+        # needs `import_members`; the group choice needs `change_customergroup`, in _CONFIG).
         "tiers": _CONFIG,
         "vouchers": _CONFIG,
         "campaigns": _CONFIG,
         "notifications": _CRUD,
         # The outbox is a record, not configuration: read it, and resend what failed.
         "notifications.message": ("view", "resend_message"),
+        # The programme settings (point value, rounding, expiry, back-dating, limits) are the
+        # lead's alone: Marketing only reads members.programmesettings and has no pos rights.
         "members": _VIEW,
+        "members.member": ("view", "import_members"),
         "stores": _VIEW,
         "stores.terminal": (),
     },
@@ -74,6 +79,11 @@ READ_ONLY_MODELS = {
     "members.historicalpointsadjustment",
     "tiers.tierchange",
     "core.idempotencyrecord",
+    # Who changed which setting, and when (loyalty_site.core.models.settings_history).
+    "members.historicalprogrammesettings",
+    "tiers.historicaltiersettings",
+    "pos.historicalsalelimits",
+    "pos.historicalstoresalelimits",
 }
 
 

@@ -14,6 +14,7 @@ from django.utils.dates import MONTHS
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
 
 from loyalty_site.core.admin import ReadOnlyModelAdmin, ReadOnlyTabularInline, refusal_onto_form, refusal_text
 from loyalty_site.core.errors import DomainError
@@ -90,7 +91,7 @@ class PhoneSearchMixin:
 
 
 @admin.register(ProgrammeSettings)
-class ProgrammeSettingsAdmin(admin.ModelAdmin):
+class ProgrammeSettingsAdmin(SimpleHistoryAdmin):
     list_display = ["__str__", "point_value", "rounding_mode", "expiry_policy", "pending_days", "clawback_policy"]
     list_filter: list = []
     search_fields: list = []
