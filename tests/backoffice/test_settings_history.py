@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.forms.models import model_to_dict
 
+from loyalty_site.core.errors import DomainError
 from backoffice.roles import MARKETING, PROGRAMME_LEAD, STORE_MANAGER
 from members.models import ProgrammeSettings
 from members.selectors import programme_settings_get
@@ -76,7 +77,7 @@ def test_other_roles_read_the_settings_but_cannot_change_them(client, role):
 def test_a_refused_change_writes_no_history():
     programme_settings_update(data={"point_value": Decimal(1000)})
     before = ProgrammeSettings.history.count()
-    with pytest.raises(Exception):  # noqa: B017 -- the project's refusal type; what matters is below
+    with pytest.raises(DomainError):
         programme_settings_update(data={"point_value": Decimal(0)})
     assert ProgrammeSettings.history.count() == before
     assert programme_settings_get(fresh=True).point_value == Decimal(1000)
