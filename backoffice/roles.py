@@ -33,6 +33,8 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         "vouchers": _CONFIG,
         "campaigns": _CONFIG,
         "notifications": _VIEW,
+        # The Zalo OA tokens: entering a refresh token, renewing now, the failure banner.
+        "notifications.zaloconnection": ("view", "add", "change"),
         "stores": _VIEW,
         "stores.terminal": _VIEW,
         "pos": _VIEW,
@@ -50,6 +52,7 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         "notifications": _CRUD,
         # The outbox is a record, not configuration: read it, and resend what failed.
         "notifications.message": ("view", "resend_message"),
+        "notifications.zaloconnection": (),  # the Programme lead's
         # The programme settings (point value, rounding, expiry, back-dating, limits) are the
         # lead's alone: Marketing only reads members.programmesettings and has no pos rights.
         "members": _VIEW,
@@ -66,6 +69,7 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         "vouchers": _VIEW,
         "campaigns": _VIEW,
         "notifications": _VIEW,
+        "notifications.zaloconnection": (),
         "stores": _VIEW,
         "stores.terminal": _VIEW,  # the terminals of their own stores (scoped)
         "pos": _VIEW,

@@ -9,8 +9,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.forms.models import model_to_dict
 
-from loyalty_site.core.errors import DomainError
 from backoffice.roles import MARKETING, PROGRAMME_LEAD, STORE_MANAGER
+from loyalty_site.core.errors import DomainError
 from members.models import ProgrammeSettings
 from members.selectors import programme_settings_get
 from members.services import programme_settings_update
