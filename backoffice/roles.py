@@ -42,6 +42,7 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         "pos.salelimits": ("view", "change"),
         "pos.storesalelimits": _CRUD,
         "core": _VIEW,
+        "reports.dailysales": ("view_reports",),
     },
     MARKETING: {
         # Customer lists from Excel go into groups through the member import (its upload page
@@ -59,6 +60,7 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         "members.member": ("view", "import_members"),
         "stores": _VIEW,
         "stores.terminal": (),
+        "reports.dailysales": ("view_reports",),
     },
     STORE_MANAGER: {
         "members": _VIEW,
@@ -73,6 +75,8 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         "stores": _VIEW,
         "stores.terminal": _VIEW,  # the terminals of their own stores (scoped)
         "pos": _VIEW,
+        # The reports of their own stores only (reports/views.py scopes them).
+        "reports.dailysales": ("view_reports",),
     },
 }
 # Ledgers and audit trails are never edited by anyone, whatever the app default says.

@@ -125,6 +125,11 @@ def _tune_database(db: dict) -> dict:
 
 
 DATABASES["default"] = _tune_database(DATABASES["default"])
+# A read replica for the heavy report reads (reports.md, `reports.figures.reports_db`). Unset: the
+# reports read the main database. Tests use the main database (the alias mirrors it).
+if env.str("REPORTS_DATABASE_URL", default=""):
+    DATABASES["reports"] = _tune_database(env.db_url_config(env.str("REPORTS_DATABASE_URL")))
+    DATABASES["reports"]["TEST"] = {"MIRROR": "default"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 

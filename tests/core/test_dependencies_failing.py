@@ -291,11 +291,13 @@ def test_the_swagger_set_up_script_is_served_as_a_file(boss_client):
 # --- Safe defaults ------------------------------------------------------------------------------
 
 
+# Set by the browser tests' fixture for the rest of their process (tests/browser.py): the deploy
+# check rightly refuses it, and a worker may run this test after a browser test.
+_NOT_INHERITED = {"DJANGO_SETTINGS_MODULE", "DEBUG", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+
+
 def _run(*argv: str, **env: str) -> subprocess.CompletedProcess:
-    # DJANGO_ALLOW_ASYNC_UNSAFE: set in this process by the browser tests (tests/browser.py) when one
-    # ran earlier on the same worker; a deployment never has it (the deploy check says so).
-    unset = {"DJANGO_SETTINGS_MODULE", "DEBUG", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}
-    clean = {k: v for k, v in os.environ.items() if k not in unset}
+    clean = {k: v for k, v in os.environ.items() if k not in _NOT_INHERITED}
     clean.update(env)
     return subprocess.run([sys.executable, *argv], cwd=ROOT, env=clean, capture_output=True, text=True)
 

@@ -1,0 +1,199 @@
+"""A chain-sized history bulk-loaded into a migrated PostgreSQL database with set-based
+INSERT ... SELECT generate_series (minutes, not hours), for the report benchmarks and anyone
+else who needs one (`load_chain(url, members=..., sales=...)`).
+
+What it loads, over `days` days ending yesterday (local time):
+- the demo programme's brands, stores, tiers and rewards (its own loaders, through manage.py),
+  plus `extra_stores` more stores spread over the brands, one terminal each;
+- `members` members enrolled evenly over the period, a home store each (5 % none), an opening
+  bonus entry with its point lot (expiring evenly over the next year), a tier status for 70 %
+  (20 % VIP, 5 % DIAMOND) and a tier change (upgrade) for the VIP and DIAMOND ones;
+- `sales` sales evenly over the period at every store, 70 % by a member (spread over all of
+  them), 3 % partly refunded and 1 % refunded in full, an earn entry for each member sale;
+- a spend entry for 5 % of members, an expire entry for 2 %, 200,000 vouchers (40 % used).
+Balances are then set to the sum of each member's entries (the ledger's invariant); the
+per-entry `balance_after` is only the entry's own points (no report reads it)."""
+
+from __future__ import annotations
+
+import time
+
+import psycopg
+
+from bench.harness import manage
+
+SETUP = """
+from stores.demo import demo_stores_load
+from tiers.demo import demo_tiers_load
+from vouchers.demo import demo_vouchers_load
+from members.selectors import programme_settings_get
+demo_stores_load(); demo_tiers_load(); demo_vouchers_load(); programme_settings_get(fresh=True)
+"""
+
+STEPS = [
+    (
+        "stores",
+        """
+        INSERT INTO stores_store (code, name, brand_id, city, address, time_zone, is_active, created_at, updated_at)
+        SELECT 'BENCH-' || lpad(i::text, 3, '0'), 'Cửa hàng ' || i,
+               (SELECT array_agg(id ORDER BY id) FROM stores_brand)[1 + i %% (SELECT count(*) FROM stores_brand)],
+               'Hà Nội', '', 'Asia/Ho_Chi_Minh', true, now(), now()
+        FROM generate_series(1::bigint, %(extra_stores)s) AS i;
+        INSERT INTO stores_terminal (name, key_prefix, key_hash, store_id, created_at, updated_at)
+        SELECT 'Bench', 'bench' || id, md5(id::text), id, now(), now() FROM stores_store;
+        """,
+    ),
+    (
+        "members",
+        """
+        WITH s AS (SELECT array_agg(id ORDER BY id) AS ids, count(*) AS n FROM stores_store)
+        INSERT INTO members_member (
+            code, name, phone, email, gender, home_store_id, enrolled_at, enrolment_channel, status,
+            status_reason, referral_code, points_balance, points_debt, needs_review, review_note,
+            created_at, updated_at)
+        SELECT 'B' || lpad(i::text, 9, '0'), 'Khách hàng ' || i, '+849' || lpad(i::text, 8, '0'), '', '',
+               CASE WHEN i %% 20 = 0 THEN NULL ELSE s.ids[1 + (i * 7) %% s.n] END,
+               %(start)s + ((i - 1)::float8 / %(members)s) * %(span)s, 'import', 'active', '',
+               'R' || lpad(i::text, 9, '0'), 0, 0, false, '',
+               %(start)s + ((i - 1)::float8 / %(members)s) * %(span)s, now()
+        FROM generate_series(1::bigint, %(members)s) AS i CROSS JOIN s
+        """,
+    ),
+    (
+        "sales",
+        """
+        WITH s AS (SELECT array_agg(id ORDER BY id) AS ids, count(*) AS n FROM stores_store),
+             t AS (SELECT array_agg(id ORDER BY store_id) AS ids FROM stores_terminal),
+             m AS (SELECT min(id) AS first, count(*) AS n FROM members_member),
+             g AS (SELECT i, (20000 + (i * 37) %% 50 * 10000)::numeric AS amount,
+                          CASE WHEN i %% 100 = 0 THEN 'refunded' WHEN i %% 100 < 4 THEN 'partly_refunded'
+                               ELSE 'completed' END AS status
+                   FROM generate_series(1::bigint, %(sales)s) AS i)
+        INSERT INTO pos_sale (
+            created_at, updated_at, receipt_number, occurred_at, status, subtotal, discount_total,
+            points_amount, total, earn_base, points_redeemed, points_earned, multiplier, tier_code,
+            tier_after_code, tier_changed, referrer_points, refunded_amount, refunded_paid,
+            points_reversed, points_returned, store_id, terminal_id, member_id)
+        SELECT %(start)s + ((g.i - 1)::float8 / %(sales)s) * %(span)s, now(), 'R' || g.i,
+               %(start)s + ((g.i - 1)::float8 / %(sales)s) * %(span)s, g.status, g.amount, 0, 0, g.amount,
+               g.amount, 0, (g.amount / 20000)::int, 1, 'MEMBER', 'MEMBER', false, 0,
+               CASE g.status WHEN 'refunded' THEN g.amount WHEN 'partly_refunded' THEN g.amount / 2 ELSE 0 END,
+               CASE g.status WHEN 'refunded' THEN g.amount WHEN 'partly_refunded' THEN g.amount / 2 ELSE 0 END,
+               0, 0, s.ids[1 + g.i %% s.n], t.ids[1 + g.i %% s.n],
+               CASE WHEN g.i %% 10 < 7 THEN m.first + (g.i * 7919) %% m.n END
+        FROM g CROSS JOIN s CROSS JOIN t CROSS JOIN m
+        """,
+    ),
+    (
+        "ledger",
+        """
+        INSERT INTO members_ledgerentry (
+            kind, points, balance_after, points_not_recovered, occurred_at, created_at, cause_kind,
+            cause_reference, reference, reason, member_id)
+        SELECT 'bonus', 100, 100, 0, enrolled_at, enrolled_at, 'import', '', 'bench:open:' || id, '', id
+        FROM members_member;
+        INSERT INTO members_pointlot (points, remaining, earned_at, available_from, expires_at, entry_id, member_id)
+        SELECT 100, 100 - (member_id %% 50), occurred_at, occurred_at,
+               now() + ((member_id %% 365) || ' days')::interval, id, member_id
+        FROM members_ledgerentry WHERE kind = 'bonus';
+        INSERT INTO members_ledgerentry (
+            kind, points, balance_after, points_not_recovered, occurred_at, created_at, cause_kind,
+            cause_reference, reference, reason, member_id)
+        SELECT 'earn', points_earned, points_earned, 0, occurred_at, occurred_at, 'sale', 'sale:' || id,
+               'sale:' || id || ':earn', '', member_id
+        FROM pos_sale WHERE member_id IS NOT NULL AND points_earned > 0;
+        INSERT INTO members_ledgerentry (
+            kind, points, balance_after, points_not_recovered, occurred_at, created_at, cause_kind,
+            cause_reference, reference, reason, member_id)
+        SELECT CASE WHEN id %% 5 = 0 THEN 'expire' ELSE 'spend' END, -(1 + id %% 49), 0, 0,
+               enrolled_at + interval '200 days', enrolled_at + interval '200 days',
+               CASE WHEN id %% 5 = 0 THEN 'expiry' ELSE 'redemption' END, '', 'bench:out:' || id, '', id
+        FROM members_member WHERE id %% 14 = 0 AND enrolled_at < now() - interval '201 days';
+        """,
+    ),
+    (
+        "balances",
+        """
+        UPDATE members_member m SET points_balance = e.total
+        FROM (SELECT member_id, sum(points) AS total FROM members_ledgerentry GROUP BY member_id) e
+        WHERE e.member_id = m.id
+        """,
+    ),
+    (
+        "tiers",
+        """
+        WITH t AS (SELECT max(id) FILTER (WHERE code = 'MEMBER') AS member, max(id) FILTER (WHERE code = 'VIP') AS vip,
+                          max(id) FILTER (WHERE code = 'DIAMOND') AS diamond FROM tiers_tier)
+        INSERT INTO tiers_tierstatus (
+            member_id, tier_id, since, qualifying_spend, carried_spend, counted_from, cycle_started_at,
+            retention_deadline, cycle_spend, floor_tier_id, floor_until, updated_at)
+        SELECT m.id, CASE WHEN m.id %% 100 < 45 THEN t.member WHEN m.id %% 100 < 65 THEN t.vip ELSE t.diamond END,
+               m.enrolled_at, 0, 0, m.enrolled_at, NULL, NULL, 0, NULL, NULL, now()
+        FROM members_member m CROSS JOIN t WHERE m.id %% 100 < 70;
+        INSERT INTO tiers_tierchange (member_id, from_tier_id, to_tier_id, kind, reference, note, at)
+        SELECT s.member_id, t.id, s.tier_id, 'upgrade', '', '', s.since + interval '30 days'
+        FROM tiers_tierstatus s CROSS JOIN (SELECT id FROM tiers_tier WHERE code = 'MEMBER') t
+        WHERE s.tier_id <> t.id;
+        """,
+    ),
+    (
+        "vouchers",
+        """
+        WITH r AS (SELECT array_agg(id ORDER BY id) AS ids, count(*) AS n FROM vouchers_reward),
+             m AS (SELECT min(id) AS first, count(*) AS n FROM members_member),
+             s AS (SELECT array_agg(id ORDER BY id) AS ids, count(*) AS n FROM stores_store),
+             g AS (SELECT i, %(start)s + ((i - 1)::float8 / 200000) * %(span)s AS at
+                   FROM generate_series(1::bigint, 200000) AS i)
+        INSERT INTO vouchers_voucher (
+            created_at, updated_at, code, status, channel, issued_at, reason, points_spent, expires_at,
+            used_at, used_store_id, issued_store_id, used_sale_reference, returned_from_sale, return_reason,
+            void_reason, member_id, reward_id)
+        SELECT g.at, now(), 'BV' || g.i, CASE WHEN g.i %% 5 < 2 THEN 'used' ELSE 'issued' END, 'points', g.at, '',
+               50, g.at + interval '30 days', CASE WHEN g.i %% 5 < 2 THEN g.at + interval '3 hours' END,
+               CASE WHEN g.i %% 5 < 2 THEN s.ids[1 + g.i %% s.n] END, s.ids[1 + (g.i * 3) %% s.n], '', '', '', '',
+               m.first + (g.i * 104729) %% m.n, r.ids[1 + g.i %% r.n]
+        FROM g CROSS JOIN r CROSS JOIN m CROSS JOIN s
+        """,
+    ),
+]
+
+
+def load_chain(
+    url: str,
+    env: dict[str, str],
+    *,
+    members: int = 1_000_000,
+    sales: int = 5_000_000,
+    days: int = 730,
+    extra_stores: int = 36,
+) -> dict[str, float]:
+    """Load the history into the migrated database at `url` (`env`: the bench environment for
+    manage.py). Returns the seconds each step took."""
+    manage(env, "shell", "-c", SETUP)
+    timings: dict[str, float] = {}
+    params = {
+        "members": members,
+        "sales": sales,
+        "extra_stores": extra_stores,
+        # The period ends at the start of today (UTC+7): everything loaded happened before today.
+        "start": f"{days} days",
+        "span": f"{days} days",
+    }
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute("SET TIME ZONE 'Asia/Ho_Chi_Minh'")
+        connection.execute("SET synchronous_commit = off")
+        # Bulk load only: no per-row foreign-key triggers (the loader's ids are taken from the
+        # tables themselves). Needs a superuser, as the benchmark database's owner is.
+        connection.execute("SET session_replication_role = replica")
+        start_sql = "(date_trunc('day', now()) - %(start)s::interval)"
+        span_sql = "%(span)s::interval"
+        for name, sql in STEPS:
+            started = time.perf_counter()
+            sql = sql.replace("%(start)s", start_sql).replace("%(span)s", span_sql)
+            for statement in [s for s in sql.split(";") if s.strip()]:
+                connection.execute(statement, params)
+            timings[name] = time.perf_counter() - started
+        started = time.perf_counter()
+        connection.execute("VACUUM ANALYZE")
+        timings["analyze"] = time.perf_counter() - started
+    return timings
