@@ -7,8 +7,9 @@ from django.contrib import admin
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
 
-from loyalty_site.core.admin import ReadOnlyModelAdmin
+from loyalty_site.core.admin import FormattedNumbersMixin, ReadOnlyModelAdmin
 from loyalty_site.core.models import copy_saved
 from loyalty_site.core.scoping import StaffScopedAdminMixin
 from pos.checkout.limits import LIMIT_FIELDS, sale_limits_update, store_sale_limits_set
@@ -16,7 +17,7 @@ from pos.models import LimitRefusal, SaleLimits, StoreSaleLimits, TerminalDay
 
 
 @admin.register(SaleLimits)
-class SaleLimitsAdmin(admin.ModelAdmin):
+class SaleLimitsAdmin(FormattedNumbersMixin, SimpleHistoryAdmin):
     list_display = ["__str__", *LIMIT_FIELDS, "updated_at", "updated_by"]
     list_filter: list = []
     search_fields: list = []
@@ -47,7 +48,7 @@ class SaleLimitsAdmin(admin.ModelAdmin):
 
 
 @admin.register(StoreSaleLimits)
-class StoreSaleLimitsAdmin(StaffScopedAdminMixin, admin.ModelAdmin):
+class StoreSaleLimitsAdmin(StaffScopedAdminMixin, FormattedNumbersMixin, SimpleHistoryAdmin):
     list_display = ["store", *LIMIT_FIELDS, "updated_at", "updated_by"]
     list_filter = ["store__brand"]
     search_fields = ["store__code", "store__name"]

@@ -33,6 +33,8 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         "vouchers": _CONFIG,
         "campaigns": _CONFIG,
         "notifications": _VIEW,
+        # The Zalo OA tokens: entering a refresh token, renewing now, the failure banner.
+        "notifications.zaloconnection": ("view", "add", "change"),
         "stores": _VIEW,
         "stores.terminal": _VIEW,
         "pos": _VIEW,
@@ -43,13 +45,19 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         "reports.dailysales": ("view_reports",),
     },
     MARKETING: {
+        # Customer lists from Excel go into groups through the member import (its upload page
+        # needs `import_members`; the group choice needs `change_customergroup`, in _CONFIG).
         "tiers": _CONFIG,
         "vouchers": _CONFIG,
         "campaigns": _CONFIG,
         "notifications": _CRUD,
         # The outbox is a record, not configuration: read it, and resend what failed.
         "notifications.message": ("view", "resend_message"),
+        "notifications.zaloconnection": (),  # the Programme lead's
+        # The programme settings (point value, rounding, expiry, back-dating, limits) are the
+        # lead's alone: Marketing only reads members.programmesettings and has no pos rights.
         "members": _VIEW,
+        "members.member": ("view", "import_members"),
         "stores": _VIEW,
         "stores.terminal": (),
         "reports.dailysales": ("view_reports",),
@@ -63,6 +71,7 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         "vouchers": _VIEW,
         "campaigns": _VIEW,
         "notifications": _VIEW,
+        "notifications.zaloconnection": (),
         "stores": _VIEW,
         "stores.terminal": _VIEW,  # the terminals of their own stores (scoped)
         "pos": _VIEW,
@@ -78,6 +87,11 @@ READ_ONLY_MODELS = {
     "members.historicalpointsadjustment",
     "tiers.tierchange",
     "core.idempotencyrecord",
+    # Who changed which setting, and when (loyalty_site.core.models.settings_history).
+    "members.historicalprogrammesettings",
+    "tiers.historicaltiersettings",
+    "pos.historicalsalelimits",
+    "pos.historicalstoresalelimits",
 }
 
 

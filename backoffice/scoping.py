@@ -52,6 +52,7 @@ SCOPE_PATHS: dict[str, tuple[str, str]] = {
     "pos.sale": (STORE, "store"),
     "pos.refund": (STORE, "sale__store"),
     "pos.storesalelimits": (STORE, "store"),
+    "pos.historicalstoresalelimits": (STORE, "store"),
     "pos.terminalday": (STORE, "terminal__store"),
     "pos.limitrefusal": (STORE, "store"),
     "stores.terminal": (STORE, "store"),

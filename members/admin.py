@@ -14,8 +14,15 @@ from django.utils.dates import MONTHS
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
 
-from loyalty_site.core.admin import ReadOnlyModelAdmin, ReadOnlyTabularInline, refusal_onto_form, refusal_text
+from loyalty_site.core.admin import (
+    FormattedNumbersMixin,
+    ReadOnlyModelAdmin,
+    ReadOnlyTabularInline,
+    refusal_onto_form,
+    refusal_text,
+)
 from loyalty_site.core.errors import DomainError
 from loyalty_site.core.importexport.admin import RecordedExportMixin
 from loyalty_site.core.models import copy_saved
@@ -90,7 +97,7 @@ class PhoneSearchMixin:
 
 
 @admin.register(ProgrammeSettings)
-class ProgrammeSettingsAdmin(admin.ModelAdmin):
+class ProgrammeSettingsAdmin(FormattedNumbersMixin, SimpleHistoryAdmin):
     list_display = ["__str__", "point_value", "rounding_mode", "expiry_policy", "pending_days", "clawback_policy"]
     list_filter: list = []
     search_fields: list = []
@@ -167,7 +174,7 @@ class CardInline(admin.TabularInline):
 
 # The base of the member page: `backoffice` composes it with the tiers, vouchers and campaigns
 # and registers it (once); this app cannot see those floors.
-class MemberAdmin(StaffScopedAdminMixin, PhoneSearchMixin, admin.ModelAdmin):
+class MemberAdmin(StaffScopedAdminMixin, PhoneSearchMixin, FormattedNumbersMixin, admin.ModelAdmin):
     form = MemberAdminForm
     list_display = [
         "code",

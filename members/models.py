@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from loyalty_site.core.models import TimeStampedModel, UpdatedByModel
+from loyalty_site.core.models import TimeStampedModel, UpdatedByModel, settings_history
 from loyalty_site.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, RoundingMode
 from members.phones import validate_phone_e164
 from stores.models import Store
@@ -156,6 +156,8 @@ class ProgrammeSettings(UpdatedByModel):
         default=0,
         help_text=_("A payment with fewer points is not taken (0: no minimum)."),
     )
+
+    history = settings_history(_("programme settings history"))
 
     class Meta:
         verbose_name = _("programme point settings")

@@ -9,14 +9,14 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from loyalty_site.core.admin import ReadOnlyModelAdmin
 from loyalty_site.core.errors import DomainError
 from loyalty_site.core.scoping import StaffScopedAdminMixin
 from members.selectors import member_lookup
-from notifications.models import Channel, MemberPreference, Message, MessageTemplate
+from notifications.models import Channel, MemberPreference, Message, MessageTemplate, ZaloConnection
 from notifications.rendering import EVENT_PLACEHOLDERS, PLACEHOLDERS
 from notifications.selectors import message_delivery_counts
 from notifications.services import (
@@ -25,6 +25,8 @@ from notifications.services import (
     template_preview,
     template_save,
     template_send_test,
+    zalo_token_renew,
+    zalo_tokens_set,
 )
 
 
@@ -270,3 +272,80 @@ class MessageAdmin(StaffScopedAdminMixin, ReadOnlyModelAdmin):
             context["delivery_counts"] = message_delivery_counts(context["cl"].queryset)
             context["delivery_statuses"] = Message.Status.choices
         return response
+
+
+# --- Zalo OA tokens ---------------------------------------------------------------------------
+
+
+class ZaloConnectionForm(forms.ModelForm):
+    """The tokens are typed in, never shown back: the stored ones stay encrypted."""
+
+    refresh_token = forms.CharField(
+        label=_("New refresh token"),
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text=_(
+            "From the Zalo Official Account's authorisation (developers.zalo.me). It is used once: every "
+            "renewal stores the next one."
+        ),
+    )
+    access_token = forms.CharField(
+        label=_("Access token (optional)"),
+        required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text=_("Leave empty: a new access token is fetched with the refresh token at once."),
+    )
+
+    class Meta:
+        model = ZaloConnection
+        fields: list = []
+
+
+@admin.register(ZaloConnection)
+class ZaloConnectionAdmin(admin.ModelAdmin):
+    form = ZaloConnectionForm
+    list_display = ["__str__", "access_expires_at", "renewed_at", "renewal_state", "failures", "updated_by"]
+    list_filter: list = []
+    search_fields: list = []
+    ordering = ["pk"]
+    list_select_related = ["updated_by"]
+    autocomplete_fields: list = []
+    readonly_fields = ["access_expires_at", "renewed_at", "renewal_state", "failed_at", "failures", "last_error",
+                       "updated_at", "updated_by"]  # fmt: skip
+    fieldsets = [
+        (_("Tokens"), {"fields": ["refresh_token", "access_token"]}),
+        (_("Renewal"), {"fields": readonly_fields}),
+    ]
+    actions = ["renew_now"]
+
+    @admin.display(description=_("renewal"))
+    def renewal_state(self, obj: ZaloConnection) -> str:
+        if obj.is_failing:
+            return gettext("Failing")
+        return gettext("Working") if obj.renewed_at else gettext("Not renewed yet")
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and not ZaloConnection.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        saved = zalo_tokens_set(
+            refresh_token=form.cleaned_data["refresh_token"],
+            access_token=form.cleaned_data.get("access_token") or "",
+            by=request.user,
+        )
+        obj.pk = saved.pk
+        result = zalo_token_renew(force=not form.cleaned_data.get("access_token"))
+        if result.error:
+            self.message_user(request, gettext("Renewing failed: %(error)s") % {"error": result.error}, messages.ERROR)
+
+    @admin.action(description=_("Renew the access token now"), permissions=["change"])
+    def renew_now(self, request, queryset):
+        result = zalo_token_renew(force=True)
+        if result.renewed:
+            self.message_user(request, gettext("The Zalo access token was renewed."), messages.SUCCESS)
+        elif result.error:
+            self.message_user(request, gettext("Renewing failed: %(error)s") % {"error": result.error}, messages.ERROR)
+        else:
+            self.message_user(request, gettext("No refresh token is stored yet."), messages.WARNING)

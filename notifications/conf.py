@@ -37,6 +37,14 @@ DEFAULTS: dict[str, Any] = {
     "EXPIRY_REMINDER_DAYS": 30,
     # Where the console backend appends JSON lines; empty: the log.
     "CONSOLE_PATH": "",
+    # Zalo OA access tokens renewed by the refresh-token flow (notifications/zalo_tokens.py):
+    # the app's id and secret key, the OAuth endpoint, how long before expiry to renew, and the
+    # key the stored tokens are encrypted with (empty: derived from SECRET_KEY).
+    "ZALO_APP_ID": "",
+    "ZALO_SECRET_KEY": "",
+    "ZALO_OAUTH_URL": "https://oauth.zaloapp.com/v4/oa/access_token",
+    "ZALO_RENEW_AHEAD_SECONDS": 3 * 3600,
+    "ZALO_TOKEN_KEY": "",
     # Channel -> {"BACKEND": dotted path, "OPTIONS": {...}}; see settings/base.py.
     "CHANNELS": {},
 }

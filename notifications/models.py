@@ -5,6 +5,7 @@ Everything here is written by `notifications.services` only. Other apps enqueue 
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -277,3 +278,45 @@ class Message(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.event} · {self.channel} → {self.member_id} ({self.status})"
+
+
+class ZaloConnection(models.Model):
+    """The Zalo Official Account's tokens for ZNS (one row, pk 1): the access token the Zalo
+    backend sends with each message, and the refresh token that renews it. Zalo access tokens
+    last about 25 hours and each refresh token works once (every renewal returns a new one), so
+    `notifications.services.zalo_token_renew` renews ahead of expiry under a row lock, one
+    renewal at a time. Both tokens are stored encrypted (`notifications.zalo_tokens`) and never
+    shown; a failed renewal is kept here and raised as a banner in the admin."""
+
+    SINGLETON_PK = 1
+
+    access_token_encrypted = models.TextField(_("access token (encrypted)"), blank=True, editable=False)
+    refresh_token_encrypted = models.TextField(_("refresh token (encrypted)"), blank=True, editable=False)
+    access_expires_at = models.DateTimeField(_("access token expires at"), null=True, blank=True, editable=False)
+    renewed_at = models.DateTimeField(_("last renewed at"), null=True, blank=True, editable=False)
+    failed_at = models.DateTimeField(_("last renewal failed at"), null=True, blank=True, editable=False)
+    failures = models.PositiveIntegerField(_("failed renewals in a row"), default=0, editable=False)
+    last_error = models.CharField(_("last renewal error"), max_length=500, blank=True, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("refresh token given by"),
+        editable=False,
+    )
+
+    class Meta:
+        verbose_name = _("Zalo connection")
+        verbose_name_plural = _("Zalo connection")
+        constraints = [models.CheckConstraint(condition=Q(pk=1), name="notifications_zaloconnection_singleton")]
+
+    def __str__(self) -> str:
+        return str(_("Zalo Official Account tokens"))
+
+    @property
+    def is_failing(self) -> bool:
+        """The last renewal failed (and none succeeded since)."""
+        return self.failed_at is not None and (self.renewed_at is None or self.failed_at > self.renewed_at)

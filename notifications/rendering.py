@@ -5,8 +5,9 @@ allowed inside braces: no attribute or index access (`{member.phone}`), no forma
 (`{points:>5}`), no conversion (`{x!r}`), no positional `{}`. Rendering substitutes plain
 strings, so a template can never reach an object or run code.
 
-Values are formatted for the message's language: integers with thousands separators
-(vi `1.250`, en `1,250`), dates as `31/12/2025` (vi) or `31 Dec 2025` (en); a datetime is shown
+Values are formatted for the message's language (`loyalty_site.core.formats`): integers (points)
+with thousands separators (vi `1.250`, en `1,250`), amounts of money (Decimal) with their
+currency (vi `50.000 đ`, en `50,000 VND`), dates as `31/12/2025` (vi) or `31 Dec 2025` (en); a datetime is shown
 as its date in the member's time zone."""
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+
+from loyalty_site.core.formats import format_vnd, group_digits
 
 # Every placeholder any template may use, with what it means (shown in the admin).
 PLACEHOLDERS: dict[str, str] = {
@@ -161,11 +164,12 @@ def format_value(value: object, *, language: str, zone: zoneinfo.ZoneInfo) -> st
         return ""
     if isinstance(value, bool):
         return str(value)
-    if isinstance(value, decimal.Decimal) and value == value.to_integral_value():
-        value = int(value)
+    # Points and counts are ints, grouped (the template names the unit: "{points_earned} điểm");
+    # amounts of money are Decimals, written with their currency ("50.000 đ", "50,000 VND").
+    if isinstance(value, decimal.Decimal):
+        return format_vnd(value, language=language)
     if isinstance(value, int):
-        grouped = f"{value:,}"
-        return grouped.replace(",", ".") if language == "vi" else grouped
+        return group_digits(value, language=language)
     if isinstance(value, datetime.datetime):
         value = timezone.localtime(value, zone).date() if timezone.is_aware(value) else value.date()
     if isinstance(value, datetime.date):

@@ -20,4 +20,13 @@ SCHEDULES = [
         description="Reminds members of points whose last usable day is within the next 30 days "
         "(NOTIFICATIONS_EXPIRY_REMINDER_DAYS). Safe to run again for the same day.",
     ),
+    Schedule(
+        name="notifications: renew the Zalo access token",
+        task="notifications.renew_zalo_token",
+        minute="*/10",
+        hour="*",
+        description="Renews the Zalo OA access token (refresh-token flow) when it expires within "
+        "NOTIFICATIONS_ZALO_RENEW_AHEAD_SECONDS; a failure shows a banner in the admin. Does nothing without a "
+        "refresh token.",
+    ),
 ]

@@ -13,8 +13,17 @@ from django.utils.translation import gettext as _
 
 from members.models import Member
 from notifications.conf import notifications_setting
-from notifications.models import Channel, Language, MemberPreference, Message, MessageTemplate, PushSubscription
+from notifications.models import (
+    Channel,
+    Language,
+    MemberPreference,
+    Message,
+    MessageTemplate,
+    PushSubscription,
+    ZaloConnection,
+)
 from notifications.rendering import CompiledTemplate, Rendered
+from notifications.zalo_tokens import TokenUnreadable, token_decrypt
 
 # --- Members ------------------------------------------------------------------------------------
 
@@ -162,3 +171,39 @@ def message_delivery_counts(queryset: QuerySet[Message]) -> list[ChannelCounts]:
         for channel in Channel.values
         if channel in table
     ]
+
+
+# --- Zalo OA tokens ---------------------------------------------------------------------------
+
+
+def zalo_access_token() -> str:
+    """The current Zalo access token kept by the renewal (`notifications.services.zalo`), or ""
+    when none is stored or it cannot be read."""
+    stored = ZaloConnection.objects.filter(pk=ZaloConnection.SINGLETON_PK).values_list(
+        "access_token_encrypted", flat=True
+    )
+    try:
+        return token_decrypt(stored.first() or "")
+    except TokenUnreadable:
+        return ""
+
+
+def zalo_renewal_alert() -> str:
+    """What the admin banner says when renewing the Zalo access token failed (and no renewal
+    succeeded since), or ""."""
+    connection = ZaloConnection.objects.filter(pk=ZaloConnection.SINGLETON_PK).first()
+    if connection is None or not connection.is_failing:
+        return ""
+    if connection.access_expires_at is not None and connection.access_expires_at > timezone.now():
+        return _(
+            "Renewing the Zalo access token failed (%(count)d times in a row): %(error)s. The current token "
+            "expires at %(expires)s; after that Zalo messages stop until a renewal succeeds."
+        ) % {
+            "count": connection.failures,
+            "error": connection.last_error,
+            "expires": timezone.localtime(connection.access_expires_at).strftime("%d/%m/%Y %H:%M"),
+        }
+    return _(
+        "Renewing the Zalo access token failed (%(count)d times in a row): %(error)s. Zalo messages cannot be "
+        "sent: check the app id and secret key, or enter a new refresh token."
+    ) % {"count": connection.failures, "error": connection.last_error}

@@ -10,7 +10,7 @@ from dataclasses import asdict
 from celery import shared_task
 from django.db import DatabaseError
 
-from notifications.services import expiry_reminders_enqueue, message_send, outbox_sweep
+from notifications.services import expiry_reminders_enqueue, message_send, outbox_sweep, zalo_token_renew
 
 _DB_RETRY = {"autoretry_for": (DatabaseError,), "retry_backoff": True, "max_retries": 3}
 
@@ -37,3 +37,10 @@ def send_messages(message_ids: list[int]) -> None:
     sent, so a repeat sends nothing twice; a lost batch is picked up by the outbox sweeper."""
     for message_id in message_ids:
         message_send(message_id=message_id)
+
+
+@shared_task(name="notifications.renew_zalo_token", **_DB_RETRY)
+def renew_zalo_token() -> dict:
+    """Renews the Zalo access token when it is close to expiry; nothing otherwise."""
+    result = zalo_token_renew()
+    return {"renewed": result.renewed, "error": result.error}

@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from loyalty_site.core.models import TimeStampedModel, UpdatedByModel
+from loyalty_site.core.models import TimeStampedModel, UpdatedByModel, settings_history
 from loyalty_site.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
 
 
@@ -236,6 +236,8 @@ class SaleLimits(UpdatedByModel):
         ),
     )
 
+    history = settings_history(_("sale limits history"))
+
     class Meta:
         verbose_name = _("sale limits")
         verbose_name_plural = _("sale limits")
@@ -274,6 +276,8 @@ class StoreSaleLimits(UpdatedByModel):
         validators=[MinValueValidator(1)],
         help_text=_("Empty: the programme's limit."),
     )
+
+    history = settings_history(_("store sale limits history"))
 
     class Meta:
         verbose_name = _("store sale limits")

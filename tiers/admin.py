@@ -16,6 +16,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
 
 from loyalty_site.core.admin import ReadOnlyModelAdmin, refusal_onto_form, refusal_text
 from loyalty_site.core.errors import DomainError
@@ -42,7 +43,7 @@ from tiers.services import (
 
 
 @admin.register(TierSettings)
-class TierSettingsAdmin(admin.ModelAdmin):
+class TierSettingsAdmin(SimpleHistoryAdmin):
     list_display = ["__str__", "basis", "window", "window_months", "last_evaluated_on"]
     list_filter: list = []
     search_fields: list = []

@@ -20,7 +20,7 @@ from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from loyalty_site.core.models import TimeStampedModel, UpdatedByModel
+from loyalty_site.core.models import TimeStampedModel, UpdatedByModel, settings_history
 from loyalty_site.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
 from members.models import Member
 from stores.models import code_validator
@@ -69,6 +69,8 @@ class TierSettings(UpdatedByModel):
         help_text=_("For a rolling window: only what was spent in the last N months counts."),
     )
     last_evaluated_on = models.DateField(_("cycles last evaluated for"), null=True, blank=True, editable=False)
+
+    history = settings_history(_("tier settings history"))
 
     class Meta:
         verbose_name = _("tier settings")

@@ -15,7 +15,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from loyalty_site.core.admin import refusal_onto_form, refusal_text
+from loyalty_site.core.admin import FormattedNumbersMixin, refusal_onto_form, refusal_text
 from loyalty_site.core.errors import DomainError
 from loyalty_site.core.importexport.admin import ConfigImportExportMixin, RecordedExportMixin
 from loyalty_site.core.scoping import StaffScopedAdminMixin
@@ -42,7 +42,7 @@ def _voucher_count(**filters) -> Coalesce:
 
 
 @admin.register(Reward)
-class RewardAdmin(ConfigImportExportMixin, admin.ModelAdmin):
+class RewardAdmin(ConfigImportExportMixin, FormattedNumbersMixin, admin.ModelAdmin):
     resource_classes = [RewardResource]
     list_display = [
         "code",
@@ -135,7 +135,7 @@ class RewardAdmin(ConfigImportExportMixin, admin.ModelAdmin):
 
 
 @admin.register(Voucher)
-class VoucherAdmin(StaffScopedAdminMixin, RecordedExportMixin, admin.ModelAdmin):
+class VoucherAdmin(StaffScopedAdminMixin, RecordedExportMixin, FormattedNumbersMixin, admin.ModelAdmin):
     resource_classes = [VoucherResource]
     list_display = [
         "code",

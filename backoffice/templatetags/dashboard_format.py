@@ -1,6 +1,7 @@
 """How the dashboard writes its figures, in the active language: Vietnamese `1.250.000 đ`,
-`12.500 điểm`, `42,5 %`; English `1,250,000 VND`, `12,500 points`, `42.5 %`. Money is shown in
-whole đồng (half-up, as everywhere in the programme: `loyalty_site.core.money`)."""
+`12.500 điểm`, `42,5 %`; English `1,250,000 VND`, `12,500 points`, `42.5 %`. Money, points and
+counts go through the programme's one format (`loyalty_site.core.formats`: whole đồng, half-up,
+a no-break space before the unit); shares and ratios keep their decimals here."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from django.utils import numberformat
 from django.utils.formats import get_format
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
+from loyalty_site.core.formats import format_number, format_points, format_vnd
 from loyalty_site.core.money import round_to_int
 
 register = template.Library()
@@ -34,20 +35,20 @@ def _grouped(value, decimals: int = 0) -> str:
     )
 
 
+# Whole amounts, points and counts: the programme's one format (loyalty_site.core.formats).
 @register.filter
 def vnd(value) -> str:
-    return _("%(amount)s VND") % {"amount": _grouped(value)}
+    return format_vnd(value or 0)
 
 
 @register.filter
 def points(value) -> str:
-    amount = round_to_int(Decimal(str(value or 0)))
-    return ngettext("%(points)s point", "%(points)s points", abs(amount)) % {"points": _grouped(amount)}
+    return format_points(value or 0)
 
 
 @register.filter
 def count(value) -> str:
-    return _grouped(value)
+    return format_number(value or 0)
 
 
 @register.filter

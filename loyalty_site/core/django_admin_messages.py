@@ -35,4 +35,14 @@ MESSAGES = (
     gettext_noop("View selected %(model)s"),
     gettext_noop("In case you’ve forgotten, you are:"),
     gettext_noop("Select all objects on this page for an action"),
+    # django-simple-history's history pages (settings and member history), which ship no
+    # Vietnamese catalogue.
+    gettext_noop("Change History"),
+    gettext_noop("Change reason"),
+    gettext_noop("Changed by"),
+    gettext_noop("Changes"),
+    gettext_noop("Comment"),
+    gettext_noop("Object"),
+    gettext_noop("View history: %s"),
+    gettext_noop("This object doesn't have a change history."),
 )

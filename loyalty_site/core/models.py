@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 
 class TimeStampedModel(models.Model):
@@ -35,6 +36,22 @@ class UpdatedByModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+def _settings_changed_by(instance, **kwargs):
+    # The service sets `updated_by` (the admin's user, or None from a command): the history
+    # records the same person, in the admin, from a script or from a task alike.
+    return instance.updated_by
+
+
+def settings_history(verbose_name) -> HistoricalRecords:
+    """The change history of a settings row (`UpdatedByModel`): every save keeps the old and new
+    values, who (`updated_by`) and when; shown by the admin's History button."""
+    return HistoricalRecords(
+        get_user=_settings_changed_by,
+        verbose_name=verbose_name,
+        verbose_name_plural=verbose_name,
+    )
 
 
 class IdempotencyRecord(models.Model):

@@ -90,6 +90,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "notifications.context_processors.zalo_alert",
             ],
         },
     },
@@ -310,6 +311,15 @@ NOTIFICATIONS_CONSOLE_PATH = env.str("NOTIFICATIONS_CONSOLE_PATH", default="")
 _NOTIFICATIONS_CONSOLE = "notifications.channels.console.ConsoleBackend"
 _NOTIFICATIONS_SMS_URL = env.str("NOTIFICATIONS_SMS_URL", default="")
 _NOTIFICATIONS_ZALO_TOKEN = env.str("NOTIFICATIONS_ZALO_ACCESS_TOKEN", default="")
+# Zalo OA tokens renewed automatically (refresh-token flow, notifications/services/zalo.py): the
+# app's id and secret key; the first refresh token is entered in the admin ("Zalo connection").
+NOTIFICATIONS_ZALO_APP_ID = env.str("NOTIFICATIONS_ZALO_APP_ID", default="")
+NOTIFICATIONS_ZALO_SECRET_KEY = env.str("NOTIFICATIONS_ZALO_SECRET_KEY", default="")
+NOTIFICATIONS_ZALO_OAUTH_URL = env.str(
+    "NOTIFICATIONS_ZALO_OAUTH_URL", default="https://oauth.zaloapp.com/v4/oa/access_token"
+)
+NOTIFICATIONS_ZALO_RENEW_AHEAD_SECONDS = env.int("NOTIFICATIONS_ZALO_RENEW_AHEAD_SECONDS", default=3 * 3600)
+NOTIFICATIONS_ZALO_TOKEN_KEY = env.str("NOTIFICATIONS_ZALO_TOKEN_KEY", default="")
 _NOTIFICATIONS_PUSH_URL = env.str("NOTIFICATIONS_PUSH_URL", default="")
 # Standard Web Push (the member pages' "turn on notifications"): a VAPID key pair, generated
 # once with `manage.py vapid_keys`, and a contact for the push services (mailto: or https:).
@@ -344,7 +354,11 @@ NOTIFICATIONS_CHANNELS = {
     },
     "zalo": {
         "BACKEND": env.str("NOTIFICATIONS_ZALO_BACKEND", default="")
-        or ("notifications.channels.zalo.ZaloZnsBackend" if _NOTIFICATIONS_ZALO_TOKEN else _NOTIFICATIONS_CONSOLE),
+        or (
+            "notifications.channels.zalo.ZaloZnsBackend"
+            if _NOTIFICATIONS_ZALO_TOKEN or NOTIFICATIONS_ZALO_APP_ID
+            else _NOTIFICATIONS_CONSOLE
+        ),
         "OPTIONS": {
             "url": env.str("NOTIFICATIONS_ZALO_URL", default="") or "https://business.openapi.zalo.me/message/template",
             "access_token": _NOTIFICATIONS_ZALO_TOKEN,

@@ -36,14 +36,27 @@ def _opener(host: str) -> urllib.request.OpenerDirector:
 
 
 def post_json(url: str, payload: dict, *, headers: dict[str, str] | None = None, timeout: float) -> HttpResponse:
+    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    return _post(url, body, "application/json; charset=utf-8", headers=headers, timeout=timeout)
+
+
+def post_form(
+    url: str, fields: dict[str, str], *, headers: dict[str, str] | None = None, timeout: float
+) -> HttpResponse:
+    """An `application/x-www-form-urlencoded` POST (OAuth token endpoints), JSON answer parsed."""
+    body = urllib.parse.urlencode(fields).encode("ascii")
+    return _post(url, body, "application/x-www-form-urlencoded", headers=headers, timeout=timeout)
+
+
+def _post(url: str, body: bytes, content_type: str, *, headers: dict[str, str] | None, timeout: float) -> HttpResponse:
     parsed = urllib.parse.urlsplit(url or "")
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise PermanentSendError(f"gateway URL not configured or not http(s): {url!r}")
     request = urllib.request.Request(  # noqa: S310 -- the scheme is checked above
         url,
-        data=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
+        data=body,
         method="POST",
-        headers={"Content-Type": "application/json; charset=utf-8", "Accept": "application/json", **(headers or {})},
+        headers={"Content-Type": content_type, "Accept": "application/json", **(headers or {})},
     )
     try:
         with _opener(parsed.hostname).open(request, timeout=timeout) as response:

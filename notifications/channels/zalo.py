@@ -15,7 +15,8 @@ Response `{"error": 0, "message": "Success", "data": {"msg_id": "..."}}`. Codes:
 - -131 template not approved, -132 unknown template, -201 / -217 / -218 wrong parameters, and
   any other code -> permanent.
 HTTP 5xx, 408, 429, timeouts and connection errors are transient. The access token expires
-(about 25 hours): keeping `NOTIFICATIONS_ZALO_ACCESS_TOKEN` fresh is an operations task."""
+(about 25 hours): without a fixed `access_token` option (NOTIFICATIONS_ZALO_ACCESS_TOKEN), each
+send uses the token the renewal keeps fresh (`notifications.services.zalo`, every 10 minutes)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from notifications.channels import (
     phone_for_gateway,
 )
 from notifications.channels.http import HttpResponse, http_status_error, post_json
+from notifications.selectors import zalo_access_token
 
 ZNS_URL = "https://business.openapi.zalo.me/message/template"
 TRANSIENT_CODES = {-124: "access token invalid or expired", -216: "quota exceeded"}
@@ -84,7 +86,11 @@ class ZaloZnsBackend(ChannelBackend):
     def send(self, message: OutgoingMessage) -> SendResult:
         if not message.zns_template_id:
             raise PermanentSendError("no Zalo template id")
+        # Read per message: a renewal between two sends is used by the next one.
+        access_token = self.access_token or zalo_access_token()
+        if not access_token:
+            raise TransientSendError("no Zalo access token yet: set the refresh token in the admin")
         response = post_json(
-            self.url, self.payload(message), headers={"access_token": self.access_token}, timeout=self.timeout
+            self.url, self.payload(message), headers={"access_token": access_token}, timeout=self.timeout
         )
         return self.interpret(response)

@@ -90,11 +90,13 @@ from notifications.services.reminders import ReminderResult, expiry_reminders_en
 from notifications.services.signin import sign_in_code_send
 from notifications.services.templates import template_preview, template_save, template_send_test
 from notifications.services.unsubscribe import Unsubscribe, unsubscribe_apply, unsubscribe_check
+from notifications.services.zalo import RenewalResult, zalo_token_renew, zalo_tokens_set
 
 __all__ = [
     "BulkMessages",
     "PresenceCodeSent",
     "ReminderResult",
+    "RenewalResult",
     "SweepResult",
     "Unsubscribe",
     "expiry_reminders_enqueue",
@@ -118,4 +120,6 @@ __all__ = [
     "template_send_test",
     "unsubscribe_apply",
     "unsubscribe_check",
+    "zalo_token_renew",
+    "zalo_tokens_set",
 ]

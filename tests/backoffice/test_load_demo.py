@@ -16,9 +16,12 @@ def test_load_demo_builds_the_demo_stores_and_changes_nothing_the_second_time():
     call_command("load_demo", stdout=out)
     assert set(Brand.objects.values_list("code", flat=True)) >= {"PHO", "CAFE"}
     assert set(Store.objects.values_list("code", flat=True)) >= {"PHO-HN01", "PHO-HCM01", "CAFE-HN01", "CAFE-DN01"}
-    staff = get_user_model().objects.filter(username__in=["marketing", "manager"])
-    assert {u.groups.get().name for u in staff} == {"Marketing", "Store manager"}
+    staff = get_user_model().objects.filter(username__in=["lead", "marketing", "manager"])
+    assert {u.groups.get().name for u in staff} == {"Programme lead", "Marketing", "Store manager"}
     assert "password" in out.getvalue().lower() or "mật khẩu" in out.getvalue().lower()
+    for username in ("lead", "marketing", "manager"):  # each printed, none with a fixed password
+        assert f" {username} " in out.getvalue()
+        assert not get_user_model().objects.get(username=username).check_password(username)
     # Every app's part (demo-programme.md): members, tiers, rewards, promotions, and a sales history.
     from campaigns.promotions.models import Promotion
     from members.models import Member

@@ -69,5 +69,6 @@ def last_30_days() -> tuple[datetime.date, datetime.date]:
 
 
 def vnd_vi(amount) -> str:
-    """1250000 -> '1.250.000 đ', written out here, not with the code under test."""
-    return f"{int(Decimal(amount)):,} đ".replace(",", ".")
+    """1250000 -> '1.250.000 đ' (a no-break space before the unit), written out here, not with
+    the code under test."""
+    return f"{int(Decimal(amount)):,}\u00a0đ".replace(",", ".")

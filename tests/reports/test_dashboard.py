@@ -142,7 +142,7 @@ def test_charts_carry_the_daily_series_and_each_has_its_table(marketing):
     assert rows == [
         (f"{d['day']:%d/%m/%Y}", vnd_vi(d["net_sales_members"]), vnd_vi(d["net_sales_others"])) for d in series
     ]
-    assert (f"{timezone.localdate() - datetime.timedelta(days=2):%d/%m/%Y}", vnd_vi(PHO_MEMBER), "0 đ") in rows
+    assert (f"{timezone.localdate() - datetime.timedelta(days=2):%d/%m/%Y}", vnd_vi(PHO_MEMBER), "0\u00a0đ") in rows
     tiers = re.search(r'<table data-chart-table="tiers">.*?</table>', page, re.S).group(0)
     assert "Thành viên" in tiers  # the entry tier, by its name
 
@@ -174,7 +174,7 @@ def test_signed_out_visitors_go_to_the_sign_in_page(client, dashboard_history):
 def test_english_numbers(marketing):
     marketing.cookies["django_language"] = "en"
     cells = figure_cells(get(marketing))
-    assert cells["net_sales"][0] == "350,000 VND"
+    assert cells["net_sales"][0] == "350,000\u00a0VND"
     assert cells["orders"][0] == "3"
 
 

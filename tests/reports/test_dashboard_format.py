@@ -21,8 +21,20 @@ class Row:
 @pytest.mark.parametrize(
     ("language", "expected"),
     [
-        ("vi", ["1.250.000 đ", "12.500 điểm", "1 điểm", "42,5 %", "1,35", "1.234", "1.235 đ", "0 đ"]),
-        ("en", ["1,250,000 VND", "12,500 points", "1 point", "42.5 %", "1.35", "1,234", "1,235 VND", "0 VND"]),
+        ("vi", ["1.250.000\u00a0đ", "12.500 điểm", "1 điểm", "42,5 %", "1,35", "1.234", "1.235\u00a0đ", "0\u00a0đ"]),
+        (
+            "en",
+            [
+                "1,250,000\u00a0VND",
+                "12,500 points",
+                "1 point",
+                "42.5 %",
+                "1.35",
+                "1,234",
+                "1,235\u00a0VND",
+                "0\u00a0VND",
+            ],
+        ),
     ],
 )
 def test_numbers_in_each_language(language, expected):
@@ -44,7 +56,7 @@ def test_negative_points_and_the_figure_filter():
     with translation.override("vi"):
         assert points(-1500) == "-1.500 điểm"
         assert figure(Decimal("0.5"), "share") == "50,0 %"
-        assert figure(Decimal("99000"), "money") == "99.000 đ"
+        assert figure(Decimal("99000"), "money") == "99.000\u00a0đ"
 
 
 def test_the_change_arrow_and_its_words():
