@@ -18,7 +18,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from campaigns.promotions.models import Promotion
 from campaigns.promotions.selectors import promotion_rules_cache_invalidate
 
-LINKS = ("stores", "brands", "tiers")
+LINKS = ("stores", "brands", "tiers", "groups", "segments")
 
 
 def _promotions_changed(sender, **kwargs) -> None:

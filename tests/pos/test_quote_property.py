@@ -9,6 +9,9 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from campaigns.audiences.services import group_add_members, group_create
+from campaigns.promotions.models import Promotion
+from campaigns.promotions.services import promotion_save
 from tests.factories import MemberFactory
 from tests.pos.conftest import post
 from tests.pos.test_sales_api import QUOTE, SALES
@@ -35,18 +38,34 @@ case = st.fixed_dictionaries(
         "voucher": st.sampled_from([None, "CASH50K", "PCT10", "CAFE-B2G1"]),
         "minutes_ago": st.integers(min_value=0, max_value=6 * 24 * 60),
         "birthday_today": st.booleans(),
+        "in_group": st.booleans(),
     }
 )
 
 
+@pytest.fixture
+def group_promotions(demo_programme):
+    """Issue 16: promotions targeted at a customer group (a stackable 5 % off and a bonus)."""
+    group = group_create(name="Nhóm thử thuộc tính")
+    for code, fields in (
+        ("NHOM-5PT", {"kind": Promotion.Kind.PERCENT_DISCOUNT, "percent": 5, "stackable": True}),
+        ("NHOM-THUONG", {"kind": Promotion.Kind.BONUS_POINTS, "bonus_points": 7, "stackable": True}),
+    ):
+        promotion = promotion_save(promotion=Promotion(code=code, name=code.title(), **fields))
+        promotion.groups.set([group])
+    return group
+
+
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=case)
-def test_the_sale_records_what_the_quote_said(cafe, data):
+def test_the_sale_records_what_the_quote_said(cafe, group_promotions, data):
     at = timezone.now() - datetime.timedelta(minutes=data["minutes_ago"])
     birthday = timezone.localtime(at).date().replace(year=1991) if data["birthday_today"] else None
     if birthday and birthday.month == 2 and birthday.day == 29:
         birthday = birthday.replace(day=28)
     member = MemberFactory(points=300, birthday=birthday)
+    if data["in_group"]:
+        group_add_members(group=group_promotions, member_ids=[member.pk], source="admin")
     vouchers = []
     if data["voucher"]:
         reward = Reward.objects.get(code=data["voucher"])
@@ -76,3 +95,6 @@ def test_the_sale_records_what_the_quote_said(cafe, data):
         assert sale.json()["tier"] == quote.json()["tier"]
     assert sale.json()["points_earned"] == quote.json()["points_to_earn"]
     assert float(quote.json()["total"]) >= 0
+    promotion_codes = {d["code"] for d in quote.json()["discounts"] if d["source"] == "promotion"}
+    # the group's 5 % reaches the members of the group, and them only
+    assert ("NHOM-5PT" in promotion_codes) == (data["in_group"] and float(quote.json()["subtotal"]) > 0)
