@@ -57,11 +57,11 @@ class RewardAdmin(ConfigImportExportMixin, admin.ModelAdmin):
         "used_total",
         "redemption_rate",
     ]
-    list_filter = ["kind", "is_visible", "validity", "brands"]
+    list_filter = ["kind", "is_visible", "validity", "brands", "tiers"]
     search_fields = ["code", "name", "name_en"]
     ordering = ["code"]
     list_select_related: list = []
-    autocomplete_fields = ["brands", "stores"]
+    autocomplete_fields = ["brands", "stores", "tiers"]
     readonly_fields = ["issued_count", "vouchers_link", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["code", "name", "name_en", "terms", "terms_en"]}),
@@ -77,7 +77,7 @@ class RewardAdmin(ConfigImportExportMixin, admin.ModelAdmin):
         ),
         (
             _("How it can be had"),
-            {"fields": ["points_cost", "is_visible", "active_from", "active_until", "stock", "issued_count"]},
+            {"fields": ["points_cost", "is_visible", "tiers", "active_from", "active_until", "stock", "issued_count"]},
         ),
         (_("Limit per member"), {"fields": ["limit_per_member", "limit_period"]}),
         (

@@ -155,6 +155,16 @@ class Reward(TimeStampedModel):
         verbose_name=_("stores"),
         help_text=_("Single stores where vouchers can be used, on top of the brands chosen."),
     )
+    tiers = models.ManyToManyField(
+        "tiers.Tier",
+        blank=True,
+        related_name="+",
+        verbose_name=_("tiers"),
+        help_text=_(
+            "Only members of these tiers see the reward and can exchange points for it (at the till and on "
+            "the member pages). None: every tier."
+        ),
+    )
     min_invoice = _money(
         _("minimum invoice (VND)"),
         default=Decimal(0),
