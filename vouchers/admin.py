@@ -22,9 +22,9 @@ from loyalty_site.core.scoping import StaffScopedAdminMixin
 from members.phones import phone_or_none
 from vouchers.codes import GROUP, voucher_code_is_valid, voucher_code_normalise
 from vouchers.forms import IssueVoucherForm, VoidVouchersForm
-from vouchers.models import Reward, Voucher
+from vouchers.models import Reward, SharedCode, Voucher
 from vouchers.resources import RewardResource, VoucherResource
-from vouchers.services import reward_save, voucher_issue, voucher_void
+from vouchers.services import reward_save, shared_code_save, voucher_issue, voucher_void
 
 
 def _voucher_count(**filters) -> Coalesce:
@@ -129,6 +129,35 @@ class RewardAdmin(ConfigImportExportMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         reward_save(reward=obj)
+
+
+# --- Shared codes -----------------------------------------------------------------------------
+
+
+@admin.register(SharedCode)
+class SharedCodeAdmin(admin.ModelAdmin):
+    list_display = ["code", "reward", "valid_from", "valid_until", "uses_count", "total_limit", "per_member_limit"]
+    list_filter = ["is_active"]
+    search_fields = ["code", "reward__code", "reward__name"]
+    ordering = ["code"]
+    list_select_related = ["reward"]
+    autocomplete_fields = ["reward"]
+    readonly_fields = ["uses_count", "created_at", "updated_at"]
+    fields = [
+        "code",
+        "reward",
+        "is_active",
+        "valid_from",
+        "valid_until",
+        "total_limit",
+        "per_member_limit",
+        "uses_count",
+        "created_at",
+        "updated_at",
+    ]
+
+    def save_model(self, request, obj, form, change):
+        shared_code_save(shared_code=obj)
 
 
 # --- Vouchers ---------------------------------------------------------------------------------

@@ -389,3 +389,85 @@ class Voucher(TimeStampedModel):
         if self.status == self.Status.ISSUED and self.expires_at <= at:
             return self.Status.EXPIRED
         return self.status
+
+
+class SharedCode(TimeStampedModel):
+    """One code many members type at the till (e.g. `CHAOBAN`), given in `"vouchers"` like a
+    voucher code. What it takes off, where, and from which invoice, is its `reward`'s (a reward
+    kept out of the catalogue); the code adds its dates and its limits: uses in all (held under
+    concurrency by a conditional UPDATE of `uses_count`) and uses per member (counted under the
+    member's row lock the sale holds). A full refund gives the use back (`SharedCodeUse.returned_at`)."""
+
+    code = models.CharField(
+        _("code"),
+        max_length=20,
+        unique=True,
+        validators=[code_validator],
+        help_text=_("Capital letters, digits and dashes, e.g. CHAOBAN. Typed at the till like a voucher code."),
+    )
+    reward = models.ForeignKey(
+        Reward,
+        on_delete=models.PROTECT,
+        related_name="shared_codes",
+        verbose_name=_("reward"),
+        help_text=_("What the code gives, where, and the minimum invoice: those of this reward."),
+    )
+    valid_from = models.DateField(_("valid from"), null=True, blank=True, help_text=_("First day, store local date."))
+    valid_until = models.DateField(
+        _("valid until"), null=True, blank=True, help_text=_("Last day (included), store local date.")
+    )
+    total_limit = models.PositiveIntegerField(
+        _("uses in all"), null=True, blank=True, validators=[MinValueValidator(1)], help_text=_("Empty: no limit.")
+    )
+    per_member_limit = models.PositiveIntegerField(
+        _("uses per member"), null=True, blank=True, validators=[MinValueValidator(1)], help_text=_("Empty: no limit.")
+    )
+    uses_count = models.PositiveIntegerField(_("uses"), default=0, editable=False)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("shared code")
+        verbose_name_plural = _("shared codes")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(total_limit__isnull=True) | Q(uses_count__lte=F("total_limit")),
+                name="vouchers_sharedcode_within_total",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    def clean(self) -> None:
+        if self.valid_from and self.valid_until and self.valid_from > self.valid_until:
+            raise ValidationError({"valid_until": _("The last day cannot be before the first day.")})
+
+
+class SharedCodeUse(models.Model):
+    """One use of a shared code on a sale, by a member. A full refund sets `returned_at`: the
+    use no longer counts, for the member nor in all."""
+
+    shared_code = models.ForeignKey(
+        SharedCode, on_delete=models.PROTECT, related_name="uses", verbose_name=_("shared code")
+    )
+    member = models.ForeignKey(
+        Member, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("member")
+    )
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+", verbose_name=_("store"))
+    sale_reference = models.CharField(_("sale reference"), max_length=100)
+    used_at = models.DateTimeField(_("used at"))
+    discount = _money(_("discount given"), default=Decimal(0))
+    returned_at = models.DateTimeField(_("given back at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("shared code use")
+        verbose_name_plural = _("shared code uses")
+        ordering = ["-used_at", "-pk"]
+        indexes = [models.Index(fields=["shared_code", "member"], name="vouchers_sharedcodeuse_member")]
+        constraints = [
+            models.UniqueConstraint(fields=["shared_code", "sale_reference"], name="vouchers_sharedcodeuse_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.shared_code_id} @ {self.sale_reference}"

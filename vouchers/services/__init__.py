@@ -13,6 +13,7 @@ from vouchers.services.bulk import (
 )
 from vouchers.services.check import Reason, VoucherCheck, voucher_check
 from vouchers.services.rewards import reward_save
+from vouchers.services.shared_codes import shared_code_save, shared_code_use, shared_code_uses_return
 from vouchers.services.vouchers import (
     reward_redeem,
     voucher_issue,
@@ -31,6 +32,9 @@ __all__ = [
     "VoucherPlan",
     "reward_redeem",
     "reward_save",
+    "shared_code_save",
+    "shared_code_use",
+    "shared_code_uses_return",
     "voucher_check",
     "voucher_codes_free",
     "voucher_issue",
