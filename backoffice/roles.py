@@ -49,6 +49,8 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         # The outbox is a record, not configuration: read it, and resend what failed.
         "notifications.message": ("view", "resend_message"),
         "members": _VIEW,
+        # Issue 16: uploads Excel lists (e.g. the birthday list) into customer groups.
+        "members.member": ("view", "import_members"),
         "stores": _VIEW,
         "stores.terminal": (),
     },
