@@ -471,3 +471,80 @@ class SharedCodeUse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.shared_code_id} @ {self.sale_reference}"
+
+
+class VoucherBatch(TimeStampedModel):
+    """Printed codes: `count` unique codes of `reward` generated at once
+    (`vouchers.services.batches.voucher_batch_create`), exported to CSV or Excel for printing
+    (each export recorded), each usable once, by whoever brings it: a code belongs to nobody
+    until a sale uses it, then to the member on that sale."""
+
+    reward = models.ForeignKey(Reward, on_delete=models.PROTECT, related_name="batches", verbose_name=_("reward"))
+    name = models.CharField(_("name"), max_length=200)
+    count = models.PositiveIntegerField(_("number of codes"), validators=[MinValueValidator(1)])
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+        editable=False,
+    )
+
+    class Meta:
+        verbose_name = _("voucher batch")
+        verbose_name_plural = _("voucher batches")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BatchCode(models.Model):
+    """One printed code of a batch. Ten characters of the voucher alphabet (a voucher code has
+    eight), so a printed code and a voucher code can never be the same."""
+
+    batch = models.ForeignKey(VoucherBatch, on_delete=models.CASCADE, related_name="codes", verbose_name=_("batch"))
+    code = models.CharField(_("code"), max_length=12, unique=True)
+    member = models.ForeignKey(
+        Member, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("used by")
+    )
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+    used_store = models.ForeignKey(
+        Store, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("used at store")
+    )
+    used_sale_reference = models.CharField(_("sale reference"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("printed code")
+        verbose_name_plural = _("printed codes")
+        indexes = [models.Index(fields=["batch", "used_at"], name="vouchers_batchcode_batch")]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class VoucherBatchExport(models.Model):
+    """Who exported a batch for printing, when, and in which format."""
+
+    batch = models.ForeignKey(VoucherBatch, on_delete=models.CASCADE, related_name="exports", verbose_name=_("batch"))
+    exported_at = models.DateTimeField(_("exported at"), default=timezone.now)
+    exported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("exported by"),
+    )
+    file_format = models.CharField(_("format"), max_length=5)
+    rows = models.PositiveIntegerField(_("rows"))
+
+    class Meta:
+        verbose_name = _("voucher batch export")
+        verbose_name_plural = _("voucher batch exports")
+        ordering = ["-exported_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.batch_id} @ {self.exported_at:%Y-%m-%d %H:%M}"

@@ -41,7 +41,7 @@ from pos.models import Refund, RefundLine, Sale, SaleLine
 from stores.models import Terminal
 from tiers.services import tier_spend_reverse
 from vouchers.models import Voucher
-from vouchers.services import shared_code_uses_return, voucher_return, vouchers_void_to_cover
+from vouchers.services import batch_codes_return, shared_code_uses_return, voucher_return, vouchers_void_to_cover
 
 
 def _money_share(total: Decimal, part: Decimal, whole: Decimal) -> Decimal:
@@ -203,6 +203,7 @@ def sale_refund(
                 ):
                     returned_codes.append(voucher.code)
             returned_codes += shared_code_uses_return(sale_reference=sale.reference, at=now)  # CHAOBAN and co.
+            returned_codes += batch_codes_return(sale_reference=sale.reference)  # printed codes
             promotion_applications_reverse(sale_reference=sale.reference, at=now, reference=reference)
 
         refund.points_reversed = reversed_points

@@ -60,7 +60,7 @@ from pos.tasks import notify_sale_points
 from stores.models import Terminal
 from tiers.models import Tier
 from tiers.services import StatusLock, tier_spend_record, tier_status_lock
-from vouchers.services import shared_code_use, voucher_use
+from vouchers.services import batch_code_use, shared_code_use, voucher_use
 
 
 @dataclass
@@ -156,6 +156,8 @@ def sale_record(*, terminal: Terminal, data: SaleInput, notify: bool = True) -> 
                     at=at,
                     discount=check.discount,
                 )
+            for check in (c for c in quote.vouchers if c.batch_code is not None):  # printed codes (issue 16)
+                batch_code_use(code=check.batch_code, member=member, store=store, sale_reference=sale.reference, at=at)
             tier_after = quote.tier
             earns = member is not None and member.status == Member.Status.ACTIVE
             if earns:

@@ -18,7 +18,7 @@ from members.models import Member
 from stores.models import Store
 from vouchers.codes import voucher_code_normalise
 from vouchers.errors import VoucherExpired, VoucherNotApplicable, VoucherNotFound, VoucherUsed
-from vouchers.models import SharedCode, SharedCodeUse, Voucher
+from vouchers.models import BatchCode, SharedCode, SharedCodeUse, Voucher
 from vouchers.pricing import reward_discount
 from vouchers.selectors import reward_usable_at_store, voucher_belongs_to, voucher_get_by_code
 
@@ -64,6 +64,7 @@ class VoucherCheck:
     detail: str = ""
     description: str = field(default="")
     shared_code: SharedCode | None = None  # a shared code (CHAOBAN), not a voucher
+    batch_code: BatchCode | None = None  # a printed code of a voucher batch
 
     @property
     def ok(self) -> bool:
@@ -103,6 +104,9 @@ def voucher_check(
         shared = SharedCode.objects.select_related("reward").filter(code=normalised, is_active=True).first()
         if shared is not None:
             return _shared_code_check(shared, member=member, store=store, cart=cart, payable=payable, at=at)
+        printed = BatchCode.objects.select_related("batch__reward").filter(code=normalised).first()
+        if printed is not None:
+            return _batch_code_check(printed, member=member, store=store, cart=cart, payable=payable, at=at)
         return _refused(
             normalised, None, Reason.NOT_FOUND, _("No voucher has the code %(code)s.") % {"code": normalised}
         )
@@ -174,3 +178,21 @@ def _shared_code_check(
         return _refused(code, None, Reason.USED, _("The member has already used code %(code)s.") % {"code": code})
     check = _reward_check(code, None, reward=shared.reward, store=store, cart=cart, payable=payable)
     return replace(check, shared_code=shared) if check.ok else check
+
+
+def _batch_code_check(
+    printed: BatchCode, *, member: Member | None, store: Store, cart: Cart, payable: Decimal, at: datetime.datetime
+) -> VoucherCheck:
+    """A printed code: unused, on a sale with a member (it becomes theirs), within its reward's
+    fixed last day if it has one, then the reward's rules. `batch_code_use` holds "once"."""
+    code, reward = printed.code, printed.batch.reward
+    if printed.used_at is not None:
+        return _refused(code, None, Reason.USED, _("Voucher %(code)s has already been used.") % {"code": code})
+    if member is None:
+        return _refused(
+            code, None, Reason.MEMBER_REQUIRED, _("Code %(code)s needs a member on the sale.") % {"code": code}
+        )
+    if reward.valid_until and at.astimezone(store.zone).date() > reward.valid_until:
+        return _refused(code, None, Reason.EXPIRED, _("Voucher %(code)s has expired.") % {"code": code})
+    check = _reward_check(code, None, reward=reward, store=store, cart=cart, payable=payable)
+    return replace(check, batch_code=printed) if check.ok else check
