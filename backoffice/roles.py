@@ -57,6 +57,7 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         # The programme settings (point value, rounding, expiry, back-dating, limits) are the
         # lead's alone: Marketing only reads members.programmesettings and has no pos rights.
         "members": _VIEW,
+        # Issue 16: uploads Excel lists (e.g. the birthday list) into customer groups.
         "members.member": ("view", "import_members"),
         "stores": _VIEW,
         "stores.terminal": (),

@@ -15,4 +15,11 @@ SCHEDULES: list[Schedule] = [
         hour="3",
         description="Deletes uploaded customer lists and error reports older than MEMBER_IMPORT_FILE_RETENTION_DAYS.",
     ),
+    Schedule(
+        name="campaigns: refresh the stored members of every segment",
+        task="campaigns.segments_refresh",
+        minute="17",
+        hour="2",
+        description="What promotions targeted at a segment read at the till (campaigns.audiences.refresh).",
+    ),
 ]

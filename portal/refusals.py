@@ -26,6 +26,7 @@ def refusal_text(error: DomainError) -> str:
         "not-active": _("This reward cannot be had at the moment."),
         "hidden": _("This reward is not offered in exchange for points."),
         "other-brand": _("This reward is not offered at your store."),
+        "other-tier": _("This reward is kept for members of other tiers."),
         "unknown": _("This reward is not offered in exchange for points."),
     }
     if error.code == "reward-unavailable" and reason in by_reason:

@@ -30,7 +30,7 @@ from members.models import Member
 from members.selectors import member_spendable_points
 from stores.models import Store
 from vouchers.models import Reward
-from vouchers.selectors import reward_offered_at_brand, rewards_catalogue, rewards_points_cost
+from vouchers.selectors import reward_offered_at_brand, reward_open_to_member, rewards_catalogue, rewards_points_cost
 
 _SALT = "portal.exchange"
 EXCHANGE_FORM_MAX_AGE = 24 * 3600
@@ -71,7 +71,7 @@ def member_offers(*, member: Member, at: datetime.datetime | None = None) -> lis
     stores = [home] if home is not None else _brand_stores()
     by_reward: dict[int, tuple[Reward, Store]] = {}
     for store in stores:
-        for reward in rewards_catalogue(store=store, at=at):
+        for reward in rewards_catalogue(store=store, at=at, member=member):
             by_reward.setdefault(reward.pk, (reward, store))
     rewards = [reward for reward, _store in by_reward.values()]
     costs = rewards_points_cost(rewards=rewards, member=member)
@@ -90,9 +90,9 @@ def member_offers(*, member: Member, at: datetime.datetime | None = None) -> lis
 
 def exchange_store(*, member: Member, reward: Reward) -> Store | None:
     """The store a web exchange of `reward` records, or None when the reward is not offered at
-    any of the member's brands (or is hidden): the page then refuses without calling the
+    any of the member's brands (or is hidden, or kept for other tiers): the page then refuses without calling the
     service. `reward_redeem` checks the same again under its lock."""
-    if not reward.is_visible:
+    if not reward.is_visible or not reward_open_to_member(reward=reward, member=member):
         return None
     home = member_home_store(member)
     stores = [home] if home is not None else _brand_stores()

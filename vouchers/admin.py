@@ -22,9 +22,9 @@ from loyalty_site.core.scoping import StaffScopedAdminMixin
 from members.phones import phone_or_none
 from vouchers.codes import GROUP, voucher_code_is_valid, voucher_code_normalise
 from vouchers.forms import IssueVoucherForm, VoidVouchersForm
-from vouchers.models import Reward, Voucher
+from vouchers.models import Reward, SharedCode, Voucher
 from vouchers.resources import RewardResource, VoucherResource
-from vouchers.services import reward_save, voucher_issue, voucher_void
+from vouchers.services import reward_save, shared_code_save, voucher_issue, voucher_void
 
 
 def _voucher_count(**filters) -> Coalesce:
@@ -57,11 +57,11 @@ class RewardAdmin(ConfigImportExportMixin, FormattedNumbersMixin, admin.ModelAdm
         "used_total",
         "redemption_rate",
     ]
-    list_filter = ["kind", "is_visible", "validity", "brands"]
+    list_filter = ["kind", "is_visible", "validity", "brands", "tiers"]
     search_fields = ["code", "name", "name_en"]
     ordering = ["code"]
     list_select_related: list = []
-    autocomplete_fields = ["brands", "stores"]
+    autocomplete_fields = ["brands", "stores", "tiers"]
     readonly_fields = ["issued_count", "vouchers_link", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["code", "name", "name_en", "terms", "terms_en"]}),
@@ -77,7 +77,7 @@ class RewardAdmin(ConfigImportExportMixin, FormattedNumbersMixin, admin.ModelAdm
         ),
         (
             _("How it can be had"),
-            {"fields": ["points_cost", "is_visible", "active_from", "active_until", "stock", "issued_count"]},
+            {"fields": ["points_cost", "is_visible", "tiers", "active_from", "active_until", "stock", "issued_count"]},
         ),
         (_("Limit per member"), {"fields": ["limit_per_member", "limit_period"]}),
         (
@@ -129,6 +129,35 @@ class RewardAdmin(ConfigImportExportMixin, FormattedNumbersMixin, admin.ModelAdm
 
     def save_model(self, request, obj, form, change):
         reward_save(reward=obj)
+
+
+# --- Shared codes -----------------------------------------------------------------------------
+
+
+@admin.register(SharedCode)
+class SharedCodeAdmin(admin.ModelAdmin):
+    list_display = ["code", "reward", "valid_from", "valid_until", "uses_count", "total_limit", "per_member_limit"]
+    list_filter = ["is_active"]
+    search_fields = ["code", "reward__code", "reward__name"]
+    ordering = ["code"]
+    list_select_related = ["reward"]
+    autocomplete_fields = ["reward"]
+    readonly_fields = ["uses_count", "created_at", "updated_at"]
+    fields = [
+        "code",
+        "reward",
+        "is_active",
+        "valid_from",
+        "valid_until",
+        "total_limit",
+        "per_member_limit",
+        "uses_count",
+        "created_at",
+        "updated_at",
+    ]
+
+    def save_model(self, request, obj, form, change):
+        shared_code_save(shared_code=obj)
 
 
 # --- Vouchers ---------------------------------------------------------------------------------

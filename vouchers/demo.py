@@ -5,13 +5,16 @@ reward has its code; an existing one, whatever an operator changed in it, is lef
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 
+from members.selectors import programme_zone
 from stores.models import Brand
-from vouchers.models import Reward
-from vouchers.services import reward_save
+from vouchers.models import Reward, SharedCode
+from vouchers.services import reward_save, shared_code_save
 
 Kind = Reward.Kind
 Validity = Reward.Validity
@@ -105,4 +108,46 @@ def demo_vouchers_load() -> int:
             if spec["brands"]:
                 reward.brands.set(Brand.objects.filter(code__in=spec["brands"]))
             created += 1
+        demo_shared_codes_load()
     return created
+
+
+# Version 2 (issue 16): the shared code CHAOBAN, 20,000 VND off an invoice of at least 100,000 VND,
+# once per member, 10,000 uses in all, every brand, this year. What it takes off is a reward's,
+# kept out of the catalogue.
+CHAOBAN_REWARD = {
+    "code": "CHAOBAN-20K",
+    "name": "Mã CHAOBAN: giảm 20.000đ",
+    "name_en": "Code CHAOBAN: 20,000 VND off",
+    "terms": "Giảm 20.000đ cho hóa đơn từ 100.000đ, mỗi thành viên một lần, tại mọi thương hiệu.",
+    "terms_en": "20,000 VND off an invoice of at least 100,000 VND, once per member, at every brand.",
+    "kind": Kind.CASH,
+    "value": Decimal(20_000),
+    "min_invoice": Decimal(100_000),
+    "points_cost": 0,
+    "is_visible": False,
+    "validity": Validity.DAYS,
+    "validity_days": 1,
+}
+
+
+def demo_shared_codes_load() -> int:
+    """Create CHAOBAN (and its reward) when missing; returns how many codes were created (0
+    when run again; an existing code is left as an operator set it)."""
+    if SharedCode.objects.filter(code="CHAOBAN").exists():
+        return 0
+    reward = Reward.objects.filter(code=CHAOBAN_REWARD["code"]).first()
+    if reward is None:
+        reward = reward_save(reward=Reward(**CHAOBAN_REWARD))
+    year = timezone.localdate(timezone.now(), programme_zone()).year
+    shared_code_save(
+        shared_code=SharedCode(
+            code="CHAOBAN",
+            reward=reward,
+            valid_from=datetime.date(year, 1, 1),
+            valid_until=datetime.date(year, 12, 31),
+            total_limit=10_000,
+            per_member_limit=1,
+        )
+    )
+    return 1

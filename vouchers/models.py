@@ -155,6 +155,16 @@ class Reward(TimeStampedModel):
         verbose_name=_("stores"),
         help_text=_("Single stores where vouchers can be used, on top of the brands chosen."),
     )
+    tiers = models.ManyToManyField(
+        "tiers.Tier",
+        blank=True,
+        related_name="+",
+        verbose_name=_("tiers"),
+        help_text=_(
+            "Only members of these tiers see the reward and can exchange points for it (at the till and on "
+            "the member pages). None: every tier."
+        ),
+    )
     min_invoice = _money(
         _("minimum invoice (VND)"),
         default=Decimal(0),
@@ -379,3 +389,162 @@ class Voucher(TimeStampedModel):
         if self.status == self.Status.ISSUED and self.expires_at <= at:
             return self.Status.EXPIRED
         return self.status
+
+
+class SharedCode(TimeStampedModel):
+    """One code many members type at the till (e.g. `CHAOBAN`), given in `"vouchers"` like a
+    voucher code. What it takes off, where, and from which invoice, is its `reward`'s (a reward
+    kept out of the catalogue); the code adds its dates and its limits: uses in all (held under
+    concurrency by a conditional UPDATE of `uses_count`) and uses per member (counted under the
+    member's row lock the sale holds). A full refund gives the use back (`SharedCodeUse.returned_at`)."""
+
+    code = models.CharField(
+        _("code"),
+        max_length=20,
+        unique=True,
+        validators=[code_validator],
+        help_text=_("Capital letters, digits and dashes, e.g. CHAOBAN. Typed at the till like a voucher code."),
+    )
+    reward = models.ForeignKey(
+        Reward,
+        on_delete=models.PROTECT,
+        related_name="shared_codes",
+        verbose_name=_("reward"),
+        help_text=_("What the code gives, where, and the minimum invoice: those of this reward."),
+    )
+    valid_from = models.DateField(_("valid from"), null=True, blank=True, help_text=_("First day, store local date."))
+    valid_until = models.DateField(
+        _("valid until"), null=True, blank=True, help_text=_("Last day (included), store local date.")
+    )
+    total_limit = models.PositiveIntegerField(
+        _("uses in all"), null=True, blank=True, validators=[MinValueValidator(1)], help_text=_("Empty: no limit.")
+    )
+    per_member_limit = models.PositiveIntegerField(
+        _("uses per member"), null=True, blank=True, validators=[MinValueValidator(1)], help_text=_("Empty: no limit.")
+    )
+    uses_count = models.PositiveIntegerField(_("uses"), default=0, editable=False)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("shared code")
+        verbose_name_plural = _("shared codes")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(total_limit__isnull=True) | Q(uses_count__lte=F("total_limit")),
+                name="vouchers_sharedcode_within_total",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    def clean(self) -> None:
+        if self.valid_from and self.valid_until and self.valid_from > self.valid_until:
+            raise ValidationError({"valid_until": _("The last day cannot be before the first day.")})
+
+
+class SharedCodeUse(models.Model):
+    """One use of a shared code on a sale, by a member. A full refund sets `returned_at`: the
+    use no longer counts, for the member nor in all."""
+
+    shared_code = models.ForeignKey(
+        SharedCode, on_delete=models.PROTECT, related_name="uses", verbose_name=_("shared code")
+    )
+    member = models.ForeignKey(
+        Member, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("member")
+    )
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+", verbose_name=_("store"))
+    sale_reference = models.CharField(_("sale reference"), max_length=100)
+    used_at = models.DateTimeField(_("used at"))
+    discount = _money(_("discount given"), default=Decimal(0))
+    returned_at = models.DateTimeField(_("given back at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("shared code use")
+        verbose_name_plural = _("shared code uses")
+        ordering = ["-used_at", "-pk"]
+        indexes = [models.Index(fields=["shared_code", "member"], name="vouchers_sharedcodeuse_member")]
+        constraints = [
+            models.UniqueConstraint(fields=["shared_code", "sale_reference"], name="vouchers_sharedcodeuse_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.shared_code_id} @ {self.sale_reference}"
+
+
+class VoucherBatch(TimeStampedModel):
+    """Printed codes: `count` unique codes of `reward` generated at once
+    (`vouchers.services.batches.voucher_batch_create`), exported to CSV or Excel for printing
+    (each export recorded), each usable once, by whoever brings it: a code belongs to nobody
+    until a sale uses it, then to the member on that sale."""
+
+    reward = models.ForeignKey(Reward, on_delete=models.PROTECT, related_name="batches", verbose_name=_("reward"))
+    name = models.CharField(_("name"), max_length=200)
+    count = models.PositiveIntegerField(_("number of codes"), validators=[MinValueValidator(1)])
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+        editable=False,
+    )
+
+    class Meta:
+        verbose_name = _("voucher batch")
+        verbose_name_plural = _("voucher batches")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BatchCode(models.Model):
+    """One printed code of a batch. Ten characters of the voucher alphabet (a voucher code has
+    eight), so a printed code and a voucher code can never be the same."""
+
+    batch = models.ForeignKey(VoucherBatch, on_delete=models.CASCADE, related_name="codes", verbose_name=_("batch"))
+    code = models.CharField(_("code"), max_length=12, unique=True)
+    member = models.ForeignKey(
+        Member, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("used by")
+    )
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+    used_store = models.ForeignKey(
+        Store, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("used at store")
+    )
+    used_sale_reference = models.CharField(_("sale reference"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("printed code")
+        verbose_name_plural = _("printed codes")
+        indexes = [models.Index(fields=["batch", "used_at"], name="vouchers_batchcode_batch")]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class VoucherBatchExport(models.Model):
+    """Who exported a batch for printing, when, and in which format."""
+
+    batch = models.ForeignKey(VoucherBatch, on_delete=models.CASCADE, related_name="exports", verbose_name=_("batch"))
+    exported_at = models.DateTimeField(_("exported at"), default=timezone.now)
+    exported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("exported by"),
+    )
+    file_format = models.CharField(_("format"), max_length=5)
+    rows = models.PositiveIntegerField(_("rows"))
+
+    class Meta:
+        verbose_name = _("voucher batch export")
+        verbose_name_plural = _("voucher batch exports")
+        ordering = ["-exported_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.batch_id} @ {self.exported_at:%Y-%m-%d %H:%M}"

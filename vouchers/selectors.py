@@ -16,6 +16,7 @@ from members.models import Member
 from members.selectors import member_resolve, programme_zone
 from stores.models import Brand, Store
 from tiers.errors import TiersNotConfigured
+from tiers.models import Tier
 from tiers.selectors import member_tier, tier_voucher_points_cost
 from vouchers.codes import voucher_code_is_valid, voucher_code_normalise
 from vouchers.errors import RewardUnavailable, VoucherNotFound
@@ -83,14 +84,47 @@ def reward_is_active(*, reward: Reward, at: datetime.datetime) -> bool:
 # --- The catalogue ----------------------------------------------------------------------------
 
 
-def rewards_catalogue(*, store: Store, at: datetime.datetime | None = None) -> list[Reward]:
+def _member_tier_or_none(member: Member | None) -> Tier | None:
+    if member is None:
+        return None
+    try:
+        return member_tier(member=member)
+    except TiersNotConfigured:
+        return None
+
+
+def rewards_for_tier_q(*, tier: Tier | None) -> Q:
+    """Rewards open to every tier, or to `tier` among theirs (None: open to every tier only)."""
+    links = Reward.tiers.through.objects.filter(reward_id=OuterRef("pk"))
+    condition = ~Exists(links)
+    if tier is not None:
+        condition |= Exists(links.filter(tier_id=tier.pk))
+    return condition
+
+
+def reward_open_to_member(*, reward: Reward, member: Member) -> bool:
+    """Whether the reward is kept for some tiers only, and the member is in none of them."""
+    tier_ids = set(reward.tiers.values_list("pk", flat=True))
+    if not tier_ids:
+        return True
+    tier = _member_tier_or_none(member)
+    return tier is not None and tier.pk in tier_ids
+
+
+def rewards_catalogue(
+    *, store: Store, at: datetime.datetime | None = None, member: Member | None = None, for_anyone: bool = False
+) -> list[Reward]:
     """What the till of `store` offers now: visible rewards within their issuing window, usable
     somewhere in the store's brand, not sold out, not past a fixed validity date. Cheapest
-    first."""
+    first. A reward kept for some tiers is listed for a `member` of one of them only (no member:
+    only the rewards open to every tier), unless `for_anyone`."""
     at = at or timezone.now()
     today = timezone.localtime(at, store.zone).date()
+    rewards = Reward.objects.all()
+    if not for_anyone:
+        rewards = rewards.filter(rewards_for_tier_q(tier=_member_tier_or_none(member)))
     return list(
-        Reward.objects.filter(is_visible=True)
+        rewards.filter(is_visible=True)
         .filter(Q(active_from__isnull=True) | Q(active_from__lte=at))
         .filter(Q(active_until__isnull=True) | Q(active_until__gt=at))
         .exclude(validity=Reward.Validity.FIXED_DATE, valid_until__lt=today)
@@ -222,7 +256,7 @@ def reward_refusal(
     the reward's row lock when issuing, so stock and limit cannot change underneath.
 
     `for_points`: an exchange at a till, which also needs the reward visible in the catalogue and
-    offered at the till's brand (`brand_id`)."""
+    offered at the till's brand (`brand_id`), and open to the member's tier."""
     if for_points and not reward.is_visible:
         return Refusal("hidden", _("Reward %(code)s is not offered in exchange for points.") % {"code": reward.code})
     refusal = reward_refusal_for_anyone(reward=reward, at=at, zone=zone)
@@ -230,6 +264,8 @@ def reward_refusal(
         return refusal
     if brand_id is not None and not reward_offered_at_brand(reward=reward, brand=brand_id):
         return Refusal("other-brand", _("Reward %(code)s is not offered at this brand.") % {"code": reward.code})
+    if for_points and not reward_open_to_member(reward=reward, member=member):
+        return Refusal("other-tier", _("Reward %(code)s is kept for members of other tiers.") % {"code": reward.code})
     if refusal is not None:
         return refusal
     if reward.limit_per_member is not None:

@@ -318,3 +318,27 @@ class Segment(TimeStampedModel):
                 setattr(self, name, "\n".join(codes))
         if errors:
             raise ValidationError(errors)
+
+
+class SegmentMembership(models.Model):
+    """The members a segment found at its last refresh (`segment_refresh`): what the sale reads to
+    target a promotion at a segment, by one indexed look-up, without evaluating the segment's
+    rules on the sale path."""
+
+    segment = models.ForeignKey(
+        Segment, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("segment")
+    )
+    member = models.ForeignKey(
+        "members.Member", on_delete=models.CASCADE, related_name="segment_memberships", verbose_name=_("member")
+    )
+
+    class Meta:
+        verbose_name = _("segment member")
+        verbose_name_plural = _("segment members")
+        constraints = [
+            models.UniqueConstraint(fields=["segment", "member"], name="campaigns_segmentmembership_once"),
+        ]
+        indexes = [models.Index(fields=["member"], name="campaigns_segmentmember_member")]
+
+    def __str__(self) -> str:
+        return f"{self.segment_id}: {self.member_id}"

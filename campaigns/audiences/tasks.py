@@ -6,6 +6,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from campaigns.audiences.imports.services import member_import_check, member_import_files_purge, member_import_run
+from campaigns.audiences.refresh import segments_refresh_all
 
 
 @shared_task(name="campaigns.member_import_check", ignore_result=True, acks_late=True)
@@ -21,3 +22,8 @@ def member_import_run_task(member_import_id: int) -> None:
 @shared_task(name="campaigns.member_import_files_purge", ignore_result=True)
 def member_import_files_purge_task() -> int:
     return member_import_files_purge()
+
+
+@shared_task(name="campaigns.segments_refresh", ignore_result=True)
+def segments_refresh_task() -> int:
+    return segments_refresh_all()

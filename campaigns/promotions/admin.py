@@ -25,11 +25,11 @@ class PromotionAdmin(ConfigImportExportMixin, admin.ModelAdmin):
     resource_classes = [PromotionResource]
     form = PromotionAdminForm
     list_display = ["code", "name", "kind", "effect", "when", "priority", "stackable", "is_active", "applications_link"]
-    list_filter = ["is_active", "kind", "stackable", "birthday", "brands", "stores", "tiers"]
+    list_filter = ["is_active", "kind", "stackable", "birthday", "brands", "stores", "tiers", "groups", "segments"]
     search_fields = ["code", "name", "name_en", "description"]
     ordering = ["-priority", "code"]
     list_select_related = ["date_schedule__holiday"]
-    autocomplete_fields = ["brands", "stores", "tiers", "date_schedule"]
+    autocomplete_fields = ["brands", "stores", "tiers", "groups", "segments", "date_schedule"]
     readonly_fields = ["created_at", "updated_at", "created_by", "applications_link"]
     actions = ["activate", "deactivate"]
     fieldsets = [
@@ -43,7 +43,21 @@ class PromotionAdmin(ConfigImportExportMixin, admin.ModelAdmin):
             {"fields": ["valid_from", "valid_until", "date_schedule", "weekday_choices", "time_from", "time_until"]},
         ),
         (_("Where"), {"fields": ["brands", "stores"]}),
-        (_("Who"), {"fields": ["members_only", "tiers", "birthday", "min_spend", "limit_count", "limit_period"]}),
+        (
+            _("Who"),
+            {
+                "fields": [
+                    "members_only",
+                    "tiers",
+                    "groups",
+                    "segments",
+                    "birthday",
+                    "min_spend",
+                    "limit_count",
+                    "limit_period",
+                ]
+            },
+        ),
         (_("Combining"), {"fields": ["priority", "stackable"]}),
         (_("History"), {"fields": ["created_at", "updated_at", "created_by", "applications_link"]}),
     ]

@@ -22,8 +22,8 @@ class PromotionAdminForm(forms.ModelForm):
         fields = [
             "code", "name", "name_en", "description", "is_active", "kind", "multiplier", "bonus_points", "percent",
             "amount", "scope", "skus", "categories", "valid_from", "valid_until", "date_schedule", "time_from",
-            "time_until", "brands", "stores", "members_only", "tiers", "birthday", "min_spend", "limit_count",
-            "limit_period", "priority", "stackable",
+            "time_until", "brands", "stores", "members_only", "tiers", "groups", "segments", "birthday", "min_spend",
+            "limit_count", "limit_period", "priority", "stackable",
         ]  # fmt: skip
 
     def __init__(self, *args, **kwargs):

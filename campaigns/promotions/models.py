@@ -44,7 +44,9 @@ def split_list(value: str) -> set[str]:
 class Promotion(TimeStampedModel):
     """One promotion. Its `kind` says what it gives; every other field is a condition, and an
     empty condition places no limit (no stores and no brands: every store; no tiers: every
-    tier; no weekdays: every day; no time window: all day)."""
+    tier; no groups and no segments: every member; no weekdays: every day; no time window: all
+    day). Tiers and the audience (groups and segments) are separate conditions: a member must be
+    in one of the tiers AND in one of the groups or segments."""
 
     class Kind(models.TextChoices):
         EARN_MULTIPLIER = "earn_multiplier", _("Earn multiplier")
@@ -151,6 +153,23 @@ class Promotion(TimeStampedModel):
     )
     tiers = models.ManyToManyField(
         "tiers.Tier", blank=True, related_name="+", verbose_name=_("tiers"), help_text=_("None: every tier.")
+    )
+    groups = models.ManyToManyField(
+        "campaigns.CustomerGroup",
+        blank=True,
+        related_name="promotions",
+        verbose_name=_("customer groups"),
+        help_text=_("Only for members of these groups or segments. None of either: every member."),
+    )
+    segments = models.ManyToManyField(
+        "campaigns.Segment",
+        blank=True,
+        related_name="promotions",
+        verbose_name=_("segments"),
+        help_text=_(
+            "As their last refresh found them (the sale never evaluates a segment): refreshed every night and "
+            "when the segment is saved."
+        ),
     )
     members_only = models.BooleanField(
         _("members only"),

@@ -21,7 +21,7 @@ from campaigns.promotions.earn import earn_rules_cache_invalidate
 from campaigns.promotions.models import EarnRule, Promotion
 from campaigns.promotions.selectors import promotion_rules_cache_invalidate
 
-LINKS = ("stores", "brands", "tiers")
+LINKS = ("stores", "brands", "tiers", "groups", "segments")
 
 
 def _promotions_changed(sender, **kwargs) -> None:

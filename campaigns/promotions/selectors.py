@@ -6,9 +6,13 @@ Rules, in the store's local time zone:
   that ends before it starts (22:00 to 02:00) crosses midnight, and its hours after midnight
   belong to the day it opened (for the weekday and the validity dates);
 - stores and brands: the store is listed, or its brand is (none of either: every store);
-- member conditions (tiers, birthday, members only, a per-member limit) and every point effect
+- member conditions (tiers, customer groups and segments, birthday, members only, a per-member
+  limit) and every point effect
   (multiplier, bonus) need an identified member; an anonymous sale gets only the discounts
   without them;
+- groups and segments: the member is in one of the promotion's groups, or in one of its
+  segments as the segment's last refresh stored it (`campaigns.audiences.refresh`); the sale
+  never evaluates a segment's rules. Tiers are a separate condition (both must hold);
 - the minimum spend is compared with the cart's subtotal before any discount;
 - a per-member limit counts the recorded, not reversed applications of the promotion to the
   member in the store-local day or month of the sale (or ever).
@@ -35,6 +39,7 @@ from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from campaigns.audiences.membership import member_audiences
 from campaigns.calendar.selectors import DateRange, calendar_today, schedule_ranges
 from campaigns.promotions.models import Promotion, PromotionApplication
 from loyalty_site.core.cart import Cart, CartLine
@@ -115,23 +120,45 @@ class _Rule:
     brand_ids: set[int]
     tier_ids: set[int]
     date_ranges: tuple[DateRange, ...] = ()
+    group_ids: set[int] = field(default_factory=set)
+    segment_ids: set[int] = field(default_factory=set)
+
+    @property
+    def targets_audience(self) -> bool:
+        return bool(self.group_ids or self.segment_ids)
 
     @property
     def needs_member(self) -> bool:
         p = self.promotion
-        return bool(p.members_only or p.kind in Promotion.POINT_KINDS or p.birthday or p.limit_count or self.tier_ids)
+        return bool(
+            p.members_only
+            or p.kind in Promotion.POINT_KINDS
+            or p.birthday
+            or p.limit_count
+            or self.tier_ids
+            or self.targets_audience
+        )
 
 
 # Every active promotion with its store, brand and tier ids and, for one on a date schedule, the
 # schedule's solar date ranges around this year (resolved by the lunar calendar as the rules are
 # loaded): the static part of the rules, read by every sale and changed a few times a month. Per-member limits are
 # counted per sale (`_over_limit`), never cached.
-PROMOTION_RULES_CACHE_KEY = "campaigns:promotion-rules:v1"
+PROMOTION_RULES_CACHE_KEY = "campaigns:promotion-rules:v2"
 # The safety net behind the explicit invalidation (`promotion_rules_cache_invalidate`), as for
 # the programme settings.
 PROMOTION_RULES_CACHE_SECONDS = 60
 
-_CachedRule = tuple[Promotion, frozenset[int], frozenset[int], frozenset[int], tuple[DateRange, ...]]
+_LINKS = (
+    ("stores", "store_id"),
+    ("brands", "brand_id"),
+    ("tiers", "tier_id"),
+    ("groups", "customergroup_id"),
+    ("segments", "segment_id"),
+)
+_CachedRule = tuple[
+    Promotion, frozenset[int], frozenset[int], frozenset[int], frozenset[int], frozenset[int], tuple[DateRange, ...]
+]
 # The years whose schedule ranges are kept with the rules: enough for a sale back-dated across New
 # Year and for a range of last year's Tết still running in January.
 SCHEDULE_YEARS_AROUND = 1
@@ -144,8 +171,9 @@ def _date_ranges(promotion: Promotion, years: range) -> tuple[DateRange, ...]:
 
 
 def _active_rules_load() -> tuple[_CachedRule, ...]:
-    """Every active promotion with its store, brand and tier ids and its schedule's date ranges:
-    four small queries (the schedule and its holiday come joined to the promotions)."""
+    """Every active promotion with its store, brand, tier, group and segment ids and its schedule's
+    date ranges: six small queries, once per cache period (the schedule and its holiday come joined
+    to the promotions)."""
     promotions = list(
         Promotion.objects.filter(is_active=True).select_related("date_schedule__holiday").order_by("-priority", "code")
     )
@@ -153,7 +181,7 @@ def _active_rules_load() -> tuple[_CachedRule, ...]:
         return ()
     ids = [p.pk for p in promotions]
     relations: dict[str, dict[int, set[int]]] = {}
-    for name, column in (("stores", "store_id"), ("brands", "brand_id"), ("tiers", "tier_id")):
+    for name, column in _LINKS:
         through = getattr(Promotion, name).through
         found: dict[int, set[int]] = defaultdict(set)
         for promotion_id, other_id in through.objects.filter(promotion_id__in=ids).values_list("promotion_id", column):
@@ -167,6 +195,8 @@ def _active_rules_load() -> tuple[_CachedRule, ...]:
             frozenset(relations["stores"].get(p.pk, ())),
             frozenset(relations["brands"].get(p.pk, ())),
             frozenset(relations["tiers"].get(p.pk, ())),
+            frozenset(relations["groups"].get(p.pk, ())),
+            frozenset(relations["segments"].get(p.pk, ())),
             _date_ranges(p, years),
         )
         for p in promotions
@@ -192,9 +222,11 @@ def _rules_on(day: datetime.date) -> list[_Rule]:
             store_ids=set(store_ids),
             brand_ids=set(brand_ids),
             tier_ids=set(tier_ids),
+            group_ids=set(group_ids),
+            segment_ids=set(segment_ids),
             date_ranges=date_ranges,
         )
-        for p, store_ids, brand_ids, tier_ids, date_ranges in cached
+        for p, store_ids, brand_ids, tier_ids, group_ids, segment_ids, date_ranges in cached
         if (p.valid_from is None or p.valid_from <= day) and (p.valid_until is None or p.valid_until >= day_before)
     ]
 
@@ -299,6 +331,20 @@ def _member_tier_id(member: Member) -> int | None:
     return tier.pk if tier is not None else None
 
 
+def _in_audience(rules: list[_Rule], member: Member) -> list[_Rule]:
+    """The rules whose audience holds the member (a rule without groups or segments: everyone).
+    At most two indexed look-ups, and none when no rule names a group or a segment."""
+    targeted = [r for r in rules if r.targets_audience]
+    if not targeted:
+        return rules
+    groups, segments = member_audiences(
+        member_id=member.pk,
+        group_ids=set().union(*(r.group_ids for r in targeted)),
+        segment_ids=set().union(*(r.segment_ids for r in targeted)),
+    )
+    return [r for r in rules if not r.targets_audience or (r.group_ids & groups) or (r.segment_ids & segments)]
+
+
 def _eligible(
     rules: list[_Rule],
     *,
@@ -338,6 +384,7 @@ def _eligible(
                 continue
         eligible.append(rule)
     if member is not None:
+        eligible = _in_audience(eligible, member)
         over = _over_limit(eligible, member, local)
         eligible = [r for r in eligible if r.promotion.pk not in over]
     return eligible

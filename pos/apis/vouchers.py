@@ -32,7 +32,7 @@ KIND_HELP = (
 )
 REASON_HELP = (
     "Why the reward cannot be had: `unknown` (no such reward, or hidden), `hidden`, `not-active`, "
-    "`other-brand`, `out-of-stock` or `member-limit`."
+    "`other-brand`, `other-tier` (kept for other tiers), `out-of-stock` or `member-limit`."
 )
 
 RewardUnavailableProblem = inline_serializer(
@@ -94,7 +94,8 @@ class RewardListApi(APIView):
         summary="The reward catalogue at this till",
         description=(
             "Rewards a member can exchange points for at this terminal's brand: visible in the catalogue, "
-            "within their issuing window, not sold out. With `member`, `points_cost` is reduced by the member's "
+            "within their issuing window, not sold out, and open to the member's tier (without `member`: the rewards "
+            "kept for some tiers are left out). With `member`, `points_cost` is reduced by the member's "
             "tier benefit and `affordable` tells whether the member's spendable points cover it."
         ),
         parameters=[
@@ -116,7 +117,7 @@ class RewardListApi(APIView):
         params.is_valid(raise_exception=True)
         member_id = params.validated_data.get("member")
         member = member_get(member_id=member_id) if member_id is not None else None
-        rewards = rewards_catalogue(store=request.auth.store)
+        rewards = rewards_catalogue(store=request.auth.store, member=member)
         costs = rewards_points_cost(rewards=rewards, member=member)
         spendable = member_spendable_points(member=member) if member is not None else None
         rows: list[dict[str, Any]] = []

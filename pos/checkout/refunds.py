@@ -42,7 +42,7 @@ from pos.models import Refund, RefundLine, Sale, SaleLine
 from stores.models import Terminal
 from tiers.services import tier_spend_reverse
 from vouchers.models import Voucher
-from vouchers.services import voucher_return, vouchers_void_to_cover
+from vouchers.services import batch_codes_return, shared_code_uses_return, voucher_return, vouchers_void_to_cover
 
 
 def _money_share(total: Decimal, part: Decimal, whole: Decimal) -> Decimal:
@@ -236,6 +236,8 @@ def sale_refund(
                     voucher=voucher, reason=reason or _("Sale refunded"), sale_reference=sale.reference, at=now
                 ):
                     returned_codes.append(voucher.code)
+            returned_codes += shared_code_uses_return(sale_reference=sale.reference, at=now)  # CHAOBAN and co.
+            returned_codes += batch_codes_return(sale_reference=sale.reference)  # printed codes
             promotion_applications_reverse(sale_reference=sale.reference, at=now, reference=reference)
             stamps_reverse(sale_reference=sale.reference, reason=reason or _("Sale refunded"))
 

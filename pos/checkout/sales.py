@@ -61,7 +61,7 @@ from pos.tasks import notify_sale_points
 from stores.models import Terminal
 from tiers.models import Tier
 from tiers.services import StatusLock, tier_spend_record, tier_status_lock
-from vouchers.services import voucher_use
+from vouchers.services import batch_code_use, shared_code_use, voucher_use
 
 
 @dataclass
@@ -146,8 +146,19 @@ def sale_record(*, terminal: Terminal, data: SaleInput, notify: bool = True) -> 
             _insert(sale, quote)
             if proof is not None:
                 presence_proof_consume(check=proof, cause_reference=sale.reference)
-            for check in sorted(quote.vouchers, key=lambda c: c.voucher.pk):
+            for check in sorted((c for c in quote.vouchers if c.voucher is not None), key=lambda c: c.voucher.pk):
                 voucher_use(voucher=check.voucher, store=store, sale_reference=sale.reference, at=at)
+            for check in (c for c in quote.vouchers if c.shared_code is not None):  # CHAOBAN (issue 16)
+                shared_code_use(
+                    shared_code=check.shared_code,
+                    member=member,
+                    store=store,
+                    sale_reference=sale.reference,
+                    at=at,
+                    discount=check.discount,
+                )
+            for check in (c for c in quote.vouchers if c.batch_code is not None):  # printed codes (issue 16)
+                batch_code_use(code=check.batch_code, member=member, store=store, sale_reference=sale.reference, at=at)
             tier_after = quote.tier
             earns = member is not None and member.status == Member.Status.ACTIVE
             if earns:

@@ -91,3 +91,15 @@ def test_in_the_admin_each_role_sees_stores_but_cannot_add_one_and_only_managers
     from stores.models import Brand
 
     assert not Brand.objects.filter(code="NEW").exists()
+
+
+@pytest.mark.django_db
+def test_marketing_uploads_excel_lists_into_groups(client):
+    """Issue 16: Marketing imports the birthday list into a customer group (before: superuser only)."""
+    user = staff(MARKETING)
+    assert user.has_perm("members.import_members") and user.has_perm("campaigns.change_customergroup")
+    assert not user.has_perm("members.export_members") and not user.has_perm("members.add_member")
+    client.force_login(user)
+    page = client.get("/admin/campaigns/memberimport/upload/")
+    assert page.status_code == 200
+    assert 'name="group"' in page.content.decode()  # the group to put the imported members in

@@ -34,7 +34,7 @@ from tiers.demo import demo_tiers_load
 from tiers.models import Tier
 from tiers.resources import TierResource
 from vouchers.demo import demo_vouchers_load
-from vouchers.models import Reward
+from vouchers.models import Reward, SharedCode
 from vouchers.resources import RewardResource
 
 pytestmark = pytest.mark.django_db
@@ -151,6 +151,7 @@ def test_the_configuration_of_one_installation_imports_cleanly_into_an_empty_one
     Campaign.objects.all().delete()
     StampCard.objects.all().delete()
     Promotion.objects.all().delete()
+    SharedCode.objects.all().delete()  # CHAOBAN names a reward (issue 16)
     Reward.objects.all().delete()
     Tier.objects.all().delete()
 

@@ -495,7 +495,7 @@ def test_the_selector_reads_a_bounded_number_of_queries_and_writes_nothing(
             cart=COFFEE_AND_PHO, member=member, store=stores["CAFE-HN01"], at=local(*FRIDAY, 8)
         )
     assert result.multiplier == 3 and result.bonus_points == 15 and result.line_discounts == {0: Decimal(7000)}
-    assert len(queries) <= 7
+    assert len(queries) <= 9  # the rules (6, cached after), the tier, the limit counts
     assert not any(q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")) for q in queries)
 
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from campaigns.audiences.services import group_add_members, group_create
 from campaigns.calendar.models import DateSchedule, Holiday
 from campaigns.calendar.services import date_schedule_save, holiday_save
 from campaigns.promotions.models import EarnRule, Promotion, PromotionApplication
@@ -40,7 +41,7 @@ case = st.fixed_dictionaries(
     {
         "lines": st.lists(line, min_size=1, max_size=6),
         "points": st.integers(min_value=0, max_value=300),
-        "voucher": st.sampled_from([None, "CASH50K", "PCT10", "CAFE-B2G1"]),
+        "voucher": st.sampled_from([None, "CASH50K", "PCT10", "CAFE-B2G1", "CHAOBAN"]),
         "minutes_ago": st.integers(min_value=0, max_value=6 * 24 * 60),
         "birthday_today": st.booleans(),
         "redeem_max_percent": st.sampled_from([None, Decimal(30), Decimal(50), Decimal("33.33"), Decimal(100)]),
@@ -48,6 +49,7 @@ case = st.fixed_dictionaries(
         # A promotion on a date schedule (x3, stackable): None, none; 0, its one day is the sale's
         # local day; 1, the day after (it must not apply).
         "schedule_shift": st.sampled_from([None, 0, 1]),
+        "in_group": st.booleans(),
     }
 )
 
@@ -87,9 +89,22 @@ def on_a_date_schedule(day: datetime.date | None) -> None:
     promotions_set_active(promotions=Promotion.objects.filter(code="LICH-X3"), active=day is not None)
 
 
+@pytest.fixture
+def group_promotions(demo_programme):
+    """Issue 16: promotions targeted at a customer group (a stackable 5 % off and a bonus)."""
+    group = group_create(name="Nhóm thử thuộc tính")
+    for code, fields in (
+        ("NHOM-5PT", {"kind": Promotion.Kind.PERCENT_DISCOUNT, "percent": 5, "stackable": True}),
+        ("NHOM-THUONG", {"kind": Promotion.Kind.BONUS_POINTS, "bonus_points": 7, "stackable": True}),
+    ):
+        promotion = promotion_save(promotion=Promotion(code=code, name=code.title(), **fields))
+        promotion.groups.set([group])
+    return group
+
+
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=case)
-def test_the_sale_records_what_the_quote_said(cafe, data):
+def test_the_sale_records_what_the_quote_said(cafe, group_promotions, data):
     _product_bonus()
     programme_settings_update(
         data={"redeem_max_percent": data["redeem_max_percent"], "redeem_min_points": data["redeem_min_points"]}
@@ -101,8 +116,12 @@ def test_the_sale_records_what_the_quote_said(cafe, data):
     member = MemberFactory(points=300, birthday=birthday)
     shift = data["schedule_shift"]
     on_a_date_schedule(None if shift is None else timezone.localtime(at).date() + datetime.timedelta(days=shift))
+    if data["in_group"]:
+        group_add_members(group=group_promotions, member_ids=[member.pk], source="admin")
     vouchers = []
-    if data["voucher"]:
+    if data["voucher"] == "CHAOBAN":  # the shared code of the demo (issue 16)
+        vouchers = ["chaoban"]
+    elif data["voucher"]:
         reward = Reward.objects.get(code=data["voucher"])
         vouchers = [voucher_issue(reward=reward, member=member, channel="staff", reason="property").code]
     body = {
@@ -140,3 +159,6 @@ def test_the_sale_records_what_the_quote_said(cafe, data):
         assert paid_with_points <= (Decimal(sale.json()["total"]) + paid_with_points) * data["redeem_max_percent"] / 100
     if data["redeem_min_points"] and sale.json()["points_redeemed"]:
         assert sale.json()["points_redeemed"] >= data["redeem_min_points"]
+    promotion_codes = {d["code"] for d in quote.json()["discounts"] if d["source"] == "promotion"}
+    # the group's 5 % reaches the members of the group, and them only
+    assert ("NHOM-5PT" in promotion_codes) == (data["in_group"] and float(quote.json()["subtotal"]) > 0)

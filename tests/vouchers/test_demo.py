@@ -18,7 +18,8 @@ def demo_brands(db):
 def test_the_demo_catalogue(demo_brands):
     assert demo_vouchers_load() == 5
     rewards = {r.code: r for r in Reward.objects.prefetch_related("brands")}
-    assert set(rewards) == {"CASH50K", "PCT10", "CAFE-B2G1", "BDAY20", "CAFE-FREE"}
+    # The last two: CAFE-STAMP's and CHAOBAN's (issue 16).
+    assert set(rewards) == {"CASH50K", "PCT10", "CAFE-B2G1", "BDAY20", "CAFE-FREE", "CHAOBAN-20K"}
 
     cash = rewards["CASH50K"]
     assert (cash.kind, cash.value, cash.points_cost) == ("cash", Decimal(50_000), 50)

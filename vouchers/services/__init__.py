@@ -2,6 +2,12 @@
 Import from here: `from vouchers.services import reward_redeem, voucher_check, voucher_use`; the set-based
 issue (`vouchers_issue_bulk`, `vouchers_plan_bulk` / `vouchers_issue_planned`) is in `bulk`."""
 
+from vouchers.services.batches import (
+    batch_code_use,
+    batch_codes_return,
+    voucher_batch_create,
+    voucher_batch_export_csv,
+)
 from vouchers.services.bulk import (
     BulkIssue,
     IssuedVoucher,
@@ -13,6 +19,7 @@ from vouchers.services.bulk import (
 )
 from vouchers.services.check import Reason, VoucherCheck, voucher_check
 from vouchers.services.rewards import reward_save
+from vouchers.services.shared_codes import shared_code_save, shared_code_use, shared_code_uses_return
 from vouchers.services.vouchers import (
     reward_redeem,
     voucher_issue,
@@ -29,8 +36,15 @@ __all__ = [
     "Reason",
     "VoucherCheck",
     "VoucherPlan",
+    "batch_code_use",
+    "batch_codes_return",
     "reward_redeem",
     "reward_save",
+    "shared_code_save",
+    "shared_code_use",
+    "shared_code_uses_return",
+    "voucher_batch_create",
+    "voucher_batch_export_csv",
     "voucher_check",
     "voucher_codes_free",
     "voucher_issue",

@@ -6,7 +6,7 @@ calls `voucher_use`, which marks the voucher used only if nobody else did in the
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from django.utils.translation import gettext as _
@@ -18,7 +18,7 @@ from members.models import Member
 from stores.models import Store
 from vouchers.codes import voucher_code_normalise
 from vouchers.errors import VoucherExpired, VoucherNotApplicable, VoucherNotFound, VoucherUsed
-from vouchers.models import Voucher
+from vouchers.models import BatchCode, SharedCode, SharedCodeUse, Voucher
 from vouchers.pricing import reward_discount
 from vouchers.selectors import reward_usable_at_store, voucher_belongs_to, voucher_get_by_code
 
@@ -34,6 +34,7 @@ class Reason:
     NOT_HERE = "not-applicable-here"
     BELOW_MINIMUM = "below-minimum"
     NOTHING_TO_DISCOUNT = "nothing-to-discount"
+    MEMBER_REQUIRED = "member-required"
 
 
 _ERRORS: dict[str, type[DomainError]] = {
@@ -45,6 +46,7 @@ _ERRORS: dict[str, type[DomainError]] = {
     Reason.NOT_HERE: VoucherNotApplicable,
     Reason.BELOW_MINIMUM: VoucherNotApplicable,
     Reason.NOTHING_TO_DISCOUNT: VoucherNotApplicable,
+    Reason.MEMBER_REQUIRED: VoucherNotApplicable,
 }
 
 
@@ -61,6 +63,8 @@ class VoucherCheck:
     reason: str | None = None
     detail: str = ""
     description: str = field(default="")
+    shared_code: SharedCode | None = None  # a shared code (CHAOBAN), not a voucher
+    batch_code: BatchCode | None = None  # a printed code of a voucher batch
 
     @property
     def ok(self) -> bool:
@@ -97,6 +101,12 @@ def voucher_check(
     normalised = voucher_code_normalise(code)
     voucher = voucher_get_by_code(code=normalised)
     if voucher is None:
+        shared = SharedCode.objects.select_related("reward").filter(code=normalised, is_active=True).first()
+        if shared is not None:
+            return _shared_code_check(shared, member=member, store=store, cart=cart, payable=payable, at=at)
+        printed = BatchCode.objects.select_related("batch__reward").filter(code=normalised).first()
+        if printed is not None:
+            return _batch_code_check(printed, member=member, store=store, cart=cart, payable=payable, at=at)
         return _refused(
             normalised, None, Reason.NOT_FOUND, _("No voucher has the code %(code)s.") % {"code": normalised}
         )
@@ -112,6 +122,12 @@ def voucher_check(
         return _refused(code, voucher, Reason.USED, _("Voucher %(code)s has already been used.") % {"code": code})
     if voucher.is_expired_at(at):
         return _refused(code, voucher, Reason.EXPIRED, _("Voucher %(code)s has expired.") % {"code": code})
+    return _reward_check(code, voucher, reward=reward, store=store, cart=cart, payable=payable)
+
+
+def _reward_check(code: str, voucher: Voucher | None, *, reward, store: Store, cart: Cart, payable) -> VoucherCheck:
+    """The reward's own rules (where, minimum invoice, something to discount): a voucher's and a
+    shared code's alike."""
     if not reward_usable_at_store(reward=reward, store=store):
         return _refused(
             code, voucher, Reason.NOT_HERE, _("Voucher %(code)s cannot be used at this store.") % {"code": code}
@@ -133,3 +149,50 @@ def voucher_check(
             _("Voucher %(code)s has nothing to apply to on this invoice.") % {"code": code},
         )
     return VoucherCheck(code=code, voucher=voucher, discount=discount, description=reward.display_name)
+
+
+def shared_code_member_uses(*, shared_code: SharedCode, member: Member) -> int:
+    """How many uses of the shared code count against the member (given back ones do not)."""
+    return SharedCodeUse.objects.filter(shared_code=shared_code, member=member, returned_at__isnull=True).count()
+
+
+def _shared_code_check(
+    shared: SharedCode, *, member: Member | None, store: Store, cart: Cart, payable: Decimal, at: datetime.datetime
+) -> VoucherCheck:
+    """A shared code: its dates (store local), its limits (in all; per member, which needs a
+    member), then its reward's rules. The sale checks again as it writes (`shared_code_use`)."""
+    code = shared.code
+    day = at.astimezone(store.zone).date()
+    if (shared.valid_from and day < shared.valid_from) or (shared.valid_until and day > shared.valid_until):
+        return _refused(code, None, Reason.EXPIRED, _("Code %(code)s is not valid on this day.") % {"code": code})
+    if shared.per_member_limit is not None and member is None:
+        return _refused(
+            code, None, Reason.MEMBER_REQUIRED, _("Code %(code)s needs a member on the sale.") % {"code": code}
+        )
+    if shared.total_limit is not None and shared.uses_count >= shared.total_limit:
+        return _refused(code, None, Reason.USED, _("Code %(code)s has been used up.") % {"code": code})
+    if (
+        shared.per_member_limit is not None
+        and shared_code_member_uses(shared_code=shared, member=member) >= shared.per_member_limit
+    ):
+        return _refused(code, None, Reason.USED, _("The member has already used code %(code)s.") % {"code": code})
+    check = _reward_check(code, None, reward=shared.reward, store=store, cart=cart, payable=payable)
+    return replace(check, shared_code=shared) if check.ok else check
+
+
+def _batch_code_check(
+    printed: BatchCode, *, member: Member | None, store: Store, cart: Cart, payable: Decimal, at: datetime.datetime
+) -> VoucherCheck:
+    """A printed code: unused, on a sale with a member (it becomes theirs), within its reward's
+    fixed last day if it has one, then the reward's rules. `batch_code_use` holds "once"."""
+    code, reward = printed.code, printed.batch.reward
+    if printed.used_at is not None:
+        return _refused(code, None, Reason.USED, _("Voucher %(code)s has already been used.") % {"code": code})
+    if member is None:
+        return _refused(
+            code, None, Reason.MEMBER_REQUIRED, _("Code %(code)s needs a member on the sale.") % {"code": code}
+        )
+    if reward.valid_until and at.astimezone(store.zone).date() > reward.valid_until:
+        return _refused(code, None, Reason.EXPIRED, _("Voucher %(code)s has expired.") % {"code": code})
+    check = _reward_check(code, None, reward=reward, store=store, cart=cart, payable=payable)
+    return replace(check, batch_code=printed) if check.ok else check

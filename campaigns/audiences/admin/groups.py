@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns.audiences.forms import PhoneListForm, SegmentAdminForm
 from campaigns.audiences.models import CustomerGroup, GroupMembership, Segment
+from campaigns.audiences.refresh import segment_refresh
 from campaigns.audiences.resources import CustomerGroupResource
 from campaigns.audiences.selectors import audience_sample, audience_today, group_members, segment_members
 from campaigns.audiences.services import group_add_members_by_phones, group_remove_members, group_save
@@ -281,6 +282,11 @@ class SegmentAdmin(admin.ModelAdmin):
         if obj.pk is None:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # Its tiers, stores and groups are saved now: the promotions targeting it see the new rules.
+        segment_refresh(segment=form.instance)
 
 
 def _or_dots(value) -> str:
