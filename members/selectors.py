@@ -371,6 +371,16 @@ def ledger_drift() -> list[LedgerDrift]:
     return drift
 
 
+def member_store_credit_balance(*, member_id: int) -> Decimal | None:
+    """The member's store credit now (None for no such member)."""
+    return Member.objects.filter(pk=member_id).values_list("store_credit_balance", flat=True).first()
+
+
+def store_credit_entries_recent(*, member: Member, limit: int = 20) -> list[StoreCreditEntry]:
+    """The member's latest store-credit entries, newest first."""
+    return list(StoreCreditEntry.objects.filter(member_id=member.pk).order_by("-created_at", "-pk")[:limit])
+
+
 def store_credit_drift() -> list[LedgerDrift]:
     """Every member whose cached store credit differs from the sum of their store-credit entries,
     and every entry whose running `balance_after` is negative (a spend that should have been

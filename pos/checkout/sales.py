@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import functools
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db import IntegrityError
 from django.utils import timezone
@@ -52,6 +53,7 @@ from members.services import (
     presence_proof_check,
     presence_proof_consume,
 )
+from pos.checkout.credit import sale_store_credit_post
 from pos.checkout.errors import DuplicateReceipt
 from pos.checkout.limits import sale_limits_check, terminal_points_take
 from pos.checkout.notify import sale_points_notify
@@ -71,6 +73,7 @@ class SaleResult:
     points_balance: int | None
     tier_after_code: str
     tier_after_name: str
+    store_credit_balance: Decimal | None = None
 
 
 def earn_reference(sale: Sale) -> str:
@@ -122,6 +125,7 @@ def sale_record(*, terminal: Terminal, data: SaleInput, notify: bool = True) -> 
             points_to_redeem=data.points_to_redeem,
             at=at,
             tier=tier_lock.status.tier if tier_lock is not None and tier_lock.status is not None else None,
+            store_credit_to_redeem=data.store_credit_to_redeem,
         )
         limits = sale_limits_check(terminal=terminal, quote=quote, receipt_number=data.receipt_number)
         sale = Sale(
@@ -140,6 +144,8 @@ def sale_record(*, terminal: Terminal, data: SaleInput, notify: bool = True) -> 
             multiplier=quote.multiplier,
             tier_code=quote.tier_code,
             tier_after_code=quote.tier_code,
+            store_credit_redeemed=quote.store_credit_redeemed,
+            store_credit_earned=quote.store_credit_to_earn,
         )
         proof = _presence_checked(quote, data, now)
         with writes():
@@ -178,6 +184,7 @@ def sale_record(*, terminal: Terminal, data: SaleInput, notify: bool = True) -> 
         sale=sale,
         quote=quote,
         points_balance=member.points_balance if member is not None else None,
+        store_credit_balance=member.store_credit_balance if member is not None else None,
         tier_after_code=tier_after.code if tier_after else "",
         tier_after_name=tier_after.display_name if tier_after else "",
     )
@@ -188,7 +195,13 @@ def _presence_checked(quote: Quote, data: SaleInput, now) -> PresenceCheck | Non
     checked under the member's lock before any write, consumed with the sale's writes."""
     if not quote.member_proof_required:
         return None
-    return presence_proof_check(member=quote.member, points=quote.points_redeemed, proof=data.proof, at=now)
+    return presence_proof_check(
+        member=quote.member,
+        points=quote.points_redeemed,
+        proof=data.proof,
+        at=now,
+        store_credit=quote.store_credit_redeemed,
+    )
 
 
 def _insert(sale: Sale, quote: Quote) -> None:
@@ -211,6 +224,7 @@ def _insert(sale: Sale, quote: Quote) -> None:
             amount=line.amount,
             earn_base=earned.earn_base if earned else None,
             earn_points=earned.points if earned else None,
+            store_credit_earned=quote.line_store_credit.get(line.index),
         )
         for line in quote.cart.lines
         for earned in [quote.line_earnings.get(line.index)]
@@ -247,6 +261,12 @@ def _member_effects(sale: Sale, quote: Quote, *, locked: MemberLock, tier_lock: 
             reason=_("Paid with points: receipt %(receipt)s") % {"receipt": sale.receipt_number},
             lock=locked,
         )
+    sale_store_credit_post(
+        sale=sale,
+        quote=quote,
+        lock=locked,
+        reason=_("Receipt %(receipt)s at %(store)s") % {"receipt": sale.receipt_number, "store": store.code},
+    )
     outcome = tier_spend_record(
         member=member,
         amount=quote.earn_base,
