@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.contrib import admin
 
 from campaigns.credit.models import StoreCreditRule
+from campaigns.credit.selectors import store_credit_rules_cache_invalidate
+from campaigns.credit.services import store_credit_rule_save
 
 
 @admin.register(StoreCreditRule)
@@ -16,6 +18,14 @@ class StoreCreditRuleAdmin(admin.ModelAdmin):
     list_select_related: list = []
     autocomplete_fields = ["brands", "stores"]
     readonly_fields = ["created_at", "updated_at"]
+
+    def save_model(self, request, obj, form, change):
+        store_credit_rule_save(rule=obj)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        store_credit_rules_cache_invalidate()
+
     fields = [
         "code",
         "name",
