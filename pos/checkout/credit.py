@@ -59,8 +59,8 @@ def store_credit_redeemable(*, member: Member | None, asked: Decimal, payable: D
     balance = member.store_credit_balance
     if asked > balance:
         raise InsufficientStoreCredit(
-            _("The member has %(balance)s VND of store credit, %(asked)s VND were asked for.")
-            % {"balance": f"{balance:f}", "asked": f"{asked:f}"},
+            _("The member has %(available)s VND of store credit, %(asked)s VND was asked for.")
+            % {"available": f"{balance:f}", "asked": f"{asked:f}"},
             extra={"store_credit_balance": str(balance), "store_credit_requested": str(asked)},
         )
     return max(ZERO, min(asked, payable)).quantize(CENT)
