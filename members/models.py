@@ -642,22 +642,13 @@ class StoreCreditEntry(models.Model):
     cause_kind = models.CharField(_("cause"), max_length=40, blank=True)
     cause_reference = models.CharField(_("cause reference"), max_length=100, blank=True)
     reference = models.CharField(_("idempotency reference"), max_length=200, unique=True)
-    reverses = models.ForeignKey(
-        "self",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="reversals",
-        verbose_name=_("reverses"),
-    )
     reason = models.CharField(_("reason"), max_length=500, blank=True)
+    # Staff adjustments name their author; the refunds' reversals name the entry they undo.
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("staff user"),
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("staff user")
+    )
+    reverses = models.ForeignKey(
+        "self", models.PROTECT, null=True, blank=True, related_name="reversals", verbose_name=_("reverses")
     )
 
     class Meta:
