@@ -289,8 +289,12 @@ def _member_effects(sale: Sale, quote: Quote, *, locked: MemberLock, tier_lock: 
         )
     # Stamp cards of the store's brand (cached: no query where the brand has none), under the
     # member's lock: concurrent sales of one member are stamped one after the other.
-    stamps_record(
-        member=member, store=store, sale_reference=sale.reference, invoice=quote.total + quote.points_amount, at=at
+    stamps_record(  # the invoice before any part paid with points or store credit
+        member=member,
+        store=store,
+        sale_reference=sale.reference,
+        invoice=quote.total + quote.points_amount + quote.store_credit_redeemed,
+        at=at,
     )
     if member.referred_by_id is not None:  # most members were not referred: no query for them
         sale.referrer_points = (

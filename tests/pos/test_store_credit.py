@@ -237,3 +237,14 @@ def test_a_merged_members_store_credit_moves_to_the_survivor(cafe):
     gone = Member.objects.get(pk=gone.pk)
     assert (keep.store_credit_balance, gone.store_credit_balance) == (Decimal(3500), 0)
     consistent()
+
+
+def test_a_sale_paid_with_store_credit_still_counts_for_the_stamp_card(cafe):
+    from campaigns.stamps.models import Stamp
+
+    member = credited(100000)
+    lines = [{**CAKE, "unit_price": 35000}]  # CAFE-STAMP counts invoices of at least 30,000 đ
+    response = post(cafe, SALES, body("C-11", member, lines=lines, store_credit_to_redeem="35000"), key="c-11")
+    assert response.status_code == 201, response.content
+    assert money(response.json()["total"]) == 0
+    assert Stamp.objects.filter(member=member).count() == 1
