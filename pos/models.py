@@ -42,9 +42,9 @@ class Sale(TimeStampedModel):
         """The life cycle of an online order (pos-api.md 1.2); empty for a till's sale."""
 
         NONE = "", _("Not an online order")
-        PENDING = "pending", _("Pending")
-        COMPLETED = "completed", _("Completed")
-        CANCELLED = "cancelled", _("Cancelled")
+        PENDING = "pending", _("Order pending")
+        COMPLETED = "completed", _("Order completed")
+        CANCELLED = "cancelled", _("Order cancelled")
 
     UNRECORDED_ORDER_STATUSES = (OrderStatus.PENDING, OrderStatus.CANCELLED)
 

@@ -114,7 +114,9 @@ def test_a_cancelled_order_gives_back_its_points_and_voucher_and_earns_nothing(w
     created = order(web, "WEB-2", member, 200_000, points_to_redeem=40, vouchers=[voucher.code]).json()
     voucher.refresh_from_db()
     assert voucher.status == "used"  # held: no other sale can use it
-    other = post(till("PHO-HN01"), SALES, sale_body("TILL-9", pho_lines(100_000), member, vouchers=[voucher.code]), "t9")
+    other = post(
+        till("PHO-HN01"), SALES, sale_body("TILL-9", pho_lines(100_000), member, vouchers=[voucher.code]), "t9"
+    )
     problem(other, "voucher-used")
 
     gone = cancel(web, created["id"], "x1", reason="Khách huỷ")
@@ -320,7 +322,9 @@ def test_an_order_is_refused_like_a_sale_with_nothing_written(web):
     problem(order(web, "WEB-25", member, key="dup"), "duplicate-receipt")
     problem(order(web, "WEB-26", member, points_to_redeem=50), "insufficient-points")
     problem(post(web, ORDERS, sale_body("WEB-27", [], member), key="o27"), "validation-error")
-    problem(post(web, ORDERS, {**sale_body("WEB-28", pho_lines(1000)), "member": 999_999}, key="o28"), "member-not-found")
+    problem(
+        post(web, ORDERS, {**sale_body("WEB-28", pho_lines(1000)), "member": 999_999}, key="o28"), "member-not-found"
+    )
     assert state() == before
     # A till's receipt and an order's share one numbering per store.
     till_sale = post(till("PHO-HN01"), SALES, sale_body("WEB-25", pho_lines(100_000), member), "t25")
@@ -344,3 +348,19 @@ def test_create_terminal_online_makes_an_online_shop_key(demo_programme, capsys)
     assert terminal.kind == Terminal.Kind.ONLINE and key.startswith(terminal.key_prefix)
     call_command("create_terminal", "PHO-HN01", "till two")
     assert Terminal.objects.get(name="till two").kind == Terminal.Kind.TILL
+
+
+def test_the_demo_online_shop_takes_orders_with_the_key_create_terminal_prints(demo_programme, capsys):
+    # demo-programme.md: `create_terminal CAFE-ONLINE web --online` gives the online shop's key.
+    call_command("create_terminal", "CAFE-ONLINE", "web", "--online")
+    key = capsys.readouterr().out.strip().splitlines()[-1]
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    member = MemberFactory()
+    lines = [{"sku": "CF-SUA", "name": "Cà phê sữa", "category": "coffee", "quantity": 2, "unit_price": 35000}]
+    created = post(client, ORDERS, sale_body("CAFE-WEB-1", lines, member, at=timezone.now()), key="w1")
+    assert created.status_code == 201 and created.json()["status"] == "pending", created.content
+    assert complete(client, created.json()["id"], "w1c").json()["status"] == "completed"
+    balanced()
