@@ -75,6 +75,13 @@ class TerminalAdmin(StaffScopedAdminMixin, admin.ModelAdmin):
         # Adding asks only what a person decides; the key and the audit fields come after.
         return ["store", "name", "kind"] if obj is None else super().get_fields(request, obj)
 
+    def formfield_for_choice_field(self, db_field, request, **kwargs):
+        field = super().formfield_for_choice_field(db_field, request, **kwargs)
+        if db_field.name == "kind":
+            # A form posted without it (a script written before online shops) adds a till, the default.
+            field.required = False
+        return field
+
     def get_readonly_fields(self, request, obj=None):
         # The store and kind of an existing terminal never change: its history belongs to them.
         return [*self.readonly_fields, "store", "kind"] if obj else self.readonly_fields

@@ -364,3 +364,15 @@ def test_the_demo_online_shop_takes_orders_with_the_key_create_terminal_prints(d
     assert created.status_code == 201 and created.json()["status"] == "pending", created.content
     assert complete(client, created.json()["id"], "w1c").json()["status"] == "completed"
     balanced()
+
+
+def test_staff_see_pending_and_cancelled_orders_in_the_sales_list(web, admin_client):
+    member = MemberFactory()
+    pending = order(web, "WEB-30", member).json()
+    cancelled = order(web, "WEB-31", member).json()
+    cancel(web, cancelled["id"], "x31")
+    listing = admin_client.get("/admin/pos/sale/", {"order_status": "pending"})
+    assert listing.status_code == 200
+    assert "WEB-30" in listing.content.decode() and "WEB-31" not in listing.content.decode()
+    assert "WEB-31" in admin_client.get("/admin/pos/sale/", {"order_status": "cancelled"}).content.decode()
+    assert admin_client.get(f"/admin/pos/sale/{pending['id']}/change/").status_code == 200
