@@ -88,7 +88,9 @@ def _closed(order: Sale) -> Sale:
 
 
 def _locked_order(order_id: int) -> Sale:
-    return Sale.all_objects.select_for_update(no_key=True).select_related("store", "member").get(pk=order_id)
+    return (
+        Sale.all_objects.select_for_update(no_key=True, of=("self",)).select_related("store", "member").get(pk=order_id)
+    )
 
 
 def _refuse_state(order: Sale, *, wanted: str) -> None:

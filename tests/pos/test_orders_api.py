@@ -331,7 +331,7 @@ def test_an_order_is_refused_like_a_sale_with_nothing_written(web):
     problem(till_sale, "duplicate-receipt")
 
 
-def test_a_blocked_member_is_refused_at_the_order_and_earns_nothing_at_completion(web):
+def test_a_member_blocked_after_the_order_earns_nothing_at_completion(web):
     member = MemberFactory()
     created = order(web, "WEB-29", member).json()
     Member.objects.filter(pk=member.pk).update(status=Member.Status.BLOCKED)
