@@ -2,6 +2,8 @@
 completed, cancelled), what is held and given back, every refusal with nothing written, the
 agreement with the quote, and the ledger invariant after each step."""
 
+import datetime
+
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
@@ -13,7 +15,7 @@ from stores.models import Store, Terminal
 from stores.services import terminal_create
 from tests.factories import MemberFactory
 from tests.members.helpers import written_state
-from tests.pos.conftest import post, problem, till
+from tests.pos.conftest import HCM, post, problem, till
 from tests.pos.test_sales_api import QUOTE, SALES, issue, pho_lines, sale_body
 from tiers.models import TierStatus
 from vouchers.models import Voucher
@@ -376,3 +378,18 @@ def test_staff_see_pending_and_cancelled_orders_in_the_sales_list(web, admin_cli
     assert "WEB-30" in listing.content.decode() and "WEB-31" not in listing.content.decode()
     assert "WEB-31" in admin_client.get("/admin/pos/sale/", {"order_status": "cancelled"}).content.decode()
     assert admin_client.get(f"/admin/pos/sale/{pending['id']}/change/").status_code == 200
+
+
+def test_completing_an_order_marks_its_day_for_the_reports_rollups(web):
+    # An order placed yesterday and completed today becomes yesterday's sale: a rollup of yesterday
+    # made while it was pending must be refreshed (no member here, so no ledger entry marks the day).
+    from reports.figures import dirty_days
+
+    at = timezone.now() - datetime.timedelta(days=1)
+    created = post(web, ORDERS, sale_body("WEB-32", pho_lines(100_000), None, at=at), key="o32").json()
+    cancelled = post(web, ORDERS, sale_body("WEB-33", pho_lines(100_000), None, at=at), key="o33").json()
+    since = timezone.now()
+    cancel(web, cancelled["id"], "x33")
+    assert dirty_days(since=since) == set()  # a cancelled order never was a sale
+    complete(web, created["id"], "c32")
+    assert dirty_days(since=since) == {timezone.localtime(at, HCM).date()}
