@@ -393,3 +393,28 @@ def test_completing_an_order_marks_its_day_for_the_reports_rollups(web):
     assert dirty_days(since=since) == set()  # a cancelled order never was a sale
     complete(web, created["id"], "c32")
     assert dirty_days(since=since) == {timezone.localtime(at, HCM).date()}
+
+
+def test_an_order_beyond_a_plausibility_limit_is_refused_kept_for_review_and_writes_nothing(web):
+    from pos.checkout.limits import sale_limits_update
+    from pos.models import LimitRefusal
+
+    sale_limits_update(data={"max_points_per_sale": 10})
+    member = MemberFactory()
+    before = state()
+    refused = problem(order(web, "WEB-34", member, 1_000_000), "limit-exceeded")  # 50 points
+    assert (refused["limit"], refused["maximum"]) == ("points-per-sale", 10)
+    assert state() == before
+    assert LimitRefusal.objects.filter(limit="points-per-sale").count() == 1
+
+
+def test_points_above_the_free_limit_need_the_members_proof_on_an_order_too(web):
+    from members.services import programme_settings_update
+
+    programme_settings_update(data={"presence_proof": "above", "presence_free_points": 100})
+    member = MemberFactory(points=500)
+    before = state()
+    problem(order(web, "WEB-35", member, 300_000, points_to_redeem=150), "member-proof-required")
+    problem(order(web, "WEB-35", member, 300_000, points_to_redeem=150, otp="123456", key="p2"), "member-proof-invalid")
+    assert state() == before
+    assert order(web, "WEB-35", member, 300_000, points_to_redeem=100, key="p3").status_code == 201
