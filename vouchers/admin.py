@@ -25,7 +25,7 @@ from loyalty_site.core.scoping import StaffScopedAdminMixin
 from members.phones import phone_or_none
 from vouchers.codes import GROUP, voucher_code_is_valid, voucher_code_normalise
 from vouchers.forms import IssueVoucherForm, VoidVouchersForm, VoucherBatchAddForm
-from vouchers.models import BatchCode, Reward, SharedCode, Voucher, VoucherBatch
+from vouchers.models import BatchCode, SharedCode, Voucher, VoucherBatch
 from vouchers.resources import RewardResource, VoucherResource
 from vouchers.services import (
     reward_save,
@@ -52,7 +52,8 @@ def _voucher_count(**filters) -> Coalesce:
 # --- The catalogue ----------------------------------------------------------------------------
 
 
-@admin.register(Reward)
+# The base of the reward page: `backoffice` composes it with the customer groups and segments a
+# reward is kept for (campaigns, a floor above) and registers it, once.
 class RewardAdmin(ConfigImportExportMixin, FormattedNumbersMixin, admin.ModelAdmin):
     resource_classes = [RewardResource]
     list_display = [
