@@ -17,6 +17,8 @@ import os
 from bench.harness import bench_env, manage, pg_database
 
 COUNT = int(os.environ.get("BENCH_BATCH_SIZE", "100000"))
+# A database name of one's own when several people bench on one server.
+DATABASE = os.environ.get("BENCH_BATCH_DATABASE", "loyalty_bench_batch")
 
 MEASURE = """
 import json, tempfile, time
@@ -56,7 +58,7 @@ print("RESULT " + json.dumps({
 
 def run() -> str:
     rows = []
-    with pg_database("loyalty_bench_batch") as url:
+    with pg_database(DATABASE) as url:
         env = bench_env(url)
         manage(env, "migrate", "--noinput")
         for attempt in (1, 2):
