@@ -36,6 +36,7 @@ from vouchers.services import (
     voucher_issue,
     voucher_void,
 )
+from vouchers.services.batches import EXPORT_FORMATS
 
 
 def _voucher_count(**filters) -> Coalesce:
@@ -275,7 +276,7 @@ class VoucherBatchAdmin(FormattedNumbersMixin, admin.ModelAdmin):
         if not (self.has_view_permission(request) and self.has_download_permission(request)):
             raise PermissionDenied
         batch = self.get_queryset(request).select_related("reward").filter(pk=pk).first()
-        if batch is None or fmt not in ("xlsx", "csv"):
+        if batch is None or fmt not in EXPORT_FORMATS:
             raise Http404
         filename = f"voucher-batch-{batch.pk}.{fmt}"
         if fmt == "csv":
