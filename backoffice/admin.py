@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from backoffice.models import StaffProfile, StaffUser
 from backoffice.scoping import user_is_scoped
 from campaigns.audiences.admin.actions import add_to_group_action
+from campaigns.audiences.admin.reward_audiences import RewardWithAudiencesMixin
 from campaigns.audiences.exports.admin_actions import can_export, export_members_action
 from campaigns.runs.admin import CampaignAdmin
 from campaigns.runs.models import Campaign
@@ -29,6 +30,8 @@ from stores.admin import TerminalAdmin
 from stores.models import Terminal
 from tiers.admin_panels import member_tier_panel
 from tiers.errors import TiersNotConfigured
+from vouchers.admin import RewardAdmin
+from vouchers.models import Reward
 
 
 class SaleLineInline(ReadOnlyTabularInline):
@@ -252,6 +255,13 @@ class CampaignWithResultAdmin(CampaignAdmin):
         if obj.pk is None:
             return "-"
         return campaign_result_panel(obj)
+
+
+# The reward page's base lives in `vouchers`, which cannot know about customer groups and segments:
+# composed here with the groups and segments a reward is kept for (issue 16).
+@admin.register(Reward)
+class RewardWithAudiencesAdmin(RewardWithAudiencesMixin, RewardAdmin):
+    pass
 
 
 # --- Staff users, with the stores and brands each one manages --------------------------------
