@@ -96,34 +96,52 @@ def store_credit_earning(*, priced_cart: Cart, total: Decimal, store: Store, at)
     return CreditEarning(amount=amount, lines=lines) if amount > 0 else NO_CREDIT
 
 
-def sale_store_credit_post(*, sale, quote, lock: MemberLock, reason: str) -> None:
-    """Spend and earn the sale's store credit, under the sale's member lock (no savepoint: the
-    services refuse before they write). Nothing at all for a sale that uses and earns none."""
-    if not quote.store_credit_redeemed and not quote.store_credit_to_earn:
+def sale_store_credit_spend(*, sale, lock: MemberLock) -> None:
+    """Spend the store credit the sale (or online order) recorded as paid, right after its row
+    was inserted, under the sale's member lock (no savepoint: the service refuses before it
+    writes). Nothing for a sale that used none."""
+    if not sale.store_credit_redeemed:
         return
-    redeem, earn = credit_redeem_reference(sale.reference), credit_earn_reference(sale.reference)
-    lock = lock.vouching_new(redeem, earn)  # the sale row was just inserted: no retry posted them
-    if quote.store_credit_redeemed:
-        store_credit_spend(
-            member=lock.member,
-            amount=quote.store_credit_redeemed,
-            reference=redeem,
-            occurred_at=sale.occurred_at,
+    reference = credit_redeem_reference(sale.reference)
+    store_credit_spend(
+        member=lock.member,
+        amount=sale.store_credit_redeemed,
+        reference=reference,
+        occurred_at=sale.occurred_at,
+        cause_kind="sale",
+        cause_reference=sale.reference,
+        reason=_("Paid with store credit: receipt %(receipt)s") % {"receipt": sale.receipt_number},
+        lock=lock.vouching_new(reference),  # the sale row was just inserted: no retry posted it
+    )
+
+
+def sale_store_credit_earn(*, sale, lock: MemberLock, reason: str) -> None:
+    """Credit what the sale recorded as earned (`store_credit_earned`), with the sale or when an
+    online order is completed; `lock` vouches for the reference only on the sale's own path."""
+    if not sale.store_credit_earned:
+        return
+    store_credit_earn(
+        member=lock.member,
+        amount=sale.store_credit_earned,
+        reference=credit_earn_reference(sale.reference),
+        occurred_at=sale.occurred_at,
+        cause_kind="sale",
+        cause_reference=sale.reference,
+        reason=reason,
+        lock=lock,
+    )
+
+
+def order_store_credit_return(*, order, reference: str, reason: str) -> None:
+    """A cancelled online order gives back the store credit it paid with."""
+    spend = StoreCreditEntry.objects.filter(reference=credit_redeem_reference(order.reference)).first()
+    if spend is not None:
+        store_credit_reverse(
+            entry=spend,
+            reference=f"{reference}:credit-redeem",
             cause_kind="sale",
-            cause_reference=sale.reference,
+            cause_reference=order.reference,
             reason=reason,
-            lock=lock,
-        )
-    if quote.store_credit_to_earn:
-        store_credit_earn(
-            member=lock.member,
-            amount=quote.store_credit_to_earn,
-            reference=earn,
-            occurred_at=sale.occurred_at,
-            cause_kind="sale",
-            cause_reference=sale.reference,
-            reason=reason,
-            lock=lock,
         )
 
 
