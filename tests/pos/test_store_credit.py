@@ -248,3 +248,24 @@ def test_a_sale_paid_with_store_credit_still_counts_for_the_stamp_card(cafe):
     assert response.status_code == 201, response.content
     assert money(response.json()["total"]) == 0
     assert Stamp.objects.filter(member=member).count() == 1
+
+
+def test_an_online_order_holds_the_credit_paid_earns_at_completion_and_gives_back_on_cancel(demo_programme):
+    from tests.pos.test_orders_api import ORDERS, cancel, complete, shop
+
+    web = shop("CAFE-HN01")
+    member = credited(50000)
+    kept = post(web, ORDERS, body("W-1", member, store_credit_to_redeem="10000"), key="w-1")
+    assert kept.status_code == 201, kept.content
+    assert money(kept.json()["store_credit_earned"]) == Decimal(1700)
+    member.refresh_from_db()
+    assert member.store_credit_balance == Decimal(40000)  # paid now, nothing earned while pending
+    assert complete(web, kept.json()["id"], "w-1c").status_code == 200
+    member.refresh_from_db()
+    assert member.store_credit_balance == Decimal(41700)
+    dropped = post(web, ORDERS, body("W-2", member, store_credit_to_redeem="5000"), key="w-2")
+    assert dropped.status_code == 201, dropped.content
+    assert cancel(web, dropped.json()["id"], "w-2c").status_code == 200
+    member.refresh_from_db()
+    assert member.store_credit_balance == Decimal(41700)
+    consistent()
