@@ -114,6 +114,8 @@ class MembershipStanding:
 
 def membership_standing(*, member: Member, at: datetime.datetime | None = None) -> MembershipStanding | None:
     """The current period and the end of the run of periods following it without a gap."""
+    if not plans_cached():  # a programme without paid membership: no query
+        return None
     at = at or timezone.now()
     periods = list(
         PaidMembership.objects.select_related("plan")
