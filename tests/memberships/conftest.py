@@ -14,7 +14,7 @@ MEMBERSHIPS = "/api/pos/v1/members/{id}/memberships"
 
 
 @pytest.fixture
-def club(demo_programme) -> PaidPlan:
+def club(demo_programme) -> PaidPlan:  # noqa: F811
     """The demo's CLUB plan (199,000 VND a year, x1.5, a PCT10 voucher a month, 14 days' refund)."""
     demo_memberships_load()
     plan = PaidPlan.objects.get(code="CLUB")
@@ -23,7 +23,7 @@ def club(demo_programme) -> PaidPlan:
 
 
 @pytest.fixture
-def member(demo_programme):
+def member(demo_programme):  # noqa: F811
     return MemberFactory()
 
 
