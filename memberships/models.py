@@ -123,6 +123,15 @@ class PaidMembership(TimeStampedModel):
         related_name="+",
         verbose_name=_("sold by"),
     )
+    reference = models.CharField(
+        _("idempotency reference"),
+        max_length=120,
+        null=True,
+        blank=True,
+        unique=True,
+        editable=False,
+        help_text=_("Selling again with the same reference returns this period instead of a new one."),
+    )
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     cancelled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -87,14 +87,20 @@ def membership_sell(
     store: Store | None = None,
     terminal: Terminal | None = None,
     sold_by=None,
+    reference: str | None = None,
     now: datetime.datetime | None = None,
 ) -> PaidMembership:
     """Sell one period of `plan` to `member` (a renewal when a period is running: it starts at
     the end of the member's last period). Refuses a blocked or merged member, and a plan that is
-    not renewable while a period runs (MembershipActive)."""
+    not renewable while a period runs (MembershipActive). With a `reference` (the admin form's
+    token), selling again under it returns the period already sold (a double submit)."""
     now = now or timezone.now()
     with transaction.atomic():
         locked = members_lock(member_ids=[member.pk])[member.pk]
+        if reference:
+            existing = PaidMembership.objects.filter(reference=reference, member_id=locked.pk).first()
+            if existing is not None:
+                return existing
         _require_active(locked)
         last = (
             PaidMembership.objects.filter(not_cancelled(), member_id=locked.pk, ends_at__gt=now)
@@ -118,6 +124,7 @@ def membership_sell(
             sold_store=store or (terminal.store if terminal else None),
             sold_terminal=terminal,
             sold_by=sold_by,
+            reference=reference or None,
         )
         clean_or_refuse(membership)
         membership.save()
