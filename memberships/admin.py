@@ -7,6 +7,7 @@ from django.contrib import admin
 from loyalty_site.core.admin import FormattedNumbersMixin, ReadOnlyModelAdmin
 from loyalty_site.core.scoping import StaffScopedAdminMixin
 from memberships.models import MembershipVoucher, PaidMembership, PaidPlan
+from memberships.selectors import plans_cache_invalidate
 from memberships.services import plan_save
 
 
@@ -27,7 +28,7 @@ class PaidPlanAdmin(FormattedNumbersMixin, admin.ModelAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        plan_save(plan=form.instance)  # the brands changed: the checkout's cache follows
+        plans_cache_invalidate()  # the brands may have changed: the checkout's cache follows
 
 
 @admin.register(PaidMembership)
