@@ -135,7 +135,9 @@ def test_the_multiplier_applies_in_the_quote_and_the_sale_alike(pho, club, membe
 
 def test_the_multiplier_applies_only_at_the_plans_brands(pho, cafe, club, member):
     membership_sell(member=member, plan=club)
-    plan_save(plan=club, brands=[Store.objects.get(code="CAFE-HN01").brand])
+    every_brand = {"receipt_number": "Q0", "member": member.pk, "lines": LINES}
+    assert Decimal(post(pho, "/api/pos/v1/sales/quote", every_brand).json()["multiplier"]) == Decimal("1.5")
+    plan_save(plan=club, brands=[Store.objects.get(code="CAFE-HN01").brand])  # the cached plans follow
     quote, _sale = _quote_and_sale(pho, member, "R-PHO")
     assert Decimal(quote["multiplier"]) == 1
     response = post(cafe, "/api/pos/v1/sales/quote", {"receipt_number": "Q", "member": member.pk, "lines": LINES})
