@@ -2,6 +2,7 @@ from django.urls import path
 
 from pos.apis.members import MemberEnrolApi, MemberLookupApi, MemberOtpApi
 from pos.apis.memberships import MembershipCancelApi, MembershipSellApi
+from pos.apis.orders import OrderCancelApi, OrderCompleteApi, OrderCreateApi, OrderDetailApi
 from pos.apis.sales import SaleCreateApi, SaleDetailApi, SaleQuoteApi, SaleRefundApi
 from pos.apis.vouchers import MemberRedemptionApi, RewardListApi, VoucherDetailApi
 
@@ -33,4 +34,11 @@ urlpatterns += [
         MembershipCancelApi.as_view(),
         name="member-membership-cancel",
     ),
+]
+
+urlpatterns += [  # pos-api.md 1.2: online orders
+    path("orders", OrderCreateApi.as_view(), name="order-create"),
+    path("orders/<int:order_id>", OrderDetailApi.as_view(), name="order-detail"),
+    path("orders/<int:order_id>/complete", OrderCompleteApi.as_view(), name="order-complete"),
+    path("orders/<int:order_id>/cancel", OrderCancelApi.as_view(), name="order-cancel"),
 ]
