@@ -22,6 +22,7 @@ from members.phones import phone_normalise
 from members.selectors import member_get, member_lookup, member_summary
 from members.services import member_enrol
 from notifications.services import presence_code_send
+from pos.apis.memberships import MembershipStandingOutputSerializer, membership_standing_for_pos
 from pos.checkout.orders import member_points_pending
 from stores.models import Store
 from tiers.errors import TiersNotConfigured
@@ -76,6 +77,9 @@ class MemberSummaryOutputSerializer(serializers.Serializer):
     )
     birthday_today = serializers.BooleanField(help_text="Today is the member's birthday, in the store's time zone.")
     vouchers = MemberVoucherOutputSerializer(many=True, help_text="Usable vouchers only.")
+    membership = MembershipStandingOutputSerializer(
+        allow_null=True, help_text="The paid membership running now (null: none), with its end date."
+    )
 
 
 def member_summary_for_pos(*, member: Member, store: Store) -> dict[str, Any]:
@@ -104,6 +108,7 @@ def member_summary_for_pos(*, member: Member, store: Store) -> dict[str, Any]:
             {"code": v.code, "name": v.reward.display_name, "kind": v.reward.kind, "expires_at": v.expires_at}
             for v in vouchers
         ],
+        "membership": membership_standing_for_pos(member=member),
     }
 
 
