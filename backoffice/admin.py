@@ -5,12 +5,16 @@ and the member admin with the tier panel, vouchers, sales and the campaign actio
 `stores` define the base classes and leave these two models unregistered."""
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin
 from django.db.models import Count, Q
-from django.urls import reverse
+from django.http import Http404
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from backoffice.memberships import paid_membership_page, paid_membership_panel
 from backoffice.models import StaffProfile, StaffUser
 from backoffice.scoping import user_is_scoped
 from campaigns.audiences.admin.actions import add_to_group_action
@@ -199,11 +203,11 @@ class MemberWithProgrammeAdmin(MemberAdmin):
     actions = [*MemberAdmin.actions, add_to_group_action, export_members_action]
     change_fieldsets = [
         *MemberAdmin.change_fieldsets[:2],
-        (_("Tier, vouchers and sales"), {"fields": ["tier_panel", "vouchers_and_sales"]}),
+        (_("Tier, vouchers and sales"), {"fields": ["tier_panel", "vouchers_and_sales", "paid_membership"]}),
         (_("Profile"), {"fields": ["profile"]}),
         *MemberAdmin.change_fieldsets[2:],
     ]
-    readonly_fields = [*MemberAdmin.readonly_fields, "tier_panel", "vouchers_and_sales", "profile"]
+    readonly_fields = [*MemberAdmin.readonly_fields, "tier_panel", "vouchers_and_sales", "profile", "paid_membership"]
 
     def has_export_members_permission(self, request):
         return can_export(request.user)
@@ -236,6 +240,28 @@ class MemberWithProgrammeAdmin(MemberAdmin):
             "<a href='{}'>{}</a> · <a href='{}'>{}</a> · <a href='{}'>{}</a>",
             vouchers, _("vouchers"), issue, _("issue a voucher"), sales, _("sales"),
         )  # fmt: skip
+
+    # --- Paid membership (issue 17): sold and cancelled here by staff, through the services
+
+    @admin.display(description=_("paid membership"))
+    def paid_membership(self, obj):
+        return paid_membership_panel(obj)
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/paid-membership/",
+                self.admin_site.admin_view(self.paid_membership_view),
+                name="members_member_paid_membership",
+            ),
+            *super().get_urls(),
+        ]
+
+    def paid_membership_view(self, request, object_id):
+        member = self.get_object(request, unquote(object_id))
+        if member is None:
+            raise Http404(gettext("No member with this id."))
+        return paid_membership_page(self, request, member)
 
 
 # The campaign admin's base lives in `campaigns`, which cannot know about sales: composed here, on

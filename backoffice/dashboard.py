@@ -251,6 +251,11 @@ def _sections() -> list[tuple[str, list[tuple[str, str, str]]]]:
             ("vouchers_used", _("Vouchers used"), COUNT),
             ("voucher_use_rate", _("Use rate (used ÷ issued)"), SHARE),
         ]),
+        (_("Paid membership"), [
+            ("membership_revenue", _("Paid membership revenue (fees − refunds)"), MONEY),
+            ("memberships_sold", _("Paid memberships sold"), COUNT),
+            ("paid_members", _("Paid members"), COUNT),
+        ]),
     ]  # fmt: skip
 
 

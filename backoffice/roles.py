@@ -44,6 +44,10 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         "pos.storesalelimits": _CRUD,
         "core": _VIEW,
         "reports.dailysales": ("view_reports",),
+        # Paid membership: the plans, and selling or cancelling a member's period in the admin.
+        "memberships": _VIEW,
+        "memberships.paidplan": _CRUD,
+        "memberships.paidmembership": ("view", "add", "change"),
     },
     MARKETING: {
         # Customer lists from Excel go into groups through the member import (its upload page
@@ -63,6 +67,7 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         "stores": _VIEW,
         "stores.terminal": (),
         "reports.dailysales": ("view_reports",),
+        "memberships": _VIEW,
     },
     STORE_MANAGER: {
         "members": _VIEW,
@@ -79,6 +84,9 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
         "pos": _VIEW,
         # The reports of their own stores only (reports/views.py scopes them).
         "reports.dailysales": ("view_reports",),
+        # Sell or cancel a paid membership at the counter (their own stores' members).
+        "memberships": _VIEW,
+        "memberships.paidmembership": ("view", "add", "change"),
     },
 }
 # Ledgers and audit trails are never edited by anyone, whatever the app default says.

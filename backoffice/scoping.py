@@ -53,6 +53,8 @@ SCOPE_PATHS: dict[str, tuple[str, str]] = {
     "members.presencecode": (MEMBER, "member"),
     "members.consentchange": (MEMBER, "member"),
     "notifications.pushsubscription": (MEMBER, "member"),
+    "memberships.paidmembership": (MEMBER, "member"),
+    "memberships.membershipvoucher": (MEMBER, "member"),
     "pos.sale": (STORE, "store"),
     "pos.refund": (STORE, "sale__store"),
     "pos.storesalelimits": (STORE, "store"),

@@ -135,6 +135,27 @@ TEMPLATES: dict[tuple[str, str, str], tuple[str, str]] = {
         "",
         "Your member pages sign-in code: {one_time_code} (valid 5 minutes). Never share this code.",
     ),
+    # --- paid membership (memberships: the daily job) ---
+    (Event.MEMBERSHIP_RENEWAL, Channel.SMS, Language.VI): (
+        "",
+        "{member_name} ơi, gói {membership_name} của bạn hết hạn ngày {membership_ends_at}. "
+        "Gia hạn tại quầy để tiếp tục nhận điểm x1.5 và voucher mỗi tháng.",
+    ),
+    (Event.MEMBERSHIP_RENEWAL, Channel.SMS, Language.EN): (
+        "",
+        "{member_name}, your {membership_name} membership ends on {membership_ends_at}. "
+        "Renew at the till to keep earning x1.5 points and a monthly voucher.",
+    ),
+    (Event.MEMBERSHIP_EXPIRED, Channel.SMS, Language.VI): (
+        "",
+        "{member_name} ơi, gói {membership_name} của bạn đã hết hạn ngày {membership_ends_at}. "
+        "Đăng ký lại tại quầy bất cứ lúc nào.",
+    ),
+    (Event.MEMBERSHIP_EXPIRED, Channel.SMS, Language.EN): (
+        "",
+        "{member_name}, your {membership_name} membership ended on {membership_ends_at}. "
+        "Join again at the till any time.",
+    ),
 }
 
 ZNS_EXAMPLE = {

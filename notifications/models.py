@@ -27,6 +27,8 @@ class Event(models.TextChoices):
     CAMPAIGN = "campaign", _("Campaign")
     PRESENCE_CODE = "presence-code", _("One-time code to spend points")
     SIGN_IN_CODE = "sign-in-code", _("Code to sign in to the member pages")
+    MEMBERSHIP_RENEWAL = "membership-renewal", _("Paid membership: renewal reminder")
+    MEMBERSHIP_EXPIRED = "membership-expired", _("Paid membership: ended")
 
 
 # Events that are marketing unless the caller says otherwise: they need the member's consent on

@@ -38,6 +38,8 @@ PLACEHOLDERS: dict[str, str] = {
     "voucher_name": gettext_lazy("The voucher's name"),
     "voucher_expires_at": gettext_lazy("The voucher's last valid day"),
     "expiring_points": gettext_lazy("Points about to expire"),
+    "membership_name": gettext_lazy("The paid membership plan's name"),
+    "membership_ends_at": gettext_lazy("The last day of the paid membership"),
     "expiry_date": gettext_lazy("The last day the expiring points can be used"),
     "campaign_name": gettext_lazy("The campaign's name"),
     "claim_link": gettext_lazy("The link where the member claims the campaign's voucher (campaigns by claim link)"),
@@ -61,6 +63,8 @@ EVENT_PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     "presence-code": (*MEMBER_PLACEHOLDERS, "one_time_code"),
     # Sent to phones that are not members yet too: only the code.
     "sign-in-code": ("one_time_code",),
+    "membership-renewal": (*MEMBER_PLACEHOLDERS, "membership_name", "membership_ends_at"),
+    "membership-expired": (*MEMBER_PLACEHOLDERS, "membership_name", "membership_ends_at"),
 }
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")

@@ -11,6 +11,7 @@ from django.utils import timezone
 from loyalty_site.core.money import points_to_money
 from members.models import Member
 from members.selectors import member_points_expiring, programme_settings_get
+from memberships.selectors import MembershipStanding, membership_standing
 from stores.models import DEFAULT_BRAND_COLOUR, Brand
 from tiers.errors import TiersNotConfigured
 from tiers.selectors import TierExplanation, member_tier_explain
@@ -59,6 +60,7 @@ class HomeSummary:
     points_expiring: int
     expiring_within_days: int
     vouchers: list[Voucher]
+    membership: MembershipStanding | None = None  # the paid membership running now
 
 
 def _tier_progress(member: Member) -> TierProgress | None:
@@ -85,4 +87,5 @@ def member_home(*, member: Member, at: datetime.datetime | None = None) -> HomeS
         points_expiring=member_points_expiring(member=member, within_days=EXPIRING_WITHIN_DAYS, at=at),
         expiring_within_days=EXPIRING_WITHIN_DAYS,
         vouchers=member_usable_vouchers(member=member, at=at),
+        membership=membership_standing(member=member, at=at),
     )

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from pos.apis.members import MemberEnrolApi, MemberLookupApi, MemberOtpApi
+from pos.apis.memberships import MembershipCancelApi, MembershipSellApi
 from pos.apis.orders import OrderCancelApi, OrderCompleteApi, OrderCreateApi, OrderDetailApi
 from pos.apis.sales import SaleCreateApi, SaleDetailApi, SaleQuoteApi, SaleRefundApi
 from pos.apis.vouchers import MemberRedemptionApi, RewardListApi, VoucherDetailApi
@@ -24,6 +25,15 @@ urlpatterns += [
     path("sales", SaleCreateApi.as_view(), name="sale-create"),
     path("sales/<int:sale_id>", SaleDetailApi.as_view(), name="sale-detail"),
     path("sales/<int:sale_id>/refunds", SaleRefundApi.as_view(), name="sale-refunds"),
+]
+
+urlpatterns += [
+    path("members/<int:member_id>/memberships", MembershipSellApi.as_view(), name="member-memberships"),
+    path(
+        "members/<int:member_id>/memberships/<int:membership_id>/cancel",
+        MembershipCancelApi.as_view(),
+        name="member-membership-cancel",
+    ),
 ]
 
 urlpatterns += [  # pos-api.md 1.2: online orders

@@ -71,6 +71,7 @@ from members.models import LedgerEntry, Member, PointLot
 from members.selectors import programme_settings_get, programme_zone
 from pos.models import Refund, Sale
 from reports.definitions import IS_ORDER, SALE_NET
+from reports.memberships import membership_figures
 from reports.models import DailyEnrolments, DailyPoints, DailySales, DailyVouchers, RollupDay, RollupState
 from stores.models import Store
 from tiers.models import Tier, TierChange, TierStatus
@@ -577,6 +578,7 @@ def period_figures(*, start: datetime.date, end: datetime.date, scope: Scope) ->
         "tiers": tiers,
         "upgrades": upgrades,
         "downgrades": downgrades,
+        **membership_figures(start_at=start_at, end_at=end_at, stores=stores, db=db),
     }
 
 

@@ -198,6 +198,19 @@ def _sheets(figures: dict, series: list[dict]) -> list[tuple[str, list[str], lis
             ],
         ),
         (
+            _("Paid membership"),
+            [figure, value],
+            pairs(
+                [
+                    ("membership_revenue", _("Paid membership revenue (VND)")),
+                    ("membership_fees", _("Paid membership fees (VND)")),
+                    ("membership_refunds", _("Paid membership refunds (VND)")),
+                    ("memberships_sold", _("Paid memberships sold")),
+                    ("paid_members", _("Paid members")),
+                ]
+            ),
+        ),
+        (
             _("Tiers"),
             [_("Tier"), _("Members")],
             [[code, members] for code, members in figures["tiers"].items()]

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "notifications",
     "tiers",
     "vouchers",
+    "memberships",
     "campaigns",
     "pos",
     "portal",

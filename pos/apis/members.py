@@ -22,6 +22,7 @@ from members.phones import phone_normalise
 from members.selectors import member_get, member_lookup, member_summary
 from members.services import member_enrol
 from notifications.services import presence_code_send
+from pos.apis.memberships import MembershipStandingOutputSerializer, membership_standing_for_pos
 from pos.checkout.orders import member_points_pending
 from stores.models import Store
 from tiers.errors import TiersNotConfigured
@@ -81,6 +82,9 @@ class MemberSummaryOutputSerializer(serializers.Serializer):
         decimal_places=MONEY_DECIMAL_PLACES,
         help_text="Store credit (cash-back) the member can pay with, in VND (`store_credit_to_redeem`).",
     )
+    membership = MembershipStandingOutputSerializer(
+        allow_null=True, help_text="The paid membership running now (null: none), with its end date."
+    )
 
 
 def member_summary_for_pos(*, member: Member, store: Store) -> dict[str, Any]:
@@ -110,6 +114,7 @@ def member_summary_for_pos(*, member: Member, store: Store) -> dict[str, Any]:
             {"code": v.code, "name": v.reward.display_name, "kind": v.reward.kind, "expires_at": v.expires_at}
             for v in vouchers
         ],
+        "membership": membership_standing_for_pos(member=member),
     }
 
 

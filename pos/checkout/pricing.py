@@ -11,7 +11,8 @@ unless earn rules touch some lines (excluded lines, a category's own rate, bonus
 item): then line by line, `pos.checkout.earning`.
 
 with the programme's rounding, at the tier held BEFORE the sale, and the highest multiplier
-(promotions decide stacking). A sale without a member earns nothing; a blocked member earns
+(promotions decide stacking; a paid membership's multiplier counts as one more non-stackable
+one, `pos.checkout.membership`). A sale without a member earns nothing; a blocked member earns
 nothing and cannot redeem points.
 
 Then store credit (`pos.checkout.credit`): after the points, like cash; it earns no points.
@@ -51,6 +52,7 @@ from pos.checkout.credit import NO_CREDIT, store_credit_earning, store_credit_re
 from pos.checkout.earning import LineEarned, earning_compute
 from pos.checkout.errors import PointsNotApplicable, VoucherUnknown
 from pos.checkout.limits import quote_limits_check
+from pos.checkout.membership import earn_multiplier
 from stores.models import Store, Terminal
 from tiers.models import Tier
 from tiers.selectors import member_tier, tier_invoice_discount
@@ -238,7 +240,7 @@ def price(
         if member is not None and member.status == Member.Status.ACTIVE
         else NO_CREDIT
     )
-    multiplier = promotions.multiplier
+    multiplier = earn_multiplier(promotions=promotions, member=member, store=store, at=at)
     earns = member is not None and tier is not None and member.status == Member.Status.ACTIVE
     earning = earning_compute(
         priced_cart=priced_cart,

@@ -162,11 +162,15 @@ def test_demo_templates_are_loaded_once_and_never_overwritten():
         "birthday",
         "presence-code",
         "sign-in-code",
+        "membership-renewal",
+        "membership-expired",
     }
     for event in events:
         for language in ("vi", "en"):
-            # email and SMS; the one-time codes by SMS only (Zalo once a ZNS template is approved)
-            expected = 1 if event in ("presence-code", "sign-in-code") else 2
+            # email and SMS; the one-time codes and paid membership by SMS only (Zalo once a ZNS
+            # template is approved)
+            sms_only = ("presence-code", "sign-in-code", "membership-renewal", "membership-expired")
+            expected = 1 if event in sms_only else 2
             assert MessageTemplate.objects.filter(event=event, language=language, is_active=True).count() == expected
     edited = MessageTemplate.objects.get(event="birthday", channel="sms", language="vi")
     edited.body = "Sửa bởi marketing {member_name}"

@@ -118,7 +118,15 @@ def test_the_export_has_one_sheet_per_section_with_the_same_figures_and_is_recor
     response = client.get(EXPORT, params(recorded, store="PHO-HN01"))
     assert response.status_code == 200
     book = load_workbook(io.BytesIO(response.content))
-    assert book.sheetnames == ["Doanh số", "Thành viên", "Điểm", "Voucher", "Hạng thành viên", "Theo ngày"]
+    assert book.sheetnames == [
+        "Doanh số",
+        "Thành viên",
+        "Điểm",
+        "Voucher",
+        "Hội viên trả phí",
+        "Hạng thành viên",
+        "Theo ngày",
+    ]
     sales = {row[0]: row[1] for row in book["Doanh số"].iter_rows(min_row=2, values_only=True)}
     assert sales["Doanh số thuần (VND)"] == 5_450_000
     assert sales["Tỷ trọng của thành viên"] == pytest.approx(0.9725)

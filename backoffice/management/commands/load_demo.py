@@ -5,6 +5,7 @@ from django.utils.translation import gettext as _
 from backoffice.demo import demo_staff_load
 from campaigns.demo import demo_campaigns_load
 from members.demo import demo_members_load
+from memberships.demo import demo_memberships_load
 from notifications.demo import demo_notifications_load
 from pos.demo import demo_limits_load, demo_sales_load
 from stores.demo import ONLINE_STORE, demo_stores_load
@@ -24,6 +25,7 @@ class Command(BaseCommand):
                 (_("members"), demo_members_load()),
                 (_("rewards"), demo_vouchers_load()),
                 (_("promotions and campaigns"), demo_campaigns_load()),
+                (_("paid membership plans"), demo_memberships_load()),
                 (_("sale limits"), demo_limits_load()),
             ]
             staff = demo_staff_load()
