@@ -52,6 +52,7 @@ from django.db.models import (
     Case,
     CharField,
     Count,
+    Exists,
     F,
     IntegerField,
     OuterRef,
@@ -71,7 +72,16 @@ from members.models import LedgerEntry, Member, PointLot
 from members.selectors import programme_settings_get, programme_zone
 from pos.models import Refund, Sale
 from reports.definitions import IS_ORDER, SALE_NET
-from reports.models import DailyEnrolments, DailyPoints, DailySales, DailyVouchers, RollupDay, RollupState
+from reports.models import (
+    ActivityGap,
+    DailyEnrolments,
+    DailyPoints,
+    DailySales,
+    DailyVouchers,
+    MemberDay,
+    RollupDay,
+    RollupState,
+)
 from stores.models import Store
 from tiers.models import Tier, TierChange, TierStatus
 from vouchers.models import Reward, Voucher
@@ -263,6 +273,18 @@ def vouchers_used_by_day(lo: datetime.datetime, hi: datetime.datetime) -> QueryS
     )
 
 
+def member_days(lo: datetime.datetime, hi: datetime.datetime) -> QuerySet:
+    """Per (member, store, local day): the days in `[lo, hi)` on which a member placed an order
+    (a sale not refunded in full) at a store. The columns are those of `MemberDay`."""
+    return (
+        Sale.objects.filter(IS_ORDER, member__isnull=False, occurred_at__gte=lo, occurred_at__lt=hi)
+        .annotate(day=_local_day("occurred_at"))
+        .values("member_id", "store_id", "day")
+        .distinct()
+        .order_by()
+    )
+
+
 def dirty_days(*, since: datetime.datetime, db: str | None = None) -> set[datetime.date]:
     """The local days whose rollups rows created at or after `since` change: a sale's day, a
     refunded sale's day, a ledger entry's day, a member's enrolment day, a voucher's issue day."""
@@ -399,20 +421,86 @@ def _members_in(queryset: QuerySet, stores: frozenset[int] | None, path: str = "
     return queryset if stores is None else queryset.filter(**{f"{path}__in": stores})
 
 
-def _active_and_returning(start, end, stores, db) -> tuple[int, int, int]:
-    """(active members in the period, active in the previous period, of those active again)."""
-    lo, hi = day_start(start), day_start(end + datetime.timedelta(days=1))
-    before_start, _before_end = previous_period(start, end)
-    current = _member_sales(lo, hi, stores, db)
-    previous = _member_sales(day_start(before_start), lo, stores, db)
-    active = current.values("member_id").distinct().count()
-    active_before = previous.values("member_id").distinct().count()
-    returning = (
-        previous.filter(member_id__in=current.values("member_id")).values("member_id").distinct().count()
-        if active_before
-        else 0
+def _gap_scope(scope: Scope, stores: frozenset[int] | None, db: str) -> tuple[int, int] | None:
+    """The `ActivityGap` scope (kind, id) that counts exactly the members of `stores`, if any:
+    every store, one store, or every store of the brand asked for."""
+    if stores is None:
+        return ActivityGap.Kind.ALL, 0
+    if len(stores) == 1:
+        return ActivityGap.Kind.STORE, next(iter(stores))
+    if scope.brand_id is not None:
+        brand_stores = frozenset(Store.objects.using(db).filter(brand_id=scope.brand_id).values_list("pk", flat=True))
+        if stores == brand_stores:
+            return ActivityGap.Kind.BRAND, scope.brand_id
+    return None
+
+
+def active_members_in(
+    ranges: list[tuple[datetime.date, datetime.date]], scope: Scope, stores: frozenset[int] | None, db: str
+) -> list[int]:
+    """For each range of local days: the distinct members with an order in it (reports.md,
+    active members) at the stores of `stores`.
+
+    The days before the first day read raw (`raw_days`: today, days not rolled up, days touched
+    since the watermark) come from the kept structure: the activity gaps (one aggregate for every
+    range) for the whole scope, a store or a brand, else the member order days; the days from
+    it on from the sales, less the members already counted from the structure."""
+    if stores is not None and not stores:
+        return [0] * len(ranges)
+    first = min(a for a, _ in ranges)
+    raw = raw_days(first, max(b for _, b in ranges), db)
+    cut = min(raw) if raw else max(b for _, b in ranges) + datetime.timedelta(days=1)  # first raw day
+    counts = [0] * len(ranges)
+    kept = [(a, min(b, cut - datetime.timedelta(days=1))) for a, b in ranges]
+    wanted = {n: (a, b) for n, (a, b) in enumerate(kept) if a <= b}
+    if wanted:
+        gap_scope = _gap_scope(scope, stores, db)
+        if gap_scope is not None:
+            rows = ActivityGap.objects.using(db).filter(kind=gap_scope[0], scope_id=gap_scope[1])
+            sums = {
+                f"r{n}": Sum(
+                    "members",
+                    filter=Q(day__gte=a, day__lte=b) & (Q(previous_day__isnull=True) | Q(previous_day__lt=a)),
+                    default=0,
+                )
+                for n, (a, b) in wanted.items()
+            }
+        else:
+            rows = _in_stores(MemberDay.objects.using(db), stores)
+            sums = {
+                f"r{n}": Count("member_id", distinct=True, filter=Q(day__gte=a, day__lte=b))
+                for n, (a, b) in wanted.items()
+            }
+        first_kept = min(a for a, _ in wanted.values())
+        last_kept = max(b for _, b in wanted.values())
+        totals = rows.filter(day__gte=first_kept, day__lte=last_kept).aggregate(**sums)
+        for n in wanted:
+            counts[n] += int(totals[f"r{n}"] or 0)
+    for n, (a, b) in enumerate(ranges):
+        lo = max(a, cut)
+        if lo > b:
+            continue
+        sales = _member_sales(day_start(lo), day_start(b + datetime.timedelta(days=1)), stores, db)
+        if a < lo:  # members with an order day already counted from the structure
+            counted = _in_stores(
+                MemberDay.objects.using(db).filter(
+                    member_id=OuterRef("member_id"), day__gte=a, day__lte=lo - datetime.timedelta(days=1)
+                ),
+                stores,
+            )
+            sales = sales.filter(~Exists(counted))
+        counts[n] += sales.values("member_id").distinct().count()
+    return counts
+
+
+def _active_and_returning(start, end, scope, stores, db) -> tuple[int, int, int]:
+    """(active members in the period, active in the previous period, of those active again):
+    the last as |previous| + |period| - |both periods together| (one range of days)."""
+    before_start, before_end = previous_period(start, end)
+    active, active_before, either = active_members_in(
+        [(start, end), (before_start, before_end), (before_start, end)], scope, stores, db
     )
-    return active, active_before, returning
+    return active, active_before, active + active_before - either
 
 
 def _outstanding(end_at: datetime.datetime, stores, db) -> int:
@@ -537,7 +625,7 @@ def period_figures(*, start: datetime.date, end: datetime.date, scope: Scope) ->
     member_net, other_net = Decimal(sales["member_net"]), Decimal(sales["other_net"])
     net = member_net + other_net
     orders = sales["member_orders"] + sales["other_orders"]
-    active, active_before, returning = _active_and_returning(start, end, stores, db)
+    active, active_before, returning = _active_and_returning(start, end, scope, stores, db)
     start_at, end_at = day_start(start), day_start(end + datetime.timedelta(days=1))
     outstanding = _outstanding(end_at, stores, db)
     tiers = _tiers(end, end_at, stores, db)

@@ -5,7 +5,11 @@ one INSERT ... SELECT built from the same queryset `reports.figures` reads raw d
 vouchers: issued and used), so a rolled-up day and a raw day can never disagree.
 `rollups_refresh` (the beat task) rebuilds the recent closed days and every day a row created
 since the last run belongs to: a late-synced sale, a refund of an old sale, a back-dated entry.
-Running either again for the same days changes nothing."""
+Running either again for the same days changes nothing.
+
+The distinct-member figures keep their own structure (`MemberDay`, `ActivityGap`): the same
+rebuild replaces the range's member order days and, when they changed, the activity gaps from
+the first changed day on (a gap row depends on the member's previous order day, however old)."""
 
 from __future__ import annotations
 
@@ -16,24 +20,40 @@ from django.db import connection, transaction
 from django.db.models import Model, QuerySet
 from django.utils import timezone
 
+from stores.models import Store
+
 from reports.figures import (
     day_runs,
     day_start,
     dirty_days,
     enrolments_by_day,
     local_today,
+    member_days,
     points_by_day,
     sales_by_day,
     vouchers_issued_by_day,
     vouchers_used_by_day,
 )
-from reports.models import DailyEnrolments, DailyPoints, DailySales, DailyVouchers, RollupDay, RollupState
+from reports.models import (
+    ActivityGap,
+    DailyEnrolments,
+    DailyPoints,
+    DailySales,
+    DailyVouchers,
+    MemberDay,
+    RollupDay,
+    RollupState,
+)
 
 # Rows created this long before a refresh started are taken as seen: a transaction still open
 # when the refresh read the tables commits rows with an earlier `created_at`, and the next
 # refresh must still find them.
 WATERMARK_MARGIN = datetime.timedelta(minutes=15)
 RECENT_DAYS = 2
+# A rebuild of at most this many days compares the member order days it rebuilds with the kept
+# ones, so that a refresh that changes none (a partial refund, a second order on a day) leaves
+# the activity gaps alone; a longer one rebuilds them from its first day without comparing.
+COMPARED_DAYS = 31
 
 Source = Callable[[datetime.datetime, datetime.datetime], QuerySet]
 ROLLUPS: list[tuple[type[Model], tuple[str, ...], tuple[Source, ...]]] = [
@@ -60,6 +80,95 @@ def _insert_from(model: type[Model], columns: tuple[str, ...], queryset: QuerySe
         cursor.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM ({sql}) rollup", params)  # noqa: S608
 
 
+def _changed_member_days(start: datetime.date, end: datetime.date, fresh: QuerySet) -> datetime.date | None:
+    """The first day of `[start, end]` whose member order days differ between `MemberDay` and
+    `fresh` (the sales' own), `None` when they are the same."""
+    if (end - start).days + 1 > COMPARED_DAYS:
+        return start
+    new_sql, new_params = fresh.query.sql_with_params()
+    kept = MemberDay.objects.filter(day__gte=start, day__lte=end).values("member_id", "store_id", "day")
+    old_sql, old_params = kept.query.sql_with_params()
+    new = f"SELECT n.member_id, n.store_id, n.day FROM ({new_sql}) n"
+    old = f"SELECT o.member_id, o.store_id, o.day FROM ({old_sql}) o"
+    sql = (
+        f"SELECT MIN(x.day) FROM (SELECT * FROM ({new} EXCEPT {old}) a "  # noqa: S608
+        f"UNION ALL SELECT * FROM ({old} EXCEPT {new}) b) x"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (*new_params, *old_params, *old_params, *new_params))
+        first = cursor.fetchone()[0]
+    if first is None:
+        return None
+    return first if isinstance(first, datetime.date) else datetime.date.fromisoformat(str(first))
+
+
+# One scope kind per branch: (kind, scope column, the member day rows with that column, how a
+# previous row matches). `%(earlier)s` is the previous order day before the rebuilt days.
+_GAP_SOURCES = (
+    (ActivityGap.Kind.ALL, "0", "SELECT DISTINCT member_id, day FROM {memberday} WHERE day >= %s", ""),
+    (
+        ActivityGap.Kind.BRAND,
+        "d.brand_id",
+        "SELECT DISTINCT m.member_id, s.brand_id, m.day FROM {memberday} m JOIN {store} s ON s.id = m.store_id "
+        "WHERE m.day >= %s",
+        " AND p.store_id IN (SELECT ps.id FROM {store} ps WHERE ps.brand_id = d.brand_id)",
+    ),
+    (
+        ActivityGap.Kind.STORE,
+        "d.store_id",
+        "SELECT member_id, store_id, day FROM {memberday} WHERE day >= %s",
+        " AND p.store_id = d.store_id",
+    ),
+)
+
+
+def _activity_gaps_rebuild(start: datetime.date) -> None:
+    """Rebuild the activity gaps of `start` and every later day from `MemberDay`."""
+    tables = {"memberday": MemberDay._meta.db_table, "store": Store._meta.db_table, "gap": ActivityGap._meta.db_table}
+    # Only a member's first order day from `start` on needs their order day before it.
+    earlier = MemberDay.objects.filter(day__lt=start).exists()
+    branches, params = [], []
+    for kind, column, rows, same_scope in _GAP_SOURCES:
+        partition = "d.member_id" if kind == ActivityGap.Kind.ALL else f"d.member_id, {column}"
+        previous = f"LAG(d.day) OVER (PARTITION BY {partition} ORDER BY d.day)"
+        if earlier:
+            before = (
+                "(SELECT MAX(p.day) FROM {memberday} p WHERE p.member_id = d.member_id AND p.day < %s"
+                + same_scope
+                + ")"
+            )
+            previous = f"COALESCE({previous}, {before})"
+            params.append(start)
+        branches.append(
+            f"SELECT {int(kind)} AS kind, {column} AS scope_id, d.day, {previous} AS previous_day FROM ({rows}) d"
+        )
+        params.append(start)
+    union = " UNION ALL ".join(branches).format(**tables)
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM {gap} WHERE day >= %s".format(**tables), [start])  # noqa: S608
+        cursor.execute(
+            "INSERT INTO {gap} (kind, scope_id, day, previous_day, members) ".format(**tables)  # noqa: S608
+            + f"SELECT g.kind, g.scope_id, g.day, g.previous_day, COUNT(*) FROM ({union}) g "
+            "GROUP BY g.kind, g.scope_id, g.day, g.previous_day",
+            params,
+        )
+
+
+def activity_rebuild(*, start: datetime.date, end: datetime.date) -> datetime.date | None:
+    """Replace the member order days of the closed days `[start, end]` with the sales' own and,
+    when they changed, rebuild the activity gaps from the first changed day. Returns that day."""
+    lo, hi = day_start(start), day_start(end + datetime.timedelta(days=1))
+    fresh = member_days(lo, hi)
+    changed = _changed_member_days(start, end, fresh)
+    if changed is None:
+        return None
+    with transaction.atomic():
+        MemberDay.objects.filter(day__gte=start, day__lte=end).delete()
+        _insert_from(MemberDay, ("member_id", "store_id", "day"), fresh)
+        _activity_gaps_rebuild(changed)
+    return changed
+
+
 def rollups_rebuild(*, start: datetime.date, end: datetime.date) -> list[datetime.date]:
     """Rebuild the rollups of the closed local days of `[start, end]` (today and later are never
     rolled up: they are always read raw). Returns the days rebuilt."""
@@ -74,6 +183,7 @@ def rollups_rebuild(*, start: datetime.date, end: datetime.date) -> list[datetim
             model.objects.filter(day__gte=start, day__lte=end).delete()
             for source in sources:
                 _insert_from(model, columns, source(lo, hi))
+        activity_rebuild(start=start, end=end)
         RollupDay.objects.filter(day__gte=start, day__lte=end).delete()
         RollupDay.objects.bulk_create([RollupDay(day=day, built_at=started) for day in days])
         # A first build sets the watermark; a later one keeps the older watermark, so the days a
