@@ -328,7 +328,7 @@ class _Additive:
     sales: dict  # day -> {column: value}
     points: dict  # day -> {figure: points}
     enrolments: dict  # day -> members
-    vouchers: dict  # (reward_id, campaign_id) -> [issued, used]
+    vouchers: dict  # day -> {(reward_id, campaign_id): [issued, used]}
 
 
 SALES_COLUMNS = ("member_net", "member_gross", "member_orders", "other_net", "other_gross", "other_orders")
@@ -343,7 +343,7 @@ def _additive(start: datetime.date, end: datetime.date, stores: frozenset[int] |
         sales=defaultdict(lambda: dict.fromkeys(SALES_COLUMNS, 0)),
         points=defaultdict(lambda: dict.fromkeys(Figure.values, 0)),
         enrolments=defaultdict(int),
-        vouchers=defaultdict(lambda: [0, 0]),
+        vouchers=defaultdict(lambda: defaultdict(lambda: [0, 0])),
     )
     raw = raw_days(start, end, db)
     raw_set = set(raw)
@@ -371,7 +371,7 @@ def _additive(start: datetime.date, end: datetime.date, stores: frozenset[int] |
             ),
             (
                 _in_stores(DailyVouchers.objects.filter(rolled), stores)
-                .values("reward_id", "campaign_id")
+                .values("day", "reward_id", "campaign_id")
                 .annotate(issued=Sum("issued"), used=Sum("used")),
                 "vouchers",
             ),
@@ -403,7 +403,7 @@ def _fold(result: _Additive, section: str, rows) -> None:
         elif section == "enrolments":
             result.enrolments[_as_date(row["day"])] += row["members"] or 0
         else:
-            counts = result.vouchers[(row["reward_id"], row["campaign_id"])]
+            counts = result.vouchers[_as_date(row["day"])][(row["reward_id"], row["campaign_id"])]
             counts[0] += row["issued"] or 0
             counts[1] += row["used"] or 0
 
@@ -491,16 +491,6 @@ def active_members_in(
             sales = sales.filter(~Exists(counted))
         counts[n] += sales.values("member_id").distinct().count()
     return counts
-
-
-def _active_and_returning(start, end, scope, stores, db) -> tuple[int, int, int]:
-    """(active members in the period, active in the previous period, of those active again):
-    the last as |previous| + |period| - |both periods together| (one range of days)."""
-    before_start, before_end = previous_period(start, end)
-    active, active_before, either = active_members_in(
-        [(start, end), (before_start, before_end), (before_start, end)], scope, stores, db
-    )
-    return active, active_before, active + active_before - either
 
 
 def _outstanding(end_at: datetime.datetime, stores, db) -> int:
@@ -609,30 +599,48 @@ def _voucher_lists(vouchers: dict, db: str) -> tuple[list[dict], list[dict]]:
     return reward_rows, campaign_rows
 
 
-def period_figures(*, start: datetime.date, end: datetime.date, scope: Scope) -> dict:
-    """Every figure of `summary.json` for the local days `[start, end]` and `scope`."""
-    db = reports_db()
-    stores = scope.stores(db)
-    data = _additive(start, end, stores, db)
+def _in_period(data: _Additive, start: datetime.date, end: datetime.date) -> tuple[dict, dict, dict, int]:
+    """The additive figures of the days `[start, end]` of `data`: sales columns, points per
+    figure, vouchers per (reward, campaign), enrolments."""
     sales = dict.fromkeys(SALES_COLUMNS, 0)
-    for day_sales in data.sales.values():
-        for column in SALES_COLUMNS:
-            sales[column] += day_sales[column]
     points = dict.fromkeys(Figure.values, 0)
-    for day_points in data.points.values():
-        for figure, value in day_points.items():
+    vouchers: dict = defaultdict(lambda: [0, 0])
+    enrolments = 0
+    for day in _days(start, end):
+        for column, value in data.sales.get(day, {}).items():
+            sales[column] += value
+        for figure, value in data.points.get(day, {}).items():
             points[figure] += value
+        for key, (issued, used) in data.vouchers.get(day, {}).items():
+            vouchers[key][0] += issued
+            vouchers[key][1] += used
+        enrolments += data.enrolments.get(day, 0)
+    return sales, points, vouchers, enrolments
+
+
+def _period_figures(
+    start: datetime.date,
+    end: datetime.date,
+    stores: frozenset[int] | None,
+    db: str,
+    data: _Additive,
+    actives: tuple[int, int, int],
+) -> dict:
+    """Every figure of `[start, end]` from the additive figures `data` (covering the period) and
+    the active members of the period, of the previous period and of both together."""
+    sales, points, vouchers, enrolments = _in_period(data, start, end)
     member_net, other_net = Decimal(sales["member_net"]), Decimal(sales["other_net"])
     net = member_net + other_net
     orders = sales["member_orders"] + sales["other_orders"]
-    active, active_before, returning = _active_and_returning(start, end, scope, stores, db)
+    active, active_before, either = actives
+    returning = active + active_before - either
     start_at, end_at = day_start(start), day_start(end + datetime.timedelta(days=1))
     outstanding = _outstanding(end_at, stores, db)
     tiers = _tiers(end, end_at, stores, db)
     upgrades, downgrades = _moves(start_at, end_at, stores, db)
-    by_reward, by_campaign = _voucher_lists(data.vouchers, db)
-    vouchers_issued = sum(v[0] for v in data.vouchers.values())
-    vouchers_used = sum(v[1] for v in data.vouchers.values())
+    by_reward, by_campaign = _voucher_lists(vouchers, db)
+    vouchers_issued = sum(v[0] for v in vouchers.values())
+    vouchers_used = sum(v[1] for v in vouchers.values())
     return {
         "from": start,
         "to": end,
@@ -645,7 +653,7 @@ def period_figures(*, start: datetime.date, end: datetime.date, scope: Scope) ->
         "aov_members": _ratio(member_net, sales["member_orders"], MONEY_PLACES),
         "aov_non_members": _ratio(other_net, sales["other_orders"], MONEY_PLACES),
         "active_members": active,
-        "new_members": sum(data.enrolments.values()),
+        "new_members": enrolments,
         "purchase_frequency": _ratio(sales["member_orders"], active, SHARE_PLACES),
         "returning_rate": _ratio(returning, active_before, SHARE_PLACES),
         "points_issued": points[Figure.ISSUED],
@@ -666,10 +674,47 @@ def period_figures(*, start: datetime.date, end: datetime.date, scope: Scope) ->
     }
 
 
+def _periods(start: datetime.date, end: datetime.date, back: int) -> list[tuple[datetime.date, datetime.date]]:
+    """`[start, end]` and the `back` periods of the same length just before it, latest first."""
+    periods = [(start, end)]
+    for _ in range(back):
+        periods.append(previous_period(*periods[-1]))
+    return periods
+
+
+def period_figures(*, start: datetime.date, end: datetime.date, scope: Scope) -> dict:
+    """Every figure of `summary.json` for the local days `[start, end]` and `scope`."""
+    return figures_and_previous(start=start, end=end, scope=scope, previous=False)[0]
+
+
+def figures_and_previous(
+    *, start: datetime.date, end: datetime.date, scope: Scope, previous: bool = True
+) -> tuple[dict, dict | None, _Additive]:
+    """The figures of `[start, end]` and, with `previous`, of the previous period too, from one
+    read of the additive figures (both periods' days) and one count of active members (the
+    periods, the one before each, and each with the one before it). Also returns the additive
+    figures read, for `daily_series_of`."""
+    db = reports_db()
+    stores = scope.stores(db)
+    periods = _periods(start, end, 2 if previous else 1)
+    data = _additive(periods[1 if previous else 0][0], end, stores, db)
+    ranges = []
+    for n in range(len(periods) - 1):
+        ranges += [periods[n], periods[n + 1], (periods[n + 1][0], periods[n][1])]
+    counts = active_members_in(ranges, scope, stores, db)
+    current = _period_figures(start, end, stores, db, data, tuple(counts[0:3]))
+    before = _period_figures(*periods[1], stores, db, data, tuple(counts[3:6])) if previous else None
+    return current, before, data
+
+
 def daily_series(*, start: datetime.date, end: datetime.date, scope: Scope) -> list[dict]:
     """One row per local day of `[start, end]`: the dashboard's charts and their tables."""
     db = reports_db()
-    data = _additive(start, end, scope.stores(db), db)
+    return daily_series_of(_additive(start, end, scope.stores(db), db), start, end)
+
+
+def daily_series_of(data: _Additive, start: datetime.date, end: datetime.date) -> list[dict]:
+    """The daily series of `[start, end]` from additive figures already read (covering it)."""
     rows = []
     for day in _days(start, end):
         sales, points = data.sales.get(day), data.points.get(day, {})

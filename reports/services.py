@@ -20,8 +20,6 @@ from django.db import connection, transaction
 from django.db.models import Model, QuerySet
 from django.utils import timezone
 
-from stores.models import Store
-
 from reports.figures import (
     day_runs,
     day_start,
@@ -44,6 +42,7 @@ from reports.models import (
     RollupDay,
     RollupState,
 )
+from stores.models import Store
 
 # Rows created this long before a refresh started are taken as seen: a transaction still open
 # when the refresh read the tables commits rows with an earlier `created_at`, and the next
@@ -88,8 +87,8 @@ def _changed_member_days(start: datetime.date, end: datetime.date, fresh: QueryS
     new_sql, new_params = fresh.query.sql_with_params()
     kept = MemberDay.objects.filter(day__gte=start, day__lte=end).values("member_id", "store_id", "day")
     old_sql, old_params = kept.query.sql_with_params()
-    new = f"SELECT n.member_id, n.store_id, n.day FROM ({new_sql}) n"
-    old = f"SELECT o.member_id, o.store_id, o.day FROM ({old_sql}) o"
+    new = f"SELECT n.member_id, n.store_id, n.day FROM ({new_sql}) n"  # noqa: S608
+    old = f"SELECT o.member_id, o.store_id, o.day FROM ({old_sql}) o"  # noqa: S608
     sql = (
         f"SELECT MIN(x.day) FROM (SELECT * FROM ({new} EXCEPT {old}) a "  # noqa: S608
         f"UNION ALL SELECT * FROM ({old} EXCEPT {new}) b) x"
@@ -124,7 +123,7 @@ _GAP_SOURCES = (
 
 def _activity_gaps_rebuild(start: datetime.date) -> None:
     """Rebuild the activity gaps of `start` and every later day from `MemberDay`."""
-    tables = {"memberday": MemberDay._meta.db_table, "store": Store._meta.db_table, "gap": ActivityGap._meta.db_table}
+    tables = {"memberday": MemberDay._meta.db_table, "store": Store._meta.db_table}
     # Only a member's first order day from `start` on needs their order day before it.
     earlier = MemberDay.objects.filter(day__lt=start).exists()
     branches, params = [], []
@@ -132,24 +131,21 @@ def _activity_gaps_rebuild(start: datetime.date) -> None:
         partition = "d.member_id" if kind == ActivityGap.Kind.ALL else f"d.member_id, {column}"
         previous = f"LAG(d.day) OVER (PARTITION BY {partition} ORDER BY d.day)"
         if earlier:
-            before = (
-                "(SELECT MAX(p.day) FROM {memberday} p WHERE p.member_id = d.member_id AND p.day < %s"
-                + same_scope
-                + ")"
-            )
+            before = "(SELECT MAX(p.day) FROM {memberday} p WHERE p.member_id = d.member_id AND p.day < %s"
+            before += same_scope + ")"
             previous = f"COALESCE({previous}, {before})"
             params.append(start)
-        branches.append(
-            f"SELECT {int(kind)} AS kind, {column} AS scope_id, d.day, {previous} AS previous_day FROM ({rows}) d"
-        )
+        branch = f"SELECT {int(kind)} AS kind, {column} AS scope_id, d.day, {previous} AS previous_day"
+        branches.append(f"{branch} FROM ({rows}) d")
         params.append(start)
     union = " UNION ALL ".join(branches).format(**tables)
+    gap = ActivityGap._meta.db_table
+    columns = "g.kind, g.scope_id, g.day, g.previous_day"
     with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM {gap} WHERE day >= %s".format(**tables), [start])  # noqa: S608
+        cursor.execute(f"DELETE FROM {gap} WHERE day >= %s", [start])  # noqa: S608
         cursor.execute(
-            "INSERT INTO {gap} (kind, scope_id, day, previous_day, members) ".format(**tables)  # noqa: S608
-            + f"SELECT g.kind, g.scope_id, g.day, g.previous_day, COUNT(*) FROM ({union}) g "
-            "GROUP BY g.kind, g.scope_id, g.day, g.previous_day",
+            f"INSERT INTO {gap} (kind, scope_id, day, previous_day, members) "  # noqa: S608
+            f"SELECT {columns}, COUNT(*) FROM ({union}) g GROUP BY {columns}",
             params,
         )
 
