@@ -435,24 +435,40 @@ def _gap_scope(scope: Scope, stores: frozenset[int] | None, db: str) -> tuple[in
     return None
 
 
+def _kept_run(
+    a: datetime.date, b: datetime.date, raw: set[datetime.date]
+) -> tuple[datetime.date, datetime.date] | None:
+    """The longest run of days of `[a, b]` none of which is read raw, if any."""
+    best, run_start = None, None
+    for day in [*_days(a, b), None]:
+        if day is not None and day not in raw:
+            run_start = run_start or day
+            continue
+        if run_start is not None:
+            last = (day or b + datetime.timedelta(days=1)) - datetime.timedelta(days=1)
+            if best is None or (last - run_start) > (best[1] - best[0]):
+                best = (run_start, last)
+            run_start = None
+    return best
+
+
 def active_members_in(
     ranges: list[tuple[datetime.date, datetime.date]], scope: Scope, stores: frozenset[int] | None, db: str
 ) -> list[int]:
     """For each range of local days: the distinct members with an order in it (reports.md,
     active members) at the stores of `stores`.
 
-    The days before the first day read raw (`raw_days`: today, days not rolled up, days touched
-    since the watermark) come from the kept structure: the activity gaps (one aggregate for every
-    range) for the whole scope, a store or a brand, else the member order days; the days from
-    it on from the sales, less the members already counted from the structure."""
+    Each range's longest run of days that are rolled up and untouched since (`raw_days`) comes
+    from the kept structure: the activity gaps (one aggregate for every range) for the whole
+    scope, a store or a brand, else the member order days. The rest of the range (today, days
+    not rolled up, days touched since the watermark, and whatever lies beyond them) comes from
+    the sales, less the members already counted from the structure."""
     if stores is not None and not stores:
         return [0] * len(ranges)
-    first = min(a for a, _ in ranges)
-    raw = raw_days(first, max(b for _, b in ranges), db)
-    cut = min(raw) if raw else max(b for _, b in ranges) + datetime.timedelta(days=1)  # first raw day
+    raw = set(raw_days(min(a for a, _ in ranges), max(b for _, b in ranges), db))
+    kept = {n: _kept_run(a, b, raw) for n, (a, b) in enumerate(ranges)}
+    wanted = {n: run for n, run in kept.items() if run is not None}
     counts = [0] * len(ranges)
-    kept = [(a, min(b, cut - datetime.timedelta(days=1))) for a, b in ranges]
-    wanted = {n: (a, b) for n, (a, b) in enumerate(kept) if a <= b}
     if wanted:
         gap_scope = _gap_scope(scope, stores, db)
         if gap_scope is not None:
@@ -477,19 +493,20 @@ def active_members_in(
         for n in wanted:
             counts[n] += int(totals[f"r{n}"] or 0)
     for n, (a, b) in enumerate(ranges):
-        lo = max(a, cut)
-        if lo > b:
+        run = kept[n]
+        if run == (a, b):
             continue
-        sales = _member_sales(day_start(lo), day_start(b + datetime.timedelta(days=1)), stores, db)
-        if a < lo:  # members with an order day already counted from the structure
+        lo, hi = day_start(a), day_start(b + datetime.timedelta(days=1))
+        sales = _member_sales(lo, hi, stores, db)
+        if run is not None:  # the days of the run were counted from the structure: the days around it
+            run_lo, run_hi = day_start(run[0]), day_start(run[1] + datetime.timedelta(days=1))
+            sales = sales.filter(Q(occurred_at__lt=run_lo) | Q(occurred_at__gte=run_hi))
             counted = _in_stores(
-                MemberDay.objects.using(db).filter(
-                    member_id=OuterRef("member_id"), day__gte=a, day__lte=lo - datetime.timedelta(days=1)
-                ),
+                MemberDay.objects.using(db).filter(member_id=OuterRef("member_id"), day__gte=run[0], day__lte=run[1]),
                 stores,
             )
             sales = sales.filter(~Exists(counted))
-        counts[n] += sales.values("member_id").distinct().count()
+        counts[n] += sales.order_by().values("member_id").distinct().count()
     return counts
 
 
