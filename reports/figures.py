@@ -83,7 +83,7 @@ from reports.models import (
     RollupState,
 )
 from stores.models import Store
-from tiers.models import Tier, TierChange, TierStatus
+from tiers.models import Tier, TierChange
 from vouchers.models import Reward, Voucher
 
 SHARE_PLACES = Decimal("0.0001")
@@ -510,69 +510,125 @@ def active_members_in(
     return counts
 
 
-def _outstanding(end_at: datetime.datetime, stores, db) -> int:
-    """Σ balances after every entry posted before `end_at`: today's balances minus what was
-    posted since."""
+def _outstanding(end_ats: list[datetime.datetime], stores, db) -> list[int]:
+    """For each moment of `end_ats`: Σ balances after every entry posted before it, as today's
+    balances minus what was posted since (one read of the balances, one of the entries)."""
     members = Member.objects.using(db).exclude(status=Member.Status.MERGED)
     now_total = _members_in(members, stores, "home_store_id").aggregate(total=Sum("points_balance"))["total"] or 0
-    since = _members_in(LedgerEntry.objects.using(db).filter(created_at__gte=end_at), stores).aggregate(
-        total=Sum("points")
-    )["total"]
-    return int(now_total - (since or 0))
+    since = _members_in(LedgerEntry.objects.using(db).filter(created_at__gte=min(end_ats)), stores).aggregate(
+        **{f"s{n}": Sum("points", filter=Q(created_at__gte=end_at), default=0) for n, end_at in enumerate(end_ats)}
+    )
+    return [int(now_total - since[f"s{n}"]) for n in range(len(end_ats))]
 
 
-def _expiring(end_at: datetime.datetime, stores, db) -> dict[str, int]:
-    lots = _members_in(PointLot.objects.using(db).filter(remaining__gt=0, expires_at__gte=end_at), stores)
+def _expiring(end_ats: list[datetime.datetime], stores, db) -> list[dict[str, int]]:
+    """For each moment of `end_ats`: the points still in lots expiring within 30 / 60 / 90 days
+    after it (one read of the lots)."""
+    last = max(EXPIRING_DAYS)
+    lots = _members_in(
+        PointLot.objects.using(db).filter(
+            remaining__gt=0, expires_at__gte=min(end_ats), expires_at__lt=max(end_ats) + datetime.timedelta(days=last)
+        ),
+        stores,
+    )
     sums = lots.aggregate(
         **{
-            f"expiring_{days}": Sum(
-                "remaining", filter=Q(expires_at__lt=end_at + datetime.timedelta(days=days)), default=0
+            f"e{n}_{days}": Sum(
+                "remaining",
+                filter=Q(expires_at__gte=end_at, expires_at__lt=end_at + datetime.timedelta(days=days)),
+                default=0,
             )
+            for n, end_at in enumerate(end_ats)
             for days in EXPIRING_DAYS
         }
     )
-    return {key: int(value) for key, value in sums.items()}
+    return [{f"expiring_{days}": int(sums[f"e{n}_{days}"]) for days in EXPIRING_DAYS} for n in range(len(end_ats))]
 
 
-def _tiers(end: datetime.date, end_at: datetime.datetime, stores, db) -> dict[str, int]:
-    """Members per tier at `end_at` (the end of local day `end`): today's tiers of the members
-    enrolled by then, with the changes made since undone."""
+def _tiers(ends: list[datetime.date], stores, db) -> list[dict[str, int]]:
+    """For each local day of `ends`: members per tier at its end, as today's tiers of the
+    members enrolled by then with the changes made since undone (one read of the members with
+    their tier, one of the later changes)."""
     ranks = dict(Tier.objects.using(db).values_list("pk", "rank"))
     if not ranks:
-        return {}
+        return [{} for _ in ends]
     codes = dict(Tier.objects.using(db).values_list("pk", "code"))
+    end_ats = [day_start(end + datetime.timedelta(days=1)) for end in ends]
     members = _members_in(
-        Member.objects.using(db).exclude(status=Member.Status.MERGED).filter(enrolled_at__lt=end_at),
+        Member.objects.using(db).exclude(status=Member.Status.MERGED).filter(enrolled_at__lt=max(end_ats)),
         stores,
         "home_store_id",
     )
-    counts: dict[int, int] = defaultdict(int)
-    for tier_id, n in (
-        TierStatus.objects.using(db)
-        .filter(member__in=members)
-        .values_list("tier_id")
-        .annotate(n=Count("pk"))
-        .order_by()
-    ):
-        counts[tier_id] += n
     # A member gets a tier status with their first qualifying event: until then, the entry tier.
-    counts[min(ranks, key=ranks.get)] += members.count() - sum(counts.values())
-    if end < local_today():
-        later = _members_in(TierChange.objects.using(db).filter(at__gte=end_at, member__enrolled_at__lt=end_at), stores)
-        later = later.exclude(member__status=Member.Status.MERGED)
-        for from_tier, to_tier, n in later.values_list("from_tier_id", "to_tier_id").annotate(n=Count("pk")).order_by():
-            counts[to_tier] -= n
-            counts[from_tier] += n
-    return {codes[t]: counts.get(t, 0) for t in sorted(codes, key=lambda t: ranks[t])}
-
-
-def _moves(start_at, end_at, stores, db) -> tuple[int, int]:
-    changes = _members_in(TierChange.objects.using(db).filter(at__gte=start_at, at__lt=end_at), stores)
-    moves = changes.aggregate(
-        up=Count("pk", filter=Q(to_tier__rank__gt=F("from_tier__rank"))),
-        down=Count("pk", filter=Q(to_tier__rank__lt=F("from_tier__rank"))),
+    entry = min(ranks, key=ranks.get)
+    counts: list[dict[int, int]] = [defaultdict(int) for _ in ends]
+    per_tier = (
+        members.values_list("tier_status__tier_id")
+        .annotate(**{f"n{n}": Count("pk", filter=Q(enrolled_at__lt=end_at)) for n, end_at in enumerate(end_ats)})
+        .order_by()
     )
-    return moves["up"], moves["down"]
+    for tier_id, *numbers in per_tier:
+        for n, number in enumerate(numbers):
+            counts[n][tier_id if tier_id is not None else entry] += number
+    today = local_today()
+    past = [(n, end_at) for n, (end, end_at) in enumerate(zip(ends, end_ats, strict=True)) if end < today]
+    if past:
+        later = _members_in(
+            TierChange.objects.using(db).filter(
+                at__gte=min(end_at for _, end_at in past), member__enrolled_at__lt=max(end_at for _, end_at in past)
+            ),
+            stores,
+        ).exclude(member__status=Member.Status.MERGED)
+        filters = {f"n{n}": Count("pk", filter=Q(at__gte=end_at, member__enrolled_at__lt=end_at)) for n, end_at in past}
+        for from_tier, to_tier, *numbers in (
+            later.values_list("from_tier_id", "to_tier_id").annotate(**filters).order_by()
+        ):
+            for (n, _end_at), number in zip(past, numbers, strict=True):
+                counts[n][to_tier] -= number
+                counts[n][from_tier] += number
+    return [{codes[t]: c.get(t, 0) for t in sorted(codes, key=lambda t: ranks[t])} for c in counts]
+
+
+def _moves(periods: list[tuple[datetime.datetime, datetime.datetime]], stores, db) -> list[tuple[int, int]]:
+    """For each `[start_at, end_at)` of `periods`: tier upgrades and downgrades in it."""
+    changes = _members_in(
+        TierChange.objects.using(db).filter(at__gte=min(p[0] for p in periods), at__lt=max(p[1] for p in periods)),
+        stores,
+    )
+    up, down = Q(to_tier__rank__gt=F("from_tier__rank")), Q(to_tier__rank__lt=F("from_tier__rank"))
+    moves = changes.aggregate(
+        **{
+            f"{name}{n}": Count("pk", filter=Q(at__gte=start_at, at__lt=end_at) & direction)
+            for n, (start_at, end_at) in enumerate(periods)
+            for name, direction in (("up", up), ("down", down))
+        }
+    )
+    return [(moves[f"up{n}"], moves[f"down{n}"]) for n in range(len(periods))]
+
+
+@dataclass
+class _MemberLevel:
+    """The figures of one period that are read from the members' current state."""
+
+    outstanding: int
+    expiring: dict[str, int]
+    tiers: dict[str, int]
+    moves: tuple[int, int]
+
+
+def _member_level(periods: list[tuple[datetime.date, datetime.date]], stores, db) -> list[_MemberLevel]:
+    bounds = [(day_start(start), day_start(end + datetime.timedelta(days=1))) for start, end in periods]
+    end_ats = [end_at for _, end_at in bounds]
+    return [
+        _MemberLevel(*values)
+        for values in zip(
+            _outstanding(end_ats, stores, db),
+            _expiring(end_ats, stores, db),
+            _tiers([end for _, end in periods], stores, db),
+            _moves(bounds, stores, db),
+            strict=True,
+        )
+    ]
 
 
 # --- The API -----------------------------------------------------------------------------------
@@ -642,6 +698,7 @@ def _period_figures(
     db: str,
     data: _Additive,
     actives: tuple[int, int, int],
+    level: _MemberLevel,
 ) -> dict:
     """Every figure of `[start, end]` from the additive figures `data` (covering the period) and
     the active members of the period, of the previous period and of both together."""
@@ -651,10 +708,8 @@ def _period_figures(
     orders = sales["member_orders"] + sales["other_orders"]
     active, active_before, either = actives
     returning = active + active_before - either
-    start_at, end_at = day_start(start), day_start(end + datetime.timedelta(days=1))
-    outstanding = _outstanding(end_at, stores, db)
-    tiers = _tiers(end, end_at, stores, db)
-    upgrades, downgrades = _moves(start_at, end_at, stores, db)
+    outstanding, tiers = level.outstanding, level.tiers
+    upgrades, downgrades = level.moves
     by_reward, by_campaign = _voucher_lists(vouchers, db)
     vouchers_issued = sum(v[0] for v in vouchers.values())
     vouchers_used = sum(v[1] for v in vouchers.values())
@@ -679,7 +734,7 @@ def _period_figures(
         "points_adjusted": points[Figure.ADJUSTED],
         "outstanding_points": outstanding,
         "liability_vnd": points_to_money(outstanding, programme_settings_get().point_value).quantize(MONEY_PLACES),
-        **_expiring(end_at, stores, db),
+        **level.expiring,
         "vouchers_issued": vouchers_issued,
         "vouchers_used": vouchers_used,
         "voucher_use_rate": _ratio(vouchers_used, vouchers_issued, SHARE_PLACES),
@@ -719,8 +774,9 @@ def figures_and_previous(
     for n in range(len(periods) - 1):
         ranges += [periods[n], periods[n + 1], (periods[n + 1][0], periods[n][1])]
     counts = active_members_in(ranges, scope, stores, db)
-    current = _period_figures(start, end, stores, db, data, tuple(counts[0:3]))
-    before = _period_figures(*periods[1], stores, db, data, tuple(counts[3:6])) if previous else None
+    levels = _member_level(periods[: 2 if previous else 1], stores, db)
+    current = _period_figures(start, end, stores, db, data, tuple(counts[0:3]), levels[0])
+    before = _period_figures(*periods[1], stores, db, data, tuple(counts[3:6]), levels[1]) if previous else None
     return current, before, data
 
 
