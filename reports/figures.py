@@ -12,8 +12,10 @@ vouchers) come from the daily rollups (`reports.models`) for the days that were 
 not touched since, and from the raw tables for every other day: today, any day not rolled up
 yet, and any day a row created after the rollups' watermark belongs to (a late-synced sale, a
 refund of an old sale, a back-dated ledger entry). So the figures are exact whether the rollups
-are fresh or not; the rollups only make them fast. Figures that do not add up across days
-(active members, returning rate, balances, tiers) are computed from index-backed queries.
+are fresh or not; the rollups only make them fast. Active members and the returning rate (distinct
+members) come from the kept member activity structure (`MemberDay`, `ActivityGap`, rebuilt with
+the rollups) for the clean days and from the sales for the others (`active_members_in`);
+balances and tiers from the members' current state with what happened since undone.
 
 **Filters.** A `Scope` narrows to a brand, a store, and the staff user's own stores (all three
 intersect; `None` = no restriction). What each figure follows under a filter:
@@ -83,7 +85,7 @@ from reports.models import (
     RollupState,
 )
 from stores.models import Store
-from tiers.models import Tier, TierChange
+from tiers.models import Tier, TierChange, TierStatus
 from vouchers.models import Reward, Voucher
 
 SHARE_PLACES = Decimal("0.0001")
@@ -554,22 +556,39 @@ def _tiers(ends: list[datetime.date], stores, db) -> list[dict[str, int]]:
         return [{} for _ in ends]
     codes = dict(Tier.objects.using(db).values_list("pk", "code"))
     end_ats = [day_start(end + datetime.timedelta(days=1)) for end in ends]
-    members = _members_in(
-        Member.objects.using(db).exclude(status=Member.Status.MERGED).filter(enrolled_at__lt=max(end_ats)),
-        stores,
-        "home_store_id",
-    )
     # A member gets a tier status with their first qualifying event: until then, the entry tier.
     entry = min(ranks, key=ranks.get)
     counts: list[dict[int, int]] = [defaultdict(int) for _ in ends]
-    per_tier = (
-        members.values_list("tier_status__tier_id")
-        .annotate(**{f"n{n}": Count("pk", filter=Q(enrolled_at__lt=end_at)) for n, end_at in enumerate(end_ats)})
-        .order_by()
-    )
-    for tier_id, *numbers in per_tier:
-        for n, number in enumerate(numbers):
-            counts[n][tier_id if tier_id is not None else entry] += number
+    if stores is None:
+        # Every member: today's statuses per tier and the number of members (no join), less the
+        # members merged (`merged_into` is set exactly for them) or enrolled after the end.
+        everyone = Member.objects.using(db).count()
+        for tier_id, number in TierStatus.objects.using(db).values_list("tier_id").annotate(n=Count("pk")).order_by():
+            for n in range(len(ends)):
+                counts[n][tier_id] += number
+                counts[n][entry] -= number
+        for n in range(len(ends)):
+            counts[n][entry] += everyone
+        left_out = {
+            f"n{n}": Count("pk", filter=Q(merged_into__isnull=False) | Q(enrolled_at__gte=end_at))
+            for n, end_at in enumerate(end_ats)
+        }
+        out = Member.objects.using(db).filter(Q(merged_into__isnull=False) | Q(enrolled_at__gte=min(end_ats)))
+        for tier_id, *numbers in out.values_list("tier_status__tier_id").annotate(**left_out).order_by():
+            for n, number in enumerate(numbers):
+                counts[n][tier_id if tier_id is not None else entry] -= number
+    else:
+        members = _members_in(
+            Member.objects.using(db).exclude(status=Member.Status.MERGED).filter(enrolled_at__lt=max(end_ats)),
+            stores,
+            "home_store_id",
+        )
+        per_tier = members.values_list("tier_status__tier_id").annotate(
+            **{f"n{n}": Count("pk", filter=Q(enrolled_at__lt=end_at)) for n, end_at in enumerate(end_ats)}
+        )
+        for tier_id, *numbers in per_tier.order_by():
+            for n, number in enumerate(numbers):
+                counts[n][tier_id if tier_id is not None else entry] += number
     today = local_today()
     past = [(n, end_at) for n, (end, end_at) in enumerate(zip(ends, end_ats, strict=True)) if end < today]
     if past:

@@ -7,8 +7,9 @@ with one INSERT ... SELECT per table. Nothing else depends on them: `reports.fig
 for days that are rolled up and untouched since (`RollupDay`, `RollupState.watermark`) and the
 raw tables for every other day, so a stale rollup can never show a wrong figure.
 
-Figures that do not add up across days (active members, returning rate, balances, tiers) are
-never rolled up: `reports.figures` reads them from index-backed queries."""
+Balances and tiers are never rolled up: `reports.figures` reads them from the members' current
+state. Active members and the returning rate (distinct members) have their own kept structure,
+`MemberDay` and `ActivityGap` below, rebuilt with the rollups."""
 
 from __future__ import annotations
 
@@ -194,13 +195,12 @@ class MemberDay(models.Model):
     class Meta:
         verbose_name = _("member's order day")
         verbose_name_plural = _("members' order days")
+        # A member's own rows first: a member's order days before a day, in a scope, and whether
+        # a member already counted has one in a run of days, are read a member at a time.
         constraints = [
-            models.UniqueConstraint(fields=["store_id", "day", "member_id"], name="reports_memberday_store_day_member")
+            models.UniqueConstraint(fields=["member_id", "store_id", "day"], name="reports_memberday_member_store_day")
         ]
-        indexes = [
-            models.Index(fields=["member_id", "day"], name="reports_memberday_member_day"),
-            models.Index(fields=["day"], name="reports_memberday_day"),
-        ]
+        indexes = [models.Index(fields=["day"], name="reports_memberday_day")]
 
     def __str__(self) -> str:
         return f"{self.day} {self.store_id} {self.member_id}"
@@ -212,7 +212,7 @@ class ActivityGap(models.Model):
     in `[a, b]` are then exactly Σ members over the rows with `a <= day <= b` and no previous
     day or one before `a` (each member counts once: on their first order day of the range), and
     the members active in two adjacent periods P, C are |P| + |C| - |P ∪ C|. Derived from
-    `MemberDay`: rebuilt from the first day whose order days changed."""
+    `MemberDay`: rebuilt from the first day of a rebuilt range whose order days changed."""
 
     class Kind(models.IntegerChoices):
         ALL = 0, _("All stores")

@@ -9,7 +9,7 @@ Running either again for the same days changes nothing.
 
 The distinct-member figures keep their own structure (`MemberDay`, `ActivityGap`): the same
 rebuild replaces the range's member order days and, when they changed, the activity gaps from
-the first changed day on (a gap row depends on the member's previous order day, however old)."""
+the range's first day on (a gap row depends on the member's previous order day, however old)."""
 
 from __future__ import annotations
 
@@ -53,6 +53,7 @@ RECENT_DAYS = 2
 # ones, so that a refresh that changes none (a partial refund, a second order on a day) leaves
 # the activity gaps alone; a longer one rebuilds them from its first day without comparing.
 COMPARED_DAYS = 31
+ACTIVITY_LOCK = 1_500_015  # the advisory lock key of the activity structure's rebuilds
 
 Source = Callable[[datetime.datetime, datetime.datetime], QuerySet]
 ROLLUPS: list[tuple[type[Model], tuple[str, ...], tuple[Source, ...]]] = [
@@ -101,44 +102,55 @@ def _changed_member_days(start: datetime.date, end: datetime.date, fresh: QueryS
     return first if isinstance(first, datetime.date) else datetime.date.fromisoformat(str(first))
 
 
-# One scope kind per branch: (kind, scope column, the member day rows with that column, how a
-# previous row matches). `%(earlier)s` is the previous order day before the rebuilt days.
+# One scope kind per branch: (kind, the scope's column, where the member order days come from,
+# how an earlier order day `p` of the member is in the same scope `d.scope_id`).
 _GAP_SOURCES = (
-    (ActivityGap.Kind.ALL, "0", "SELECT DISTINCT member_id, day FROM {memberday} WHERE day >= %s", ""),
+    (ActivityGap.Kind.ALL, "0", "{memberday} m", ""),
     (
         ActivityGap.Kind.BRAND,
-        "d.brand_id",
-        "SELECT DISTINCT m.member_id, s.brand_id, m.day FROM {memberday} m JOIN {store} s ON s.id = m.store_id "
-        "WHERE m.day >= %s",
-        " AND p.store_id IN (SELECT ps.id FROM {store} ps WHERE ps.brand_id = d.brand_id)",
+        "s.brand_id",
+        "{memberday} m JOIN {store} s ON s.id = m.store_id",
+        " AND p.store_id IN (SELECT ps.id FROM {store} ps WHERE ps.brand_id = d.scope_id)",
     ),
-    (
-        ActivityGap.Kind.STORE,
-        "d.store_id",
-        "SELECT member_id, store_id, day FROM {memberday} WHERE day >= %s",
-        " AND p.store_id = d.store_id",
-    ),
+    (ActivityGap.Kind.STORE, "m.store_id", "{memberday} m", " AND p.store_id = d.scope_id"),
 )
+# Up to this many order days from the first rebuilt day on (a refresh), a member's last order
+# day before it is looked up by index, row by row; above (a long rebuild), read grouped at once.
+LOOKED_UP_DAYS = 200_000
 
 
 def _activity_gaps_rebuild(start: datetime.date) -> None:
-    """Rebuild the activity gaps of `start` and every later day from `MemberDay`."""
+    """Rebuild the activity gaps of `start` and every later day from `MemberDay`: each member's
+    order days from `start` on, in each scope, with the day before each (for the first, their
+    last one before `start`)."""
     tables = {"memberday": MemberDay._meta.db_table, "store": Store._meta.db_table}
-    # Only a member's first order day from `start` on needs their order day before it.
-    earlier = MemberDay.objects.filter(day__lt=start).exists()
+    look_up = MemberDay.objects.filter(day__gte=start)[: LOOKED_UP_DAYS + 1].count() <= LOOKED_UP_DAYS
     branches, params = [], []
-    for kind, column, rows, same_scope in _GAP_SOURCES:
-        partition = "d.member_id" if kind == ActivityGap.Kind.ALL else f"d.member_id, {column}"
-        previous = f"LAG(d.day) OVER (PARTITION BY {partition} ORDER BY d.day)"
-        if earlier:
+    for kind, column, source, same_scope in _GAP_SOURCES:
+        source = source.format(**tables)
+        later = f"SELECT DISTINCT {column} AS scope_id, m.member_id, m.day FROM {source} WHERE m.day >= %s"  # noqa: S608
+        previous = "LAG(d.day) OVER (PARTITION BY d.scope_id, d.member_id ORDER BY d.day)"
+        if look_up:
             before = "(SELECT MAX(p.day) FROM {memberday} p WHERE p.member_id = d.member_id AND p.day < %s"
-            before += same_scope + ")"
+            before = (before + same_scope + ")").format(**tables)
+            days = later
             previous = f"COALESCE({previous}, {before})"
-            params.append(start)
-        branch = f"SELECT {int(kind)} AS kind, {column} AS scope_id, d.day, {previous} AS previous_day"
-        branches.append(f"{branch} FROM ({rows}) d")
-        params.append(start)
-    union = " UNION ALL ".join(branches).format(**tables)
+            params += [start, start, start]
+        else:
+            active_later = f"SELECT n.member_id FROM {tables['memberday']} n WHERE n.day >= %s"  # noqa: S608
+            group_by = "m.member_id" if kind == ActivityGap.Kind.ALL else f"{column}, m.member_id"
+            earlier = (
+                f"SELECT {column} AS scope_id, m.member_id, MAX(m.day) AS day FROM {source} "  # noqa: S608
+                f"WHERE m.day < %s AND m.member_id IN ({active_later}) GROUP BY {group_by}"
+            )
+            days = f"SELECT * FROM ({later}) l UNION ALL SELECT * FROM ({earlier}) e"  # noqa: S608
+            params += [start, start, start, start]
+        with_previous = f"SELECT d.scope_id, d.day, {previous} AS previous_day FROM ({days}) d"  # noqa: S608
+        branches.append(
+            f"SELECT {int(kind)} AS kind, w.scope_id, w.day, w.previous_day FROM ({with_previous}) w "  # noqa: S608
+            "WHERE w.day >= %s"
+        )
+    union = " UNION ALL ".join(branches)
     gap = ActivityGap._meta.db_table
     columns = "g.kind, g.scope_id, g.day, g.previous_day"
     with connection.cursor() as cursor:
@@ -152,16 +164,28 @@ def _activity_gaps_rebuild(start: datetime.date) -> None:
 
 def activity_rebuild(*, start: datetime.date, end: datetime.date) -> datetime.date | None:
     """Replace the member order days of the closed days `[start, end]` with the sales' own and,
-    when they changed, rebuild the activity gaps from the first changed day. Returns that day."""
+    when they changed, rebuild the activity gaps from `start` on. Returns the first changed day
+    (`None`: nothing changed, nothing written; a sale committed since is found by the next
+    refresh, its `created_at` being after the watermark)."""
     lo, hi = day_start(start), day_start(end + datetime.timedelta(days=1))
     fresh = member_days(lo, hi)
-    changed = _changed_member_days(start, end, fresh)
-    if changed is None:
-        return None
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # The beat task and the command may run together: one rebuild of the structure at a
+            # time (the gaps have no unique key to stop a second insert of the same rows).
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ACTIVITY_LOCK])
+        changed = _changed_member_days(start, end, fresh)
+        if changed is None:
+            return None
         MemberDay.objects.filter(day__gte=start, day__lte=end).delete()
         _insert_from(MemberDay, ("member_id", "store_id", "day"), fresh)
-        _activity_gaps_rebuild(changed)
+        if connection.vendor == "postgresql" and (end - start).days + 1 > COMPARED_DAYS:
+            with connection.cursor() as cursor:  # fresh statistics for the gaps' plan below
+                cursor.execute(f"ANALYZE {MemberDay._meta.db_table}")
+        # From the range's first day, not the first changed one: a sale committed between the
+        # comparison and the insert is in the rows inserted, whatever its day.
+        _activity_gaps_rebuild(start)
     return changed
 
 
