@@ -55,8 +55,8 @@ ROLLED = """
 import datetime
 from reports.figures import local_today
 from reports.models import RollupDay
-end = local_today() - datetime.timedelta(days=1)
-print("ROLLED", RollupDay.objects.filter(day__gte=end - datetime.timedelta(days=730), day__lte=end).count())
+today = local_today()  # the rebuild's range: the last 730 closed days
+print("ROLLED", RollupDay.objects.filter(day__gte=today - datetime.timedelta(days=730), day__lt=today).count())
 """
 
 
@@ -72,7 +72,7 @@ def run() -> str:
         end = datetime.date.fromisoformat(out.strip().splitlines()[-1])
         rolled = manage(env, "shell", "-c", ROLLED, capture=True)
         rebuild_seconds = None
-        if int(next(line for line in rolled.splitlines() if line.startswith("ROLLED ")).split()[1]) < 731:
+        if int(next(line for line in rolled.splitlines() if line.startswith("ROLLED ")).split()[1]) < 730:
             started = time.perf_counter()
             first = (end - datetime.timedelta(days=730)).isoformat()
             manage(env, "rebuild_rollups", "--from", first, "--to", (end - datetime.timedelta(days=1)).isoformat())
