@@ -16,11 +16,19 @@ per-entry `balance_after` is only the entry's own points (no report reads it).""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
+import uuid
+from collections.abc import Iterator
 
 import psycopg
 
-from bench.harness import manage
+from bench.harness import ADMIN_URL, bench_env, manage, pg_database
+
+# A database already holding `load_chain`'s history (a name on the bench server or a URL): the
+# report benchmarks migrate it and use it as it is instead of loading a new one (15-20 minutes).
+REUSE_ENV = "BENCH_REPORTS_DB"
 
 SETUP = """
 from stores.demo import demo_stores_load
@@ -197,3 +205,21 @@ def load_chain(
         connection.execute("VACUUM ANALYZE")
         timings["analyze"] = time.perf_counter() - started
     return timings
+
+
+@contextlib.contextmanager
+def chain_database(prefix: str, *, members: int, sales: int) -> Iterator[tuple[str, dict[str, str], dict | None]]:
+    """(url, bench env, load timings) of a migrated database with the chain's history: the one
+    named by `BENCH_REPORTS_DB` (migrated, kept afterwards, timings `None`), else a throwaway one
+    loaded here and dropped afterwards."""
+    reuse = os.environ.get(REUSE_ENV)
+    if reuse:
+        url = reuse if "://" in reuse else ADMIN_URL.rsplit("/", 1)[0] + "/" + reuse
+        env = bench_env(url)
+        manage(env, "migrate", "--noinput", "-v0")
+        yield url, env, None
+        return
+    with pg_database(f"{prefix}_{uuid.uuid4().hex[:8]}") as url:
+        env = bench_env(url)
+        manage(env, "migrate", "--noinput", "-v0")
+        yield url, env, load_chain(url, env, members=members, sales=sales)

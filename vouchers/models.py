@@ -361,6 +361,9 @@ class Voucher(TimeStampedModel):
             models.Index(fields=["member", "status", "expires_at"], name="vouchers_member_status_exp"),
             models.Index(fields=["reward", "member", "issued_at"], name="vouchers_reward_member_time"),
             models.Index(fields=["expires_at"], condition=Q(status="issued"), name="vouchers_issued_expiry"),
+            # The reports' raw days (today, days not rolled up): vouchers issued and used in a range.
+            models.Index(fields=["issued_at"], name="vouchers_issued_at"),
+            models.Index(fields=["used_at"], condition=Q(status="used"), name="vouchers_used_at"),
         ]
         constraints = [
             models.CheckConstraint(
