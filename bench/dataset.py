@@ -180,7 +180,8 @@ STEPS = [
                50, g.at + interval '30 days', CASE WHEN g.i %% 5 < 2 THEN g.at + interval '3 hours' END,
                CASE WHEN g.i %% 5 < 2 THEN s.ids[1 + g.i %% s.n] END, s.ids[1 + (g.i * 3) %% s.n], '', '', '', '',
                m.first + (g.i * 104729) %% m.n, r.ids[1 + g.i %% r.n]
-        FROM g CROSS JOIN r CROSS JOIN m CROSS JOIN s
+        FROM g CROSS JOIN r CROSS JOIN m CROSS JOIN s;
+        UPDATE vouchers_reward r SET issued_count = (SELECT count(*) FROM vouchers_voucher v WHERE v.reward_id = r.id)
         """,
     ),
 ]

@@ -361,6 +361,9 @@ class Voucher(TimeStampedModel):
             models.Index(fields=["member", "status", "expires_at"], name="vouchers_member_status_exp"),
             models.Index(fields=["reward", "member", "issued_at"], name="vouchers_reward_member_time"),
             models.Index(fields=["expires_at"], condition=Q(status="issued"), name="vouchers_issued_expiry"),
+            # The admin's list (newest first) and the rewards list's "used" column (issue 18).
+            models.Index(fields=["-issued_at", "-id"], name="vouchers_issued_recent"),
+            models.Index(fields=["reward"], condition=Q(status="used"), name="vouchers_used_reward"),
         ]
         constraints = [
             models.CheckConstraint(
