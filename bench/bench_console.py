@@ -87,6 +87,11 @@ r = timed(reverse("admin:members_member_change", args=[member.pk])); r.pop("body
 results["pages"].append(["member change page", r])
 
 national = member.phone.replace("+84", "0")
+
+def bare(name):  # lower case without accents, the way staff type in a hurry
+    import unicodedata
+    decomposed = unicodedata.normalize("NFD", name.replace("đ", "d").replace("Đ", "D"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 searches = [
     ("phone", "0xxx xxx xxx", national[:4] + " " + national[4:7] + " " + national[7:]),
     ("phone", "0xxxxxxxxx", national),
@@ -94,9 +99,9 @@ searches = [
     ("phone", "+84xxxxxxxxx", member.phone),
     ("phone", "last 6 digits", national[-6:]),
     ("code", "member code", member.code),
-    ("name", "name with accents", "Nguyễn Văn An"),
-    ("name", "name without accents", "nguyen van an"),
-    ("name", "loaded name, no accents", "khach hang 500000"),
+    ("name", "its name with accents", member.name),
+    ("name", "its name without accents", bare(member.name)),
+    ("name", "a common name (about 0.2 % of members)", "nguyen van an"),
 ]
 for kind, label, q in searches:
     r = timed(members_path, {"q": q})
@@ -212,6 +217,7 @@ def run() -> str:
         started = time.perf_counter()
         manage(env, "migrate", "--noinput", "-v0")
         migrate_seconds = time.perf_counter() - started
+        manage(env, "collectstatic", "--noinput", "-v0")  # the production admin needs the manifest
         if must_load:
             loaded = load_chain(url, env, members=MEMBERS, sales=SALES, vouchers=VOUCHERS, earn_lots=True)
             loaded_note = ", ".join(f"{step} {seconds:.1f} s" for step, seconds in loaded.items())
@@ -262,7 +268,8 @@ def report(sizes, loaded_note, migrate_seconds, pages, pos_full, pos_empty) -> s
     lines += ["", "| search (members changelist) | ms | target | finds the member |", "| --- | ---: | ---: | --- |"]
     for kind, label, r, found in pages["searches"]:
         target = 50 if kind in {"phone", "code"} else 300
-        lines.append(f"| {label} | {_status(r['ms'], target)} | {target} | {'yes' if found else 'no'} |")
+        finds = "—" if "common name" in label else ("yes" if found else "no")
+        lines.append(f"| {label} | {_status(r['ms'], target)} | {target} | {finds} |")
     worst = max(r["ms"] for _label, r in pages["pages"])
     ratio = pos_full["sale"][1] / pos_empty["sale"][1]
     lines += [
