@@ -65,7 +65,8 @@ def timed(path, params=None):
             started = time.perf_counter()
             response = client.get(path, params or {})
             times.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 200, (path, params, response.status_code, response.content[:300])
+        # A one-row model's list (programme settings...) redirects to its page: timed as such.
+        assert response.status_code in (200, 302), (path, params, response.status_code, response.content[:300])
     slowest = max(queries.captured_queries, key=lambda q: float(q["time"]), default={"sql": "", "time": "0"})
     return {"ms": statistics.median(times), "queries": len(queries.captured_queries),
             "body": response.content.decode("utf-8", "replace"),
