@@ -34,6 +34,11 @@ LARGE_TABLES = {
     "tiers_tierchange",
     "tiers_tierspend",
     "vouchers_voucher",
+    "campaigns_promotionapplication",
+    "campaigns_campaigndelivery",
+    "campaigns_stamp",
+    "campaigns_groupmembership",
+    "notifications_message",
 }
 # (admin URL name, extra query): every list of a large table, its searches and main filters, and
 # the small lists whose columns were counts over a large one (terminals, tiers, rewards).
@@ -63,6 +68,13 @@ PAGES = [
     ("tiers_tierspend", {}),
     ("vouchers_voucher", {}),
     ("vouchers_voucher", {"q": "0912345678"}),
+    ("campaigns_promotionapplication", {}),
+    ("campaigns_promotionapplication", {"q": "0912345678"}),
+    ("campaigns_campaigndelivery", {}),
+    ("campaigns_stamp", {}),
+    ("campaigns_groupmembership", {"q": "nguyen van an"}),
+    ("notifications_message", {}),
+    ("notifications_message", {"q": "345678"}),
     ("stores_terminal", {}),
     ("tiers_tier", {}),
     ("vouchers_reward", {}),
