@@ -11,9 +11,10 @@ extensions are trusted since PostgreSQL 13: the database's owner may create them
 from django.contrib.postgres.operations import TrigramExtension, UnaccentExtension
 from django.db import migrations, models
 
+# The start of a phone is served by the `varchar_pattern_ops` index Django keeps on every unique
+# CharField (`members_member_phone_..._like`).
 INDEXES = [
     ("members_member_name_trgm", "USING gin (name_folded gin_trgm_ops)"),
-    ("members_member_phone_prefix", "(phone varchar_pattern_ops)"),
     ("members_member_phone_suffix", "(reverse(phone) text_pattern_ops)"),
     ("members_member_email", "(email) WHERE email <> ''"),
 ]
@@ -22,11 +23,15 @@ INDEXES = [
 def fold_and_index(apps, schema_editor):
     connection = schema_editor.connection
     if connection.vendor == "postgresql":
+        # The indexes first, then the UPDATE: an index built over the rows an UPDATE of the same
+        # transaction just rewrote is unusable (pg_index.indcheckxmin) until every transaction
+        # older than this one has ended, on the whole server; built first, it is usable at once.
+        for name, definition in INDEXES:
+            schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {name} ON members_member {definition}")
         schema_editor.execute(
             "UPDATE members_member SET name_folded = btrim(regexp_replace(lower(unaccent(name)), '\\s+', ' ', 'g'))"
         )
-        for name, definition in INDEXES:
-            schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {name} ON members_member {definition}")
+        schema_editor.execute("ANALYZE members_member")  # statistics for the new column and expressions
         return
     from members.search import name_fold
 
