@@ -231,7 +231,8 @@ class Member(TimeStampedModel):
         related_name="home_members",
         verbose_name=_("home store"),
     )
-    enrolled_at = models.DateTimeField(_("enrolled at"), default=timezone.now, db_index=True)
+    # Indexed with the id below (members_member_recent): the list's order, and its deep pages.
+    enrolled_at = models.DateTimeField(_("enrolled at"), default=timezone.now)
     enrolment_channel = models.CharField(
         _("enrolment channel"), max_length=10, choices=Channel.choices, default=Channel.ADMIN
     )
@@ -286,11 +287,13 @@ class Member(TimeStampedModel):
         verbose_name = _("member")
         verbose_name_plural = _("members")
         ordering = ["-enrolled_at", "-pk"]
-        # The admin's status filter: the few blocked or merged members among millions (issue 18).
+        # The list's order (and its deep pages: the ids alone), and its status filter: the few
+        # blocked or merged members among millions (issue 18).
         indexes = [
+            models.Index(fields=["-enrolled_at", "-id"], name="members_member_recent"),
             models.Index(
                 fields=["status", "-enrolled_at"], condition=~Q(status="active"), name="members_member_not_active"
-            )
+            ),
         ]
         permissions = [
             ("import_members", _("Can import members")),

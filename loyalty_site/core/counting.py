@@ -54,8 +54,15 @@ def count_bounded(queryset: QuerySet, *, exact_up_to: int = EXACT_UP_TO) -> int:
     return max(estimate or 0, capped)
 
 
+# From this offset on, a page is read in two steps (see `EstimatedCountPaginator.page`).
+DEFERRED_FROM = 1000
+
+
 class EstimatedCountPaginator(Paginator):
-    """The admin's paginator for large tables: `count` is `count_bounded`."""
+    """The admin's paginator for large tables: `count` is `count_bounded`, and a deep page (page
+    500 of the members) first reads the ids of its rows, which an index holding the ordering and
+    the id serves without touching the rows it skips, then only those rows: OFFSET over whole
+    rows read and threw away 50,000 members for page 500 (issue 18)."""
 
     @cached_property
     def count(self) -> int:
@@ -63,6 +70,18 @@ class EstimatedCountPaginator(Paginator):
         if isinstance(object_list, QuerySet):
             return count_bounded(object_list)
         return super().count
+
+    def page(self, number):
+        object_list = self.object_list
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        if not isinstance(object_list, QuerySet) or bottom < DEFERRED_FROM:
+            return super().page(number)
+        top = min(bottom + self.per_page, self.count)
+        if top + self.orphans >= self.count:
+            top = self.count
+        ids = list(object_list.values_list("pk", flat=True)[bottom:top])
+        return self._get_page(object_list.filter(pk__in=ids), number, self)
 
 
 def count_display(queryset: QuerySet) -> str:
