@@ -16,10 +16,6 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='voucher',
-            index=models.Index(fields=['issued_at'], name='vouchers_issued_at'),
-        ),
-        migrations.AddIndex(
-            model_name='voucher',
             index=models.Index(condition=models.Q(('status', 'used')), fields=['used_at'], name='vouchers_used_at'),
         ),
     ]
