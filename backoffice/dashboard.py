@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from reports.figures import daily_series, local_today, period_figures, previous_period
+from reports.figures import daily_series_of, figures_and_previous, local_today, previous_period
 from reports.views import PERMISSION, ReportRefused, report_request, user_store_ids
 from stores.models import Brand, Store
 from tiers.models import Tier
@@ -359,9 +359,9 @@ def admin_home(request: HttpRequest) -> HttpResponse:
     # keeps the period.
     context["form"] = DashboardFilterForm(params, user=request.user, today=form.today)
     before = previous_period(start, end)
-    current = period_figures(start=start, end=end, scope=scope)
-    previous = period_figures(start=before[0], end=before[1], scope=scope)
-    charts = build_charts(daily_series(start=start, end=end, scope=scope), current.get("tiers") or {})
+    # One read of the figures for both periods and the charts (reports.figures).
+    current, previous, additive = figures_and_previous(start=start, end=end, scope=scope)
+    charts = build_charts(daily_series_of(additive, start, end), current.get("tiers") or {})
     context.update(
         start=start,
         end=end,

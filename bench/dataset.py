@@ -10,17 +10,27 @@ What it loads, over `days` days ending yesterday (local time):
   (20 % VIP, 5 % DIAMOND) and a tier change (upgrade) for the VIP and DIAMOND ones;
 - `sales` sales evenly over the period at every store, 70 % by a member (spread over all of
   them), 3 % partly refunded and 1 % refunded in full, an earn entry for each member sale;
-- a spend entry for 5 % of members, an expire entry for 2 %, 200,000 vouchers (40 % used).
+- a spend entry for 5 % of members, an expire entry for 2 %, `vouchers` vouchers (40 % used,
+  200,000 by default);
+- with `earn_lots`, a point lot for every earn entry too (the console benchmark's lot table).
 Balances are then set to the sum of each member's entries (the ledger's invariant); the
 per-entry `balance_after` is only the entry's own points (no report reads it)."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
+import uuid
+from collections.abc import Iterator
 
 import psycopg
 
-from bench.harness import manage
+from bench.harness import ADMIN_URL, bench_env, manage, pg_database
+
+# A database already holding `load_chain`'s history (a name on the bench server or a URL): the
+# report benchmarks migrate it and use it as it is instead of loading a new one (15-20 minutes).
+REUSE_ENV = "BENCH_REPORTS_DB"
 
 SETUP = """
 from stores.demo import demo_stores_load
@@ -29,6 +39,24 @@ from vouchers.demo import demo_vouchers_load
 from members.selectors import programme_settings_get
 demo_stores_load(); demo_tiers_load(); demo_vouchers_load(); programme_settings_get(fresh=True)
 """
+
+# Vietnamese names in roughly their real proportions (Nguyễn is about 38 % of the country), so a
+# name search finds as many people as it would in a real chain: `nguyen van an` about 0.2 %.
+FAMILY = (
+    ["Nguyễn"] * 8 + ["Trần"] * 3 + ["Lê"] * 2 + ["Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ"]
+)
+MIDDLE = ["Văn", "Thị", "Minh", "Ngọc", "Hữu", "Đức", "Thanh", "Quốc", "Thu", "Gia"]
+GIVEN = ["An", "Bình", "Châu", "Dũng", "Hà", "Hải", "Hạnh", "Hoa", "Hùng", "Hương", "Khánh", "Lan", "Linh",
+         "Long", "Mai", "Minh", "Nam", "Phong", "Phúc", "Quân", "Quang", "Sơn", "Tâm", "Thảo", "Trang",
+         "Tuấn", "Vy", "Yến", "Đạt", "Ánh"]  # fmt: skip
+
+
+def _pick(names: list[str], index_sql: str) -> str:
+    array = "ARRAY[" + ", ".join(f"'{name}'" for name in names) + "]"
+    return f"({array})[1 + ({index_sql}) %% {len(names)}]"
+
+
+NAME_SQL = f"{_pick(FAMILY, 'i * 7')} || ' ' || {_pick(MIDDLE, 'i / 3')} || ' ' || {_pick(GIVEN, 'i * 13 / 7')}"
 
 STEPS = [
     (
@@ -51,7 +79,7 @@ STEPS = [
             code, name, phone, email, gender, home_store_id, enrolled_at, enrolment_channel, status,
             status_reason, referral_code, points_balance, points_debt, needs_review, review_note,
             created_at, updated_at)
-        SELECT 'B' || lpad(i::text, 9, '0'), 'Khách hàng ' || i, '+849' || lpad(i::text, 8, '0'), '', '',
+        SELECT 'B' || lpad(i::text, 9, '0'), NAME_SQL, '+849' || lpad(i::text, 8, '0'), '', '',
                CASE WHEN i %% 20 = 0 THEN NULL ELSE s.ids[1 + (i * 7) %% s.n] END,
                %(start)s + ((i - 1)::float8 / %(members)s) * %(span)s, 'import', 'active', '',
                'R' || lpad(i::text, 9, '0'), 0, 0, false, '',
@@ -112,6 +140,14 @@ STEPS = [
         """,
     ),
     (
+        "earn lots",
+        """
+        INSERT INTO members_pointlot (points, remaining, earned_at, available_from, expires_at, entry_id, member_id)
+        SELECT points, points, occurred_at, occurred_at, occurred_at + interval '365 days', id, member_id
+        FROM members_ledgerentry WHERE kind = 'earn' AND %(earn_lots)s
+        """,
+    ),
+    (
         "balances",
         """
         UPDATE members_member m SET points_balance = e.total
@@ -142,8 +178,8 @@ STEPS = [
         WITH r AS (SELECT array_agg(id ORDER BY id) AS ids, count(*) AS n FROM vouchers_reward),
              m AS (SELECT min(id) AS first, count(*) AS n FROM members_member),
              s AS (SELECT array_agg(id ORDER BY id) AS ids, count(*) AS n FROM stores_store),
-             g AS (SELECT i, %(start)s + ((i - 1)::float8 / 200000) * %(span)s AS at
-                   FROM generate_series(1::bigint, 200000) AS i)
+             g AS (SELECT i, %(start)s + ((i - 1)::float8 / %(vouchers)s) * %(span)s AS at
+                   FROM generate_series(1::bigint, %(vouchers)s) AS i)
         INSERT INTO vouchers_voucher (
             created_at, updated_at, code, status, channel, issued_at, reason, points_spent, expires_at,
             used_at, used_store_id, issued_store_id, used_sale_reference, returned_from_sale, return_reason,
@@ -152,7 +188,8 @@ STEPS = [
                50, g.at + interval '30 days', CASE WHEN g.i %% 5 < 2 THEN g.at + interval '3 hours' END,
                CASE WHEN g.i %% 5 < 2 THEN s.ids[1 + g.i %% s.n] END, s.ids[1 + (g.i * 3) %% s.n], '', '', '', '',
                m.first + (g.i * 104729) %% m.n, r.ids[1 + g.i %% r.n]
-        FROM g CROSS JOIN r CROSS JOIN m CROSS JOIN s
+        FROM g CROSS JOIN r CROSS JOIN m CROSS JOIN s;
+        UPDATE vouchers_reward r SET issued_count = (SELECT count(*) FROM vouchers_voucher v WHERE v.reward_id = r.id)
         """,
     ),
 ]
@@ -166,6 +203,8 @@ def load_chain(
     sales: int = 5_000_000,
     days: int = 730,
     extra_stores: int = 36,
+    vouchers: int = 200_000,
+    earn_lots: bool = False,
 ) -> dict[str, float]:
     """Load the history into the migrated database at `url` (`env`: the bench environment for
     manage.py). Returns the seconds each step took."""
@@ -175,6 +214,8 @@ def load_chain(
         "members": members,
         "sales": sales,
         "extra_stores": extra_stores,
+        "vouchers": vouchers,
+        "earn_lots": earn_lots,
         # The period ends at the start of today (UTC+7): everything loaded happened before today.
         "start": f"{days} days",
         "span": f"{days} days",
@@ -189,7 +230,7 @@ def load_chain(
         span_sql = "%(span)s::interval"
         for name, sql in STEPS:
             started = time.perf_counter()
-            sql = sql.replace("%(start)s", start_sql).replace("%(span)s", span_sql)
+            sql = sql.replace("%(start)s", start_sql).replace("%(span)s", span_sql).replace("NAME_SQL", NAME_SQL)
             for statement in [s for s in sql.split(";") if s.strip()]:
                 connection.execute(statement, params)
             timings[name] = time.perf_counter() - started
@@ -197,3 +238,21 @@ def load_chain(
         connection.execute("VACUUM ANALYZE")
         timings["analyze"] = time.perf_counter() - started
     return timings
+
+
+@contextlib.contextmanager
+def chain_database(prefix: str, *, members: int, sales: int) -> Iterator[tuple[str, dict[str, str], dict | None]]:
+    """(url, bench env, load timings) of a migrated database with the chain's history: the one
+    named by `BENCH_REPORTS_DB` (migrated, kept afterwards, timings `None`), else a throwaway one
+    loaded here and dropped afterwards."""
+    reuse = os.environ.get(REUSE_ENV)
+    if reuse:
+        url = reuse if "://" in reuse else ADMIN_URL.rsplit("/", 1)[0] + "/" + reuse
+        env = bench_env(url)
+        manage(env, "migrate", "--noinput", "-v0")
+        yield url, env, None
+        return
+    with pg_database(f"{prefix}_{uuid.uuid4().hex[:8]}") as url:
+        env = bench_env(url)
+        manage(env, "migrate", "--noinput", "-v0")
+        yield url, env, load_chain(url, env, members=members, sales=sales)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -18,6 +19,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from loyalty_site.core.admin import (
     FormattedNumbersMixin,
+    LargeTableAdminMixin,
     ReadOnlyModelAdmin,
     ReadOnlyTabularInline,
     refusal_onto_form,
@@ -49,13 +51,15 @@ from members.models import (
     ProgrammeSettings,
     StoreCreditEntry,
 )
-from members.phones import phone_national, phone_or_none, phone_search_digits
+from members.phones import phone_national
 from members.resources import LedgerEntryResource
 from members.selectors import (
     ledger_entries_recent,
     member_consent_changes,
+    member_ids_search,
     member_pending_points,
     member_points_expiring,
+    member_search,
     member_spendable_points,
     programme_settings_get,
 )
@@ -83,24 +87,25 @@ RECENT_ENTRIES = 10
 CONSENT_CHANGES_SHOWN = 100
 
 
-class PhoneSearchMixin:
-    """Search finds a phone typed in any form: the term is normalised to E.164 (whole
-    numbers) or reduced to its digits without prefix (partial numbers) and matched against the
-    stored phone, on top of the ordinary search."""
+class MemberSearchMixin:
+    """The search of a list of records that belong to a member (sales, ledger entries, lots,
+    vouchers...): the member found the way the member list finds them (`member_search`: a phone
+    in any form or its last digits, a code, a card, a name with or without accents; at most 500
+    members, newest first), or the record's own identifiers typed exactly
+    (`exact_search_fields`). Each is an index lookup, where the default search (`icontains`
+    over joined columns) reads the whole table. `search_fields` stays set: it shows the box."""
 
-    phone_search_field = "phone"
+    member_search_field = "member"
+    exact_search_fields: tuple[str, ...] = ()
 
     def get_search_results(self, request, queryset, search_term):
-        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         term = (search_term or "").strip()
         if not term:
-            return results, may_have_duplicates
-        phone = phone_or_none(term)
-        if phone:
-            results = results | queryset.filter(**{self.phone_search_field: phone})
-        elif (digits := phone_search_digits(term)) is not None:
-            results = results | queryset.filter(**{f"{self.phone_search_field}__contains": digits})
-        return results, may_have_duplicates
+            return queryset, False
+        found = Q(**{f"{self.member_search_field}__in": member_ids_search(term=term)})
+        for field_name in self.exact_search_fields:
+            found |= Q(**{field_name: term})
+        return queryset.filter(found), False
 
 
 # --- Programme settings -----------------------------------------------------------------------
@@ -187,7 +192,7 @@ class CardInline(admin.TabularInline):
 
 # The base of the member page: `backoffice` composes it with the tiers, vouchers and campaigns
 # and registers it (once); this app cannot see those floors.
-class MemberAdmin(StaffScopedAdminMixin, PhoneSearchMixin, FormattedNumbersMixin, admin.ModelAdmin):
+class MemberAdmin(LargeTableAdminMixin, StaffScopedAdminMixin, FormattedNumbersMixin, admin.ModelAdmin):
     form = MemberAdminForm
     list_display = [
         "code",
@@ -296,6 +301,11 @@ class MemberAdmin(StaffScopedAdminMixin, PhoneSearchMixin, FormattedNumbersMixin
             },
         ),
     ]
+
+    def get_search_results(self, request, queryset, search_term):
+        # The way staff search (members.search), each kind of term by its own index: the default
+        # `icontains` over name, phone, code, cards and email reads every member.
+        return member_search(term=search_term, queryset=queryset), False
 
     def get_fieldsets(self, request, obj=None):
         return self.change_fieldsets if obj is not None else self.add_fieldsets
@@ -677,7 +687,7 @@ class MemberAdmin(StaffScopedAdminMixin, PhoneSearchMixin, FormattedNumbersMixin
 
 
 @admin.register(Card)
-class CardAdmin(StaffScopedAdminMixin, admin.ModelAdmin):
+class CardAdmin(LargeTableAdminMixin, StaffScopedAdminMixin, MemberSearchMixin, admin.ModelAdmin):
     list_display = [
         "number",
         "member",
@@ -689,6 +699,7 @@ class CardAdmin(StaffScopedAdminMixin, admin.ModelAdmin):
     ]
     list_filter = ["is_active", "deactivation_reason", ("issued_at", admin.DateFieldListFilter)]
     search_fields = ["number", "member__code", "member__name", "member__phone"]
+    exact_search_fields = ("number",)
     ordering = ["-issued_at", "-pk"]
     list_select_related = ["member", "replaced_by"]
     autocomplete_fields = ["member"]
@@ -776,9 +787,11 @@ class CardAdmin(StaffScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(StaffScopedAdminMixin, RecordedExportMixin, PhoneSearchMixin, ReadOnlyModelAdmin):
+class LedgerEntryAdmin(
+    LargeTableAdminMixin, StaffScopedAdminMixin, RecordedExportMixin, MemberSearchMixin, ReadOnlyModelAdmin
+):
     resource_classes = [LedgerEntryResource]
-    phone_search_field = "member__phone"
+    exact_search_fields = ("reference", "cause_reference")
     list_display = [
         "created_at",
         "member",
@@ -790,12 +803,13 @@ class LedgerEntryAdmin(StaffScopedAdminMixin, RecordedExportMixin, PhoneSearchMi
         "cause_reference",
         "created_by",
     ]
-    list_filter = ["kind", "cause_kind", ("created_at", admin.DateFieldListFilter)]
+    # No filter on `cause_kind`: its choices were read with a DISTINCT over the whole ledger on
+    # every page (issue 18); the kind filter and the exact search by cause reference remain.
+    list_filter = ["kind", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["member__code", "member__name", "member__phone", "=reference", "cause_reference"]
     ordering = ["-created_at", "-pk"]
     list_select_related = ["member", "created_by"]
     autocomplete_fields: list = []
-    date_hierarchy = "created_at"
     fields = [
         "member",
         "kind",
@@ -826,11 +840,11 @@ class LedgerEntryAdmin(StaffScopedAdminMixin, RecordedExportMixin, PhoneSearchMi
 
 
 @admin.register(StoreCreditEntry)
-class StoreCreditEntryAdmin(StaffScopedAdminMixin, PhoneSearchMixin, ReadOnlyModelAdmin):
+class StoreCreditEntryAdmin(LargeTableAdminMixin, StaffScopedAdminMixin, MemberSearchMixin, ReadOnlyModelAdmin):
     """The store-credit ledger, read-only: staff adjust through the member's "Adjust store
     credit" page (`members.services.store_credit_adjust`)."""
 
-    phone_search_field = "member__phone"
+    exact_search_fields = ("reference", "cause_reference")
     list_display = [
         "created_at",
         "member",
@@ -889,15 +903,13 @@ class LotOpenFilter(admin.SimpleListFilter):
 
 
 @admin.register(PointLot)
-class PointLotAdmin(StaffScopedAdminMixin, PhoneSearchMixin, ReadOnlyModelAdmin):
-    phone_search_field = "member__phone"
+class PointLotAdmin(LargeTableAdminMixin, StaffScopedAdminMixin, MemberSearchMixin, ReadOnlyModelAdmin):
     list_display = ["pk", "member", "points", "remaining", "earned_at", "available_from", "expires_at"]
     list_filter = [LotOpenFilter, ("expires_at", admin.DateFieldListFilter)]
     search_fields = ["member__code", "member__name", "member__phone"]
     ordering = ["expires_at", "pk"]
     list_select_related = ["member"]
     autocomplete_fields: list = []
-    date_hierarchy = "earned_at"
     fields = ["member", "entry", "points", "remaining", "earned_at", "available_from", "expires_at"]
     readonly_fields = fields
     inlines = [LotMovementInline]
@@ -1040,12 +1052,11 @@ def history_changes(record) -> str:
     )  # fmt: skip
 
 
-class HistoryAdmin(StaffScopedAdminMixin, ReadOnlyModelAdmin):
+class HistoryAdmin(LargeTableAdminMixin, StaffScopedAdminMixin, ReadOnlyModelAdmin):
     list_filter = ["history_type", ("history_date", admin.DateFieldListFilter)]
     ordering = ["-history_date", "-history_id"]
     list_select_related = ["history_user"]
     autocomplete_fields: list = []
-    date_hierarchy = "history_date"
 
     def get_fields(self, request, obj=None):
         return ["history_date", "history_user", "history_type", "history_change_reason", "changes"]

@@ -218,6 +218,9 @@ class Member(TimeStampedModel):
 
     code = models.CharField(_("member code"), max_length=12, unique=True, editable=False)
     name = models.CharField(_("name"), max_length=200)
+    # The name lower-cased without accents (`members.search.name_fold`), kept by the member
+    # services beside `name`: what staff searches match, with or without accents.
+    name_folded = models.CharField(_("name without accents"), max_length=200, blank=True, editable=False)
     phone = models.CharField(
         _("phone number"),
         max_length=16,
@@ -236,7 +239,8 @@ class Member(TimeStampedModel):
         related_name="home_members",
         verbose_name=_("home store"),
     )
-    enrolled_at = models.DateTimeField(_("enrolled at"), default=timezone.now, db_index=True)
+    # Indexed with the id below (members_member_recent): the list's order, and its deep pages.
+    enrolled_at = models.DateTimeField(_("enrolled at"), default=timezone.now)
     enrolment_channel = models.CharField(
         _("enrolment channel"), max_length=10, choices=Channel.choices, default=Channel.ADMIN
     )
@@ -290,7 +294,7 @@ class Member(TimeStampedModel):
     # The audit trail: who changed what, when and why, old and new values (phone, status and
     # its reason, merges...). Balances move through the ledger, which is its own record.
     history = HistoricalRecords(
-        excluded_fields=["points_balance", "points_debt", "store_credit_balance", "updated_at"],
+        excluded_fields=["points_balance", "points_debt", "store_credit_balance", "updated_at", "name_folded"],
         verbose_name=_("member history"),
         verbose_name_plural=_("member history"),
     )
@@ -299,6 +303,14 @@ class Member(TimeStampedModel):
         verbose_name = _("member")
         verbose_name_plural = _("members")
         ordering = ["-enrolled_at", "-pk"]
+        # The list's order (and its deep pages: the ids alone), and its status filter: the few
+        # blocked or merged members among millions (issue 18).
+        indexes = [
+            models.Index(fields=["-enrolled_at", "-id"], name="members_member_recent"),
+            models.Index(
+                fields=["status", "-enrolled_at"], condition=~Q(status="active"), name="members_member_not_active"
+            ),
+        ]
         permissions = [
             ("import_members", _("Can import members")),
             ("export_members", _("Can export members")),
@@ -408,6 +420,7 @@ class Card(models.Model):
         verbose_name = _("card")
         verbose_name_plural = _("cards")
         ordering = ["-issued_at", "-pk"]
+        indexes = [models.Index(fields=["-issued_at", "-id"], name="members_card_recent")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(is_active=True, deactivated_at__isnull=True)
@@ -520,7 +533,13 @@ class LedgerEntry(models.Model):
         verbose_name_plural = _("ledger entries")
         permissions = [("export_ledgerentry", _("Can export ledger entries"))]
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["member", "-created_at"], name="members_ledger_member_time")]
+        indexes = [
+            models.Index(fields=["member", "-created_at"], name="members_ledger_member_time"),
+            # The admin's list filtered by kind, newest first, and a sale's entries found by their
+            # cause (the sale page, the ledger searched by a receipt's reference): issue 18.
+            models.Index(fields=["kind", "-created_at"], name="members_ledger_kind_time"),
+            models.Index(fields=["cause_reference"], name="members_ledger_cause"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(points=0) | Q(points_not_recovered__gt=0), name="members_ledger_points_not_zero"
@@ -570,6 +589,8 @@ class PointLot(models.Model):
         indexes = [
             models.Index(fields=["member", "expires_at"], name="members_lot_member_expiry"),
             models.Index(fields=["expires_at"], condition=Q(remaining__gt=0), name="members_lot_open_expiry"),
+            # The admin's list, soonest expiry first, every lot (issue 18).
+            models.Index(fields=["expires_at", "id"], name="members_lot_expiry"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(remaining__gte=0), name="members_lot_remaining_gte_0"),

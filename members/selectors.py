@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, models, transaction
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -33,6 +33,7 @@ from members.models import (
 )
 from members.phones import phone_masked, phone_or_none
 from members.presence import token_matching_step, token_split
+from members.search import name_pattern, phone_term
 from stores.models import Store
 
 PROGRAMME_SETTINGS_CACHE_KEY = "members:programme-settings:v1"
@@ -112,6 +113,41 @@ def member_lookup(*, query: str) -> Member | None:
         phone = phone_or_none(query)
         member = members.filter(phone=phone).first() if phone else None
     return member_resolve(member) if member is not None else None
+
+
+def member_search(*, term: str, queryset: QuerySet[Member] | None = None) -> QuerySet[Member]:
+    """The members a staff search designates (members/search.py): a phone whole or its start or
+    last 6+ digits, a member code, a card number (active or not: staff look up lost cards too) or
+    an email exactly, or a name with or without accents (every word of the term in the folded
+    name). Each condition is served by an index on PostgreSQL; the term decides which are tried,
+    so no search reads the whole table. Not ordered: the caller's ordering applies."""
+    queryset = Member.objects.all() if queryset is None else queryset
+    term = (term or "").strip()
+    if not term:
+        return queryset
+    exact = code_normalise(term)
+    found = Q(code=exact) | Q(pk__in=list(Card.objects.filter(number=exact).values_list("member_id", flat=True)[:50]))
+    if "@" in term:
+        local, _at, domain = term.rpartition("@")
+        found |= Q(email=f"{local}@{domain.lower()}")  # stored so (members.services._clean_email)
+    phone = phone_term(term)
+    if phone is not None:
+        if phone.e164:
+            found |= Q(phone=phone.e164)
+        if phone.prefix:
+            found |= Q(phone__startswith=phone.prefix)
+        if phone.suffix:
+            found |= Q(phone_reversed__startswith=phone.suffix[::-1])
+        queryset = queryset.alias(phone_reversed=Reverse("phone"))
+    elif (pattern := name_pattern(term)) is not None:
+        found |= Q(name_folded__regex=pattern)
+    return queryset.filter(found)
+
+
+def member_ids_search(*, term: str, limit: int = 500) -> list[int]:
+    """The ids of at most `limit` members `member_search` finds (newest first): for the lists
+    of other records (sales, ledger entries, vouchers...) searched by their member."""
+    return list(member_search(term=term).order_by("-enrolled_at", "-pk").values_list("pk", flat=True)[:limit])
 
 
 def member_by_token(*, token: str, at: datetime.datetime | None = None) -> tuple[Member, int] | None:

@@ -12,9 +12,10 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from loyalty_site.core.admin import ReadOnlyModelAdmin
+from loyalty_site.core.admin import LargeTableAdminMixin, ReadOnlyModelAdmin
 from loyalty_site.core.errors import DomainError
 from loyalty_site.core.scoping import StaffScopedAdminMixin
+from members.admin import MemberSearchMixin
 from members.selectors import member_lookup
 from notifications.models import Channel, MemberPreference, Message, MessageTemplate, ZaloConnection
 from notifications.rendering import EVENT_PLACEHOLDERS, PLACEHOLDERS
@@ -177,7 +178,7 @@ class MemberPreferenceAdmin(StaffScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(StaffScopedAdminMixin, ReadOnlyModelAdmin):
+class MessageAdmin(LargeTableAdminMixin, StaffScopedAdminMixin, MemberSearchMixin, ReadOnlyModelAdmin):
     """The outbox: a record, read-only; the only action is sending failed messages again."""
 
     list_display = [
@@ -205,7 +206,6 @@ class MessageAdmin(StaffScopedAdminMixin, ReadOnlyModelAdmin):
     ordering = ["-created_at", "-pk"]
     list_select_related = ["member"]
     autocomplete_fields = ["member"]
-    date_hierarchy = "created_at"
     actions = ["resend"]
     fieldsets = [
         (None, {"fields": ["member", "event", "channel", "language", "marketing", "template", "recipient"]}),

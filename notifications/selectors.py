@@ -154,9 +154,15 @@ class ChannelCounts:
     total: int
 
 
-def message_delivery_counts(queryset: QuerySet[Message]) -> list[ChannelCounts]:
-    """Messages per channel and status, for the outbox's summary (one grouped query)."""
-    grouped = queryset.order_by().values("channel", "status").annotate(n=Count("pk"))
+SUMMARY_LATEST = 10_000
+
+
+def message_delivery_counts(queryset: QuerySet[Message], *, latest: int = SUMMARY_LATEST) -> list[ChannelCounts]:
+    """Messages per channel and status among the `latest` newest of `queryset`, for the outbox's
+    summary (one grouped query). Bounded: grouping the whole outbox, millions of rows at a chain's
+    size, read it all on every page (issue 18); the newest are read through the time index."""
+    newest = queryset.order_by("-created_at", "-pk").values("pk")[:latest]
+    grouped = Message.objects.filter(pk__in=newest).order_by().values("channel", "status").annotate(n=Count("pk"))
     table: dict[str, dict[str, int]] = {}
     for row in grouped:
         table.setdefault(row["channel"], {})[row["status"]] = row["n"]

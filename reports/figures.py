@@ -12,8 +12,10 @@ vouchers) come from the daily rollups (`reports.models`) for the days that were 
 not touched since, and from the raw tables for every other day: today, any day not rolled up
 yet, and any day a row created after the rollups' watermark belongs to (a late-synced sale, a
 refund of an old sale, a back-dated ledger entry). So the figures are exact whether the rollups
-are fresh or not; the rollups only make them fast. Figures that do not add up across days
-(active members, returning rate, balances, tiers) are computed from index-backed queries.
+are fresh or not; the rollups only make them fast. Active members and the returning rate (distinct
+members) come from the kept member activity structure (`MemberDay`, `ActivityGap`, rebuilt with
+the rollups) for the clean days and from the sales for the others (`active_members_in`);
+balances and tiers from the members' current state with what happened since undone.
 
 **Filters.** A `Scope` narrows to a brand, a store, and the staff user's own stores (all three
 intersect; `None` = no restriction). What each figure follows under a filter:
@@ -52,6 +54,7 @@ from django.db.models import (
     Case,
     CharField,
     Count,
+    Exists,
     F,
     IntegerField,
     OuterRef,
@@ -72,7 +75,16 @@ from members.selectors import programme_settings_get, programme_zone
 from pos.models import Refund, Sale
 from reports.definitions import IS_ORDER, SALE_NET
 from reports.memberships import membership_figures
-from reports.models import DailyEnrolments, DailyPoints, DailySales, DailyVouchers, RollupDay, RollupState
+from reports.models import (
+    ActivityGap,
+    DailyEnrolments,
+    DailyPoints,
+    DailySales,
+    DailyVouchers,
+    MemberDay,
+    RollupDay,
+    RollupState,
+)
 from stores.models import Store
 from tiers.models import Tier, TierChange, TierStatus
 from vouchers.models import Reward, Voucher
@@ -264,6 +276,18 @@ def vouchers_used_by_day(lo: datetime.datetime, hi: datetime.datetime) -> QueryS
     )
 
 
+def member_days(lo: datetime.datetime, hi: datetime.datetime) -> QuerySet:
+    """Per (member, store, local day): the days in `[lo, hi)` on which a member placed an order
+    (a sale not refunded in full) at a store. The columns are those of `MemberDay`."""
+    return (
+        Sale.objects.filter(IS_ORDER, member__isnull=False, occurred_at__gte=lo, occurred_at__lt=hi)
+        .annotate(day=_local_day("occurred_at"))
+        .values("member_id", "store_id", "day")
+        .distinct()
+        .order_by()
+    )
+
+
 def dirty_days(*, since: datetime.datetime, db: str | None = None) -> set[datetime.date]:
     """The local days whose rollups rows created at or after `since` change: a sale's day, a
     refunded sale's day, a ledger entry's day, a member's enrolment day, a voucher's issue day,
@@ -309,7 +333,7 @@ class _Additive:
     sales: dict  # day -> {column: value}
     points: dict  # day -> {figure: points}
     enrolments: dict  # day -> members
-    vouchers: dict  # (reward_id, campaign_id) -> [issued, used]
+    vouchers: dict  # day -> {(reward_id, campaign_id): [issued, used]}
 
 
 SALES_COLUMNS = ("member_net", "member_gross", "member_orders", "other_net", "other_gross", "other_orders")
@@ -324,7 +348,7 @@ def _additive(start: datetime.date, end: datetime.date, stores: frozenset[int] |
         sales=defaultdict(lambda: dict.fromkeys(SALES_COLUMNS, 0)),
         points=defaultdict(lambda: dict.fromkeys(Figure.values, 0)),
         enrolments=defaultdict(int),
-        vouchers=defaultdict(lambda: [0, 0]),
+        vouchers=defaultdict(lambda: defaultdict(lambda: [0, 0])),
     )
     raw = raw_days(start, end, db)
     raw_set = set(raw)
@@ -352,7 +376,7 @@ def _additive(start: datetime.date, end: datetime.date, stores: frozenset[int] |
             ),
             (
                 _in_stores(DailyVouchers.objects.filter(rolled), stores)
-                .values("reward_id", "campaign_id")
+                .values("day", "reward_id", "campaign_id")
                 .annotate(issued=Sum("issued"), used=Sum("used")),
                 "vouchers",
             ),
@@ -384,7 +408,7 @@ def _fold(result: _Additive, section: str, rows) -> None:
         elif section == "enrolments":
             result.enrolments[_as_date(row["day"])] += row["members"] or 0
         else:
-            counts = result.vouchers[(row["reward_id"], row["campaign_id"])]
+            counts = result.vouchers[_as_date(row["day"])][(row["reward_id"], row["campaign_id"])]
             counts[0] += row["issued"] or 0
             counts[1] += row["used"] or 0
 
@@ -402,85 +426,231 @@ def _members_in(queryset: QuerySet, stores: frozenset[int] | None, path: str = "
     return queryset if stores is None else queryset.filter(**{f"{path}__in": stores})
 
 
-def _active_and_returning(start, end, stores, db) -> tuple[int, int, int]:
-    """(active members in the period, active in the previous period, of those active again)."""
-    lo, hi = day_start(start), day_start(end + datetime.timedelta(days=1))
-    before_start, _before_end = previous_period(start, end)
-    current = _member_sales(lo, hi, stores, db)
-    previous = _member_sales(day_start(before_start), lo, stores, db)
-    active = current.values("member_id").distinct().count()
-    active_before = previous.values("member_id").distinct().count()
-    returning = (
-        previous.filter(member_id__in=current.values("member_id")).values("member_id").distinct().count()
-        if active_before
-        else 0
-    )
-    return active, active_before, returning
+def _gap_scope(scope: Scope, stores: frozenset[int] | None, db: str) -> tuple[int, int] | None:
+    """The `ActivityGap` scope (kind, id) that counts exactly the members of `stores`, if any:
+    every store, one store, or every store of the brand asked for."""
+    if stores is None:
+        return ActivityGap.Kind.ALL, 0
+    if len(stores) == 1:
+        return ActivityGap.Kind.STORE, next(iter(stores))
+    if scope.brand_id is not None:
+        brand_stores = frozenset(Store.objects.using(db).filter(brand_id=scope.brand_id).values_list("pk", flat=True))
+        if stores == brand_stores:
+            return ActivityGap.Kind.BRAND, scope.brand_id
+    return None
 
 
-def _outstanding(end_at: datetime.datetime, stores, db) -> int:
-    """Σ balances after every entry posted before `end_at`: today's balances minus what was
-    posted since."""
+def _kept_run(
+    a: datetime.date, b: datetime.date, raw: set[datetime.date]
+) -> tuple[datetime.date, datetime.date] | None:
+    """The longest run of days of `[a, b]` none of which is read raw, if any."""
+    best, run_start = None, None
+    for day in [*_days(a, b), None]:
+        if day is not None and day not in raw:
+            run_start = run_start or day
+            continue
+        if run_start is not None:
+            last = (day or b + datetime.timedelta(days=1)) - datetime.timedelta(days=1)
+            if best is None or (last - run_start) > (best[1] - best[0]):
+                best = (run_start, last)
+            run_start = None
+    return best
+
+
+def active_members_in(
+    ranges: list[tuple[datetime.date, datetime.date]], scope: Scope, stores: frozenset[int] | None, db: str
+) -> list[int]:
+    """For each range of local days: the distinct members with an order in it (reports.md,
+    active members) at the stores of `stores`.
+
+    Each range's longest run of days that are rolled up and untouched since (`raw_days`) comes
+    from the kept structure: the activity gaps (one aggregate for every range) for the whole
+    scope, a store or a brand, else the member order days. The rest of the range (today, days
+    not rolled up, days touched since the watermark, and whatever lies beyond them) comes from
+    the sales, less the members already counted from the structure."""
+    if stores is not None and not stores:
+        return [0] * len(ranges)
+    raw = set(raw_days(min(a for a, _ in ranges), max(b for _, b in ranges), db))
+    kept = {n: _kept_run(a, b, raw) for n, (a, b) in enumerate(ranges)}
+    wanted = {n: run for n, run in kept.items() if run is not None}
+    counts = [0] * len(ranges)
+    if wanted:
+        gap_scope = _gap_scope(scope, stores, db)
+        if gap_scope is not None:
+            rows = ActivityGap.objects.using(db).filter(kind=gap_scope[0], scope_id=gap_scope[1])
+            sums = {
+                f"r{n}": Sum(
+                    "members",
+                    filter=Q(day__gte=a, day__lte=b) & (Q(previous_day__isnull=True) | Q(previous_day__lt=a)),
+                    default=0,
+                )
+                for n, (a, b) in wanted.items()
+            }
+        else:
+            rows = _in_stores(MemberDay.objects.using(db), stores)
+            sums = {
+                f"r{n}": Count("member_id", distinct=True, filter=Q(day__gte=a, day__lte=b))
+                for n, (a, b) in wanted.items()
+            }
+        first_kept = min(a for a, _ in wanted.values())
+        last_kept = max(b for _, b in wanted.values())
+        totals = rows.filter(day__gte=first_kept, day__lte=last_kept).aggregate(**sums)
+        for n in wanted:
+            counts[n] += int(totals[f"r{n}"] or 0)
+    for n, (a, b) in enumerate(ranges):
+        run = kept[n]
+        if run == (a, b):
+            continue
+        lo, hi = day_start(a), day_start(b + datetime.timedelta(days=1))
+        sales = _member_sales(lo, hi, stores, db)
+        if run is not None:  # the days of the run were counted from the structure: the days around it
+            run_lo, run_hi = day_start(run[0]), day_start(run[1] + datetime.timedelta(days=1))
+            sales = sales.filter(Q(occurred_at__lt=run_lo) | Q(occurred_at__gte=run_hi))
+            counted = _in_stores(
+                MemberDay.objects.using(db).filter(member_id=OuterRef("member_id"), day__gte=run[0], day__lte=run[1]),
+                stores,
+            )
+            sales = sales.filter(~Exists(counted))
+        counts[n] += sales.order_by().values("member_id").distinct().count()
+    return counts
+
+
+def _outstanding(end_ats: list[datetime.datetime], stores, db) -> list[int]:
+    """For each moment of `end_ats`: Σ balances after every entry posted before it, as today's
+    balances minus what was posted since (one read of the balances, one of the entries)."""
     members = Member.objects.using(db).exclude(status=Member.Status.MERGED)
     now_total = _members_in(members, stores, "home_store_id").aggregate(total=Sum("points_balance"))["total"] or 0
-    since = _members_in(LedgerEntry.objects.using(db).filter(created_at__gte=end_at), stores).aggregate(
-        total=Sum("points")
-    )["total"]
-    return int(now_total - (since or 0))
+    since = _members_in(LedgerEntry.objects.using(db).filter(created_at__gte=min(end_ats)), stores).aggregate(
+        **{f"s{n}": Sum("points", filter=Q(created_at__gte=end_at), default=0) for n, end_at in enumerate(end_ats)}
+    )
+    return [int(now_total - since[f"s{n}"]) for n in range(len(end_ats))]
 
 
-def _expiring(end_at: datetime.datetime, stores, db) -> dict[str, int]:
-    lots = _members_in(PointLot.objects.using(db).filter(remaining__gt=0, expires_at__gte=end_at), stores)
+def _expiring(end_ats: list[datetime.datetime], stores, db) -> list[dict[str, int]]:
+    """For each moment of `end_ats`: the points still in lots expiring within 30 / 60 / 90 days
+    after it (one read of the lots)."""
+    last = max(EXPIRING_DAYS)
+    lots = _members_in(
+        PointLot.objects.using(db).filter(
+            remaining__gt=0, expires_at__gte=min(end_ats), expires_at__lt=max(end_ats) + datetime.timedelta(days=last)
+        ),
+        stores,
+    )
     sums = lots.aggregate(
         **{
-            f"expiring_{days}": Sum(
-                "remaining", filter=Q(expires_at__lt=end_at + datetime.timedelta(days=days)), default=0
+            f"e{n}_{days}": Sum(
+                "remaining",
+                filter=Q(expires_at__gte=end_at, expires_at__lt=end_at + datetime.timedelta(days=days)),
+                default=0,
             )
+            for n, end_at in enumerate(end_ats)
             for days in EXPIRING_DAYS
         }
     )
-    return {key: int(value) for key, value in sums.items()}
+    return [{f"expiring_{days}": int(sums[f"e{n}_{days}"]) for days in EXPIRING_DAYS} for n in range(len(end_ats))]
 
 
-def _tiers(end: datetime.date, end_at: datetime.datetime, stores, db) -> dict[str, int]:
-    """Members per tier at `end_at` (the end of local day `end`): today's tiers of the members
-    enrolled by then, with the changes made since undone."""
+def _tiers(ends: list[datetime.date], stores, db) -> list[dict[str, int]]:
+    """For each local day of `ends`: members per tier at its end, as today's tiers of the
+    members enrolled by then with the changes made since undone (one read of the members with
+    their tier, one of the later changes)."""
     ranks = dict(Tier.objects.using(db).values_list("pk", "rank"))
     if not ranks:
-        return {}
+        return [{} for _ in ends]
     codes = dict(Tier.objects.using(db).values_list("pk", "code"))
-    members = _members_in(
-        Member.objects.using(db).exclude(status=Member.Status.MERGED).filter(enrolled_at__lt=end_at),
-        stores,
-        "home_store_id",
-    )
-    counts: dict[int, int] = defaultdict(int)
-    for tier_id, n in (
-        TierStatus.objects.using(db)
-        .filter(member__in=members)
-        .values_list("tier_id")
-        .annotate(n=Count("pk"))
-        .order_by()
-    ):
-        counts[tier_id] += n
+    end_ats = [day_start(end + datetime.timedelta(days=1)) for end in ends]
     # A member gets a tier status with their first qualifying event: until then, the entry tier.
-    counts[min(ranks, key=ranks.get)] += members.count() - sum(counts.values())
-    if end < local_today():
-        later = _members_in(TierChange.objects.using(db).filter(at__gte=end_at, member__enrolled_at__lt=end_at), stores)
-        later = later.exclude(member__status=Member.Status.MERGED)
-        for from_tier, to_tier, n in later.values_list("from_tier_id", "to_tier_id").annotate(n=Count("pk")).order_by():
-            counts[to_tier] -= n
-            counts[from_tier] += n
-    return {codes[t]: counts.get(t, 0) for t in sorted(codes, key=lambda t: ranks[t])}
+    entry = min(ranks, key=ranks.get)
+    counts: list[dict[int, int]] = [defaultdict(int) for _ in ends]
+    if stores is None:
+        # Every member: today's statuses per tier and the number of members (no join), less the
+        # members merged (`merged_into` is set exactly for them) or enrolled after the end.
+        everyone = Member.objects.using(db).count()
+        for tier_id, number in TierStatus.objects.using(db).values_list("tier_id").annotate(n=Count("pk")).order_by():
+            for n in range(len(ends)):
+                counts[n][tier_id] += number
+                counts[n][entry] -= number
+        for n in range(len(ends)):
+            counts[n][entry] += everyone
+        left_out = {
+            f"n{n}": Count("pk", filter=Q(merged_into__isnull=False) | Q(enrolled_at__gte=end_at))
+            for n, end_at in enumerate(end_ats)
+        }
+        out = Member.objects.using(db).filter(Q(merged_into__isnull=False) | Q(enrolled_at__gte=min(end_ats)))
+        for tier_id, *numbers in out.values_list("tier_status__tier_id").annotate(**left_out).order_by():
+            for n, number in enumerate(numbers):
+                counts[n][tier_id if tier_id is not None else entry] -= number
+    else:
+        members = _members_in(
+            Member.objects.using(db).exclude(status=Member.Status.MERGED).filter(enrolled_at__lt=max(end_ats)),
+            stores,
+            "home_store_id",
+        )
+        per_tier = members.values_list("tier_status__tier_id").annotate(
+            **{f"n{n}": Count("pk", filter=Q(enrolled_at__lt=end_at)) for n, end_at in enumerate(end_ats)}
+        )
+        for tier_id, *numbers in per_tier.order_by():
+            for n, number in enumerate(numbers):
+                counts[n][tier_id if tier_id is not None else entry] += number
+    today = local_today()
+    past = [(n, end_at) for n, (end, end_at) in enumerate(zip(ends, end_ats, strict=True)) if end < today]
+    if past:
+        later = _members_in(
+            TierChange.objects.using(db).filter(
+                at__gte=min(end_at for _, end_at in past), member__enrolled_at__lt=max(end_at for _, end_at in past)
+            ),
+            stores,
+        ).exclude(member__status=Member.Status.MERGED)
+        filters = {f"n{n}": Count("pk", filter=Q(at__gte=end_at, member__enrolled_at__lt=end_at)) for n, end_at in past}
+        for from_tier, to_tier, *numbers in (
+            later.values_list("from_tier_id", "to_tier_id").annotate(**filters).order_by()
+        ):
+            for (n, _end_at), number in zip(past, numbers, strict=True):
+                counts[n][to_tier] -= number
+                counts[n][from_tier] += number
+    return [{codes[t]: c.get(t, 0) for t in sorted(codes, key=lambda t: ranks[t])} for c in counts]
 
 
-def _moves(start_at, end_at, stores, db) -> tuple[int, int]:
-    changes = _members_in(TierChange.objects.using(db).filter(at__gte=start_at, at__lt=end_at), stores)
-    moves = changes.aggregate(
-        up=Count("pk", filter=Q(to_tier__rank__gt=F("from_tier__rank"))),
-        down=Count("pk", filter=Q(to_tier__rank__lt=F("from_tier__rank"))),
+def _moves(periods: list[tuple[datetime.datetime, datetime.datetime]], stores, db) -> list[tuple[int, int]]:
+    """For each `[start_at, end_at)` of `periods`: tier upgrades and downgrades in it."""
+    changes = _members_in(
+        TierChange.objects.using(db).filter(at__gte=min(p[0] for p in periods), at__lt=max(p[1] for p in periods)),
+        stores,
     )
-    return moves["up"], moves["down"]
+    up, down = Q(to_tier__rank__gt=F("from_tier__rank")), Q(to_tier__rank__lt=F("from_tier__rank"))
+    moves = changes.aggregate(
+        **{
+            f"{name}{n}": Count("pk", filter=Q(at__gte=start_at, at__lt=end_at) & direction)
+            for n, (start_at, end_at) in enumerate(periods)
+            for name, direction in (("up", up), ("down", down))
+        }
+    )
+    return [(moves[f"up{n}"], moves[f"down{n}"]) for n in range(len(periods))]
+
+
+@dataclass
+class _MemberLevel:
+    """The figures of one period that are read from the members' current state."""
+
+    outstanding: int
+    expiring: dict[str, int]
+    tiers: dict[str, int]
+    moves: tuple[int, int]
+
+
+def _member_level(periods: list[tuple[datetime.date, datetime.date]], stores, db) -> list[_MemberLevel]:
+    bounds = [(day_start(start), day_start(end + datetime.timedelta(days=1))) for start, end in periods]
+    end_ats = [end_at for _, end_at in bounds]
+    return [
+        _MemberLevel(*values)
+        for values in zip(
+            _outstanding(end_ats, stores, db),
+            _expiring(end_ats, stores, db),
+            _tiers([end for _, end in periods], stores, db),
+            _moves(bounds, stores, db),
+            strict=True,
+        )
+    ]
 
 
 # --- The API -----------------------------------------------------------------------------------
@@ -524,30 +694,48 @@ def _voucher_lists(vouchers: dict, db: str) -> tuple[list[dict], list[dict]]:
     return reward_rows, campaign_rows
 
 
-def period_figures(*, start: datetime.date, end: datetime.date, scope: Scope) -> dict:
-    """Every figure of `summary.json` for the local days `[start, end]` and `scope`."""
-    db = reports_db()
-    stores = scope.stores(db)
-    data = _additive(start, end, stores, db)
+def _in_period(data: _Additive, start: datetime.date, end: datetime.date) -> tuple[dict, dict, dict, int]:
+    """The additive figures of the days `[start, end]` of `data`: sales columns, points per
+    figure, vouchers per (reward, campaign), enrolments."""
     sales = dict.fromkeys(SALES_COLUMNS, 0)
-    for day_sales in data.sales.values():
-        for column in SALES_COLUMNS:
-            sales[column] += day_sales[column]
     points = dict.fromkeys(Figure.values, 0)
-    for day_points in data.points.values():
-        for figure, value in day_points.items():
+    vouchers: dict = defaultdict(lambda: [0, 0])
+    enrolments = 0
+    for day in _days(start, end):
+        for column, value in data.sales.get(day, {}).items():
+            sales[column] += value
+        for figure, value in data.points.get(day, {}).items():
             points[figure] += value
+        for key, (issued, used) in data.vouchers.get(day, {}).items():
+            vouchers[key][0] += issued
+            vouchers[key][1] += used
+        enrolments += data.enrolments.get(day, 0)
+    return sales, points, vouchers, enrolments
+
+
+def _period_figures(
+    start: datetime.date,
+    end: datetime.date,
+    stores: frozenset[int] | None,
+    db: str,
+    data: _Additive,
+    actives: tuple[int, int, int],
+    level: _MemberLevel,
+) -> dict:
+    """Every figure of `[start, end]` from the additive figures `data` (covering the period) and
+    the active members of the period, of the previous period and of both together."""
+    sales, points, vouchers, enrolments = _in_period(data, start, end)
     member_net, other_net = Decimal(sales["member_net"]), Decimal(sales["other_net"])
     net = member_net + other_net
     orders = sales["member_orders"] + sales["other_orders"]
-    active, active_before, returning = _active_and_returning(start, end, stores, db)
+    active, active_before, either = actives
+    returning = active + active_before - either
+    outstanding, tiers = level.outstanding, level.tiers
+    upgrades, downgrades = level.moves
+    by_reward, by_campaign = _voucher_lists(vouchers, db)
+    vouchers_issued = sum(v[0] for v in vouchers.values())
+    vouchers_used = sum(v[1] for v in vouchers.values())
     start_at, end_at = day_start(start), day_start(end + datetime.timedelta(days=1))
-    outstanding = _outstanding(end_at, stores, db)
-    tiers = _tiers(end, end_at, stores, db)
-    upgrades, downgrades = _moves(start_at, end_at, stores, db)
-    by_reward, by_campaign = _voucher_lists(data.vouchers, db)
-    vouchers_issued = sum(v[0] for v in data.vouchers.values())
-    vouchers_used = sum(v[1] for v in data.vouchers.values())
     return {
         "from": start,
         "to": end,
@@ -560,7 +748,7 @@ def period_figures(*, start: datetime.date, end: datetime.date, scope: Scope) ->
         "aov_members": _ratio(member_net, sales["member_orders"], MONEY_PLACES),
         "aov_non_members": _ratio(other_net, sales["other_orders"], MONEY_PLACES),
         "active_members": active,
-        "new_members": sum(data.enrolments.values()),
+        "new_members": enrolments,
         "purchase_frequency": _ratio(sales["member_orders"], active, SHARE_PLACES),
         "returning_rate": _ratio(returning, active_before, SHARE_PLACES),
         "points_issued": points[Figure.ISSUED],
@@ -569,7 +757,7 @@ def period_figures(*, start: datetime.date, end: datetime.date, scope: Scope) ->
         "points_adjusted": points[Figure.ADJUSTED],
         "outstanding_points": outstanding,
         "liability_vnd": points_to_money(outstanding, programme_settings_get().point_value).quantize(MONEY_PLACES),
-        **_expiring(end_at, stores, db),
+        **level.expiring,
         "vouchers_issued": vouchers_issued,
         "vouchers_used": vouchers_used,
         "voucher_use_rate": _ratio(vouchers_used, vouchers_issued, SHARE_PLACES),
@@ -582,10 +770,48 @@ def period_figures(*, start: datetime.date, end: datetime.date, scope: Scope) ->
     }
 
 
+def _periods(start: datetime.date, end: datetime.date, back: int) -> list[tuple[datetime.date, datetime.date]]:
+    """`[start, end]` and the `back` periods of the same length just before it, latest first."""
+    periods = [(start, end)]
+    for _ in range(back):
+        periods.append(previous_period(*periods[-1]))
+    return periods
+
+
+def period_figures(*, start: datetime.date, end: datetime.date, scope: Scope) -> dict:
+    """Every figure of `summary.json` for the local days `[start, end]` and `scope`."""
+    return figures_and_previous(start=start, end=end, scope=scope, previous=False)[0]
+
+
+def figures_and_previous(
+    *, start: datetime.date, end: datetime.date, scope: Scope, previous: bool = True
+) -> tuple[dict, dict | None, _Additive]:
+    """The figures of `[start, end]` and, with `previous`, of the previous period too, from one
+    read of the additive figures (both periods' days) and one count of active members (the
+    periods, the one before each, and each with the one before it). Also returns the additive
+    figures read, for `daily_series_of`."""
+    db = reports_db()
+    stores = scope.stores(db)
+    periods = _periods(start, end, 2 if previous else 1)
+    data = _additive(periods[1 if previous else 0][0], end, stores, db)
+    ranges = []
+    for n in range(len(periods) - 1):
+        ranges += [periods[n], periods[n + 1], (periods[n + 1][0], periods[n][1])]
+    counts = active_members_in(ranges, scope, stores, db)
+    levels = _member_level(periods[: 2 if previous else 1], stores, db)
+    current = _period_figures(start, end, stores, db, data, tuple(counts[0:3]), levels[0])
+    before = _period_figures(*periods[1], stores, db, data, tuple(counts[3:6]), levels[1]) if previous else None
+    return current, before, data
+
+
 def daily_series(*, start: datetime.date, end: datetime.date, scope: Scope) -> list[dict]:
     """One row per local day of `[start, end]`: the dashboard's charts and their tables."""
     db = reports_db()
-    data = _additive(start, end, scope.stores(db), db)
+    return daily_series_of(_additive(start, end, scope.stores(db), db), start, end)
+
+
+def daily_series_of(data: _Additive, start: datetime.date, end: datetime.date) -> list[dict]:
+    """The daily series of `[start, end]` from additive figures already read (covering it)."""
     rows = []
     for day in _days(start, end):
         sales, points = data.sales.get(day), data.points.get(day, {})

@@ -7,8 +7,9 @@ with one INSERT ... SELECT per table. Nothing else depends on them: `reports.fig
 for days that are rolled up and untouched since (`RollupDay`, `RollupState.watermark`) and the
 raw tables for every other day, so a stale rollup can never show a wrong figure.
 
-Figures that do not add up across days (active members, returning rate, balances, tiers) are
-never rolled up: `reports.figures` reads them from index-backed queries."""
+Balances and tiers are never rolled up: `reports.figures` reads them from the members' current
+state. Active members and the returning rate (distinct members) have their own kept structure,
+`MemberDay` and `ActivityGap` below, rebuilt with the rollups."""
 
 from __future__ import annotations
 
@@ -180,3 +181,57 @@ class RollupState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.watermark:%Y-%m-%d %H:%M:%S}"
+
+
+class MemberDay(models.Model):
+    """A local day on which a member placed an order (a sale not refunded in full) at a store:
+    the kept structure behind the distinct-member figures (active members, returning rate).
+    Rebuilt with the other rollups, day range by day range, from the same sales."""
+
+    member_id = models.BigIntegerField(_("member"))
+    store_id = models.BigIntegerField(_("store"))
+    day = models.DateField(_("day"))
+
+    class Meta:
+        verbose_name = _("member's order day")
+        verbose_name_plural = _("members' order days")
+        # A member's own rows first: a member's order days before a day, in a scope, and whether
+        # a member already counted has one in a run of days, are read a member at a time.
+        constraints = [
+            models.UniqueConstraint(fields=["member_id", "store_id", "day"], name="reports_memberday_member_store_day")
+        ]
+        indexes = [models.Index(fields=["day"], name="reports_memberday_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.store_id} {self.member_id}"
+
+
+class ActivityGap(models.Model):
+    """How many members of a scope (all stores, a brand, a store) had an order day `day` whose
+    previous order day in that scope was `previous_day` (none: their first). The members active
+    in `[a, b]` are then exactly Σ members over the rows with `a <= day <= b` and no previous
+    day or one before `a` (each member counts once: on their first order day of the range), and
+    the members active in two adjacent periods P, C are |P| + |C| - |P ∪ C|. Derived from
+    `MemberDay`: rebuilt from the first day of a rebuilt range whose order days changed."""
+
+    class Kind(models.IntegerChoices):
+        ALL = 0, _("All stores")
+        BRAND = 1, _("Brand")
+        STORE = 2, _("Store")
+
+    kind = models.PositiveSmallIntegerField(_("scope"), choices=Kind.choices)
+    scope_id = models.BigIntegerField(_("brand or store"), default=0)
+    day = models.DateField(_("day"))
+    previous_day = models.DateField(_("previous order day"), null=True, blank=True)
+    members = models.PositiveIntegerField(_("members"), default=0)
+
+    class Meta:
+        verbose_name = _("activity gap")
+        verbose_name_plural = _("activity gaps")
+        indexes = [
+            models.Index(fields=["kind", "scope_id", "day", "previous_day"], name="reports_activitygap_scope_day"),
+            models.Index(fields=["day"], name="reports_activitygap_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.scope_id} {self.day} after {self.previous_day}: {self.members}"

@@ -21,7 +21,7 @@ from openpyxl import Workbook
 from loyalty_site.core.importexport.escape import neutralise_row
 from loyalty_site.core.importexport.services import export_record
 from loyalty_site.core.scoping import staff_scope
-from reports.figures import Scope, daily_series, local_today, period_figures
+from reports.figures import Scope, daily_series_of, figures_and_previous, local_today, period_figures
 from reports.models import DailySales
 from stores.models import Brand, Store
 
@@ -249,8 +249,10 @@ def export_xlsx(request):
         asked = report_request(request)
     except ReportRefused as exc:
         return _refusal(exc)
-    figures = period_figures(start=asked.start, end=asked.end, scope=asked.scope)
-    series = daily_series(start=asked.start, end=asked.end, scope=asked.scope)
+    figures, _previous, additive = figures_and_previous(
+        start=asked.start, end=asked.end, scope=asked.scope, previous=False
+    )
+    series = daily_series_of(additive, asked.start, asked.end)
     workbook = Workbook()
     workbook.remove(workbook.active)
     rows_written = 0

@@ -121,5 +121,7 @@ def test_every_message_of_the_django_admin_reads_in_vietnamese():
 
 @pytest.mark.django_db
 def test_a_filtered_admin_list_offers_its_counts_in_vietnamese(admin_client):
-    listing = admin_client.get("/admin/pos/sale/").content.decode()
+    listing = admin_client.get("/admin/stores/store/").content.decode()
     assert "Hiện số lượng" in listing and "Show counts" not in listing
+    # The lists of large tables offer no counts at all (issue 18: each one a scan).
+    assert "Hiện số lượng" not in admin_client.get("/admin/pos/sale/").content.decode()

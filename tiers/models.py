@@ -320,7 +320,10 @@ class TierSpend(models.Model):
         verbose_name = _("qualifying spend record")
         verbose_name_plural = _("qualifying spend records")
         ordering = ["-recorded_at", "-pk"]
-        indexes = [models.Index(fields=["member", "occurred_at"], name="tiers_spend_member_time")]
+        indexes = [
+            models.Index(fields=["member", "occurred_at"], name="tiers_spend_member_time"),
+            models.Index(fields=["-recorded_at", "-id"], name="tiers_spend_recent"),  # the admin's list
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=(Q(kind="sale") & Q(amount__gte=0) & Q(points__gte=0) & Q(original__isnull=True))

@@ -8,7 +8,7 @@ import tempfile
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Case, Count, F, FloatField, IntegerField, OuterRef, Subquery, Value, When
+from django.db.models import Case, Count, F, FloatField, IntegerField, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Cast, Coalesce
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -17,12 +17,12 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from loyalty_site.core.admin import FormattedNumbersMixin, refusal_onto_form, refusal_text
+from loyalty_site.core.admin import FormattedNumbersMixin, LargeTableAdminMixin, refusal_onto_form, refusal_text
 from loyalty_site.core.errors import DomainError
 from loyalty_site.core.formats import format_number
 from loyalty_site.core.importexport.admin import ConfigImportExportMixin, RecordedExportMixin
 from loyalty_site.core.scoping import StaffScopedAdminMixin
-from members.phones import phone_or_none
+from members.selectors import member_ids_search
 from vouchers.codes import GROUP, voucher_code_is_valid, voucher_code_normalise
 from vouchers.forms import IssueVoucherForm, VoidVouchersForm, VoucherBatchAddForm
 from vouchers.models import BatchCode, SharedCode, Voucher, VoucherBatch
@@ -105,7 +105,9 @@ class RewardAdmin(ConfigImportExportMixin, FormattedNumbersMixin, admin.ModelAdm
             super()
             .get_queryset(request)
             .annotate(
-                issued_total=_voucher_count(),
+                # The kept counter (vouchers.services moves it with every issue), not a count of
+                # the reward's vouchers; the used ones are counted on a partial index of their own.
+                issued_total=F("issued_count"),
                 used_total=_voucher_count(status=Voucher.Status.USED),
             )
             .annotate(
@@ -346,7 +348,13 @@ class BatchCodeAdmin(StaffScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Voucher)
-class VoucherAdmin(StaffScopedAdminMixin, RecordedExportMixin, FormattedNumbersMixin, admin.ModelAdmin):
+class VoucherAdmin(
+    LargeTableAdminMixin,
+    StaffScopedAdminMixin,
+    RecordedExportMixin,
+    FormattedNumbersMixin,
+    admin.ModelAdmin,
+):
     resource_classes = [VoucherResource]
     list_display = [
         "code",
@@ -386,21 +394,19 @@ class VoucherAdmin(StaffScopedAdminMixin, RecordedExportMixin, FormattedNumbersM
     readonly_fields = [name for _title, options in fieldsets for name in options["fields"]]
 
     def get_search_results(self, request, queryset, search_term):
-        """A code finds its voucher typed in any case, with or without the dash or spaces; a phone
-        number in any common form finds the member's vouchers."""
-        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        """A code finds its voucher typed in any case, with or without the dash or spaces, or its
+        start; a member (a phone in any form or its last digits, a code, a name with or without
+        accents: `members.selectors.member_search`) finds their vouchers. Each by an index."""
         term = (search_term or "").strip()
         if not term:
-            return results, may_have_duplicates
+            return queryset, False
+        found = Q(member__in=member_ids_search(term=term))
         code = voucher_code_normalise(term)
         if voucher_code_is_valid(code):
-            results = results | queryset.filter(code=code)
+            found |= Q(code=code)
         elif code.isalnum() and len(code) > GROUP:
-            results = results | queryset.filter(code__contains=f"{code[:GROUP]}-{code[GROUP:]}")
-        phone = phone_or_none(term)
-        if phone:
-            results = results | queryset.filter(member__phone=phone)
-        return results, may_have_duplicates
+            found |= Q(code__startswith=f"{code[:GROUP]}-{code[GROUP:]}")
+        return queryset.filter(found), False
 
     def has_add_permission(self, request):
         # Vouchers are issued through the "Issue a voucher" page (a service), never typed in.

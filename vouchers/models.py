@@ -361,6 +361,12 @@ class Voucher(TimeStampedModel):
             models.Index(fields=["member", "status", "expires_at"], name="vouchers_member_status_exp"),
             models.Index(fields=["reward", "member", "issued_at"], name="vouchers_reward_member_time"),
             models.Index(fields=["expires_at"], condition=Q(status="issued"), name="vouchers_issued_expiry"),
+            # The admin's list (newest first) and the rewards list's "used" column (issue 18); the
+            # first also serves the reports' raw days (vouchers issued in a range).
+            models.Index(fields=["-issued_at", "-id"], name="vouchers_issued_recent"),
+            models.Index(fields=["reward"], condition=Q(status="used"), name="vouchers_used_reward"),
+            # The reports' raw days: vouchers used in a range.
+            models.Index(fields=["used_at"], condition=Q(status="used"), name="vouchers_used_at"),
         ]
         constraints = [
             models.CheckConstraint(

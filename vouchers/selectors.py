@@ -311,12 +311,20 @@ def voucher_belongs_to(*, voucher: Voucher, member: Member | None) -> bool:
     return member_resolve(voucher.member).pk == member.pk
 
 
+def _owners(member: Member) -> QuerySet[Member]:
+    """The member and those merged into them, as a subquery. `member_id IN (...)` keeps the
+    member's voucher index usable; the former `member_id = X OR member.merged_into_id = X` joined
+    the members and read every issued voucher of the programme (150 ms of the POS lookup at
+    250,000 vouchers, issue 18)."""
+    return Member.objects.filter(Q(pk=member.pk) | Q(merged_into_id=member.pk)).values("pk")
+
+
 def member_vouchers_usable_queryset(
     *, member: Member, store: Store | None = None, at: datetime.datetime | None = None
 ) -> QuerySet[Voucher]:
     at = at or timezone.now()
     vouchers = Voucher.objects.filter(
-        Q(member_id=member.pk) | Q(member__merged_into_id=member.pk),
+        member_id__in=_owners(member),
         status=Voucher.Status.ISSUED,
         expires_at__gt=at,
     )
@@ -346,7 +354,7 @@ def member_vouchers_queryset(*, member: Member, at: datetime.datetime | None = N
     at = at or timezone.now()
     usable = Q(status=Voucher.Status.ISSUED, expires_at__gt=at)
     return (
-        Voucher.objects.filter(Q(member_id=member.pk) | Q(member__merged_into_id=member.pk))
+        Voucher.objects.filter(member_id__in=_owners(member))
         .annotate(
             spent=Case(When(usable, then=Value(0)), default=Value(1), output_field=IntegerField()),
             soonest=Case(When(usable, then=F("expires_at")), default=None),

@@ -112,7 +112,10 @@ class GroupMembership(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["group", "member"], name="campaigns_groupmembership_once"),
         ]
-        indexes = [models.Index(fields=["member"], name="campaigns_groupmember_member")]
+        indexes = [
+            models.Index(fields=["member"], name="campaigns_groupmember_member"),
+            models.Index(fields=["-added_at", "-id"], name="campaigns_groupmember_recent"),  # the admin's list
+        ]
 
     def __str__(self) -> str:
         return f"{self.group_id}: {self.member_id}"

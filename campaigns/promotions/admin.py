@@ -15,9 +15,10 @@ from campaigns.promotions.models import WEEKDAYS, EarnRule, Promotion, Promotion
 from campaigns.promotions.resources import PromotionResource
 from campaigns.promotions.selectors import promotion_effect
 from campaigns.promotions.services import earn_rule_save, promotion_save, promotions_set_active
-from loyalty_site.core.admin import ReadOnlyModelAdmin, refusal_text
+from loyalty_site.core.admin import LargeTableAdminMixin, ReadOnlyModelAdmin, refusal_text
 from loyalty_site.core.errors import DomainError
 from loyalty_site.core.importexport.admin import ConfigImportExportMixin
+from members.admin import MemberSearchMixin
 
 
 @admin.register(Promotion)
@@ -113,7 +114,7 @@ class PromotionAdmin(ConfigImportExportMixin, admin.ModelAdmin):
 
 
 @admin.register(PromotionApplication)
-class PromotionApplicationAdmin(ReadOnlyModelAdmin):
+class PromotionApplicationAdmin(LargeTableAdminMixin, MemberSearchMixin, ReadOnlyModelAdmin):
     list_display = [
         "promotion",
         "member",
@@ -130,8 +131,6 @@ class PromotionApplicationAdmin(ReadOnlyModelAdmin):
     ordering = ["-at", "-pk"]
     list_select_related = ["promotion", "member", "store"]
     autocomplete_fields = ["promotion", "member", "store"]
-    date_hierarchy = "at"
-    show_full_result_count = False
 
 
 @admin.register(EarnRule)

@@ -354,7 +354,10 @@ class PromotionApplication(models.Model):
         verbose_name = _("promotion application")
         verbose_name_plural = _("promotion applications")
         ordering = ["-at", "-pk"]
-        indexes = [models.Index(fields=["promotion", "member", "at"], name="campaigns_promoapp_limit")]
+        indexes = [
+            models.Index(fields=["promotion", "member", "at"], name="campaigns_promoapp_limit"),
+            models.Index(fields=["-at", "-id"], name="campaigns_promoapp_recent"),  # the admin's list (issue 18)
+        ]
         constraints = [
             models.UniqueConstraint(fields=["promotion", "sale_reference"], name="campaigns_promoapp_once_per_sale"),
         ]

@@ -28,9 +28,10 @@ from campaigns.runs.services import (
     campaign_save,
     campaign_send_test,
 )
-from loyalty_site.core.admin import ReadOnlyModelAdmin, refusal_text
+from loyalty_site.core.admin import LargeTableAdminMixin, ReadOnlyModelAdmin, refusal_text
 from loyalty_site.core.dispatch import task_enqueue_after_commit
 from loyalty_site.core.errors import DomainError
+from members.admin import MemberSearchMixin
 from members.selectors import member_lookup
 
 RECENT_RUNS = 10
@@ -347,11 +348,10 @@ class CampaignRunAdmin(ReadOnlyModelAdmin):
 
 
 @admin.register(CampaignDelivery)
-class CampaignDeliveryAdmin(ReadOnlyModelAdmin):
+class CampaignDeliveryAdmin(LargeTableAdminMixin, MemberSearchMixin, ReadOnlyModelAdmin):
     list_display = ["campaign", "member", "period_key", "delivered_at", "holdout", "run"]
     list_filter = ["campaign", "holdout", ("delivered_at", admin.DateFieldListFilter)]
     search_fields = ["=member__phone", "member__code", "member__name", "=period_key"]
     ordering = ["-delivered_at", "-pk"]
     list_select_related = ["campaign", "member", "run"]
     autocomplete_fields = ["campaign", "member", "run"]
-    show_full_result_count = False

@@ -366,7 +366,10 @@ class CampaignDelivery(models.Model):
                 fields=["campaign", "member", "period_key"], name="campaigns_delivery_once_per_period"
             ),
         ]
-        indexes = [models.Index(fields=["run", "member"], name="campaigns_delivery_run")]
+        indexes = [
+            models.Index(fields=["run", "member"], name="campaigns_delivery_run"),
+            models.Index(fields=["-delivered_at", "-id"], name="campaigns_delivery_recent"),  # the admin's list
+        ]
 
     def __str__(self) -> str:
         return f"{self.campaign_id} → {self.member_id} ({self.period_key})"

@@ -6,7 +6,8 @@ from django.contrib import admin
 
 from campaigns.stamps.models import Stamp, StampCard
 from campaigns.stamps.services import stamp_card_save
-from loyalty_site.core.admin import ReadOnlyModelAdmin
+from loyalty_site.core.admin import LargeTableAdminMixin, ReadOnlyModelAdmin
+from members.admin import MemberSearchMixin
 
 
 @admin.register(StampCard)
@@ -24,12 +25,10 @@ class StampCardAdmin(admin.ModelAdmin):
 
 
 @admin.register(Stamp)
-class StampAdmin(ReadOnlyModelAdmin):
+class StampAdmin(LargeTableAdminMixin, MemberSearchMixin, ReadOnlyModelAdmin):
     list_display = ["card", "member", "sale_reference", "at", "card_number", "completed", "voucher_code", "reversed_at"]
     list_filter = ["card", "completed", ("reversed_at", admin.EmptyFieldListFilter)]
     search_fields = ["sale_reference", "voucher_code", "member__code", "=member__phone"]
     ordering = ["-at", "-pk"]
     list_select_related = ["card", "member"]
     autocomplete_fields = ["card", "member"]
-    date_hierarchy = "at"
-    show_full_result_count = False

@@ -94,7 +94,10 @@ class Stamp(models.Model):
         verbose_name_plural = _("stamps")
         ordering = ["-at", "-pk"]
         constraints = [models.UniqueConstraint(fields=["card", "sale_reference"], name="campaigns_stamp_once_per_sale")]
-        indexes = [models.Index(fields=["sale_reference"], name="campaigns_stamp_sale")]
+        indexes = [
+            models.Index(fields=["sale_reference"], name="campaigns_stamp_sale"),
+            models.Index(fields=["-at", "-id"], name="campaigns_stamp_recent"),  # the admin's list (issue 18)
+        ]
 
     def __str__(self) -> str:
         return f"{self.card_id} @ {self.sale_reference}"

@@ -11,6 +11,7 @@ from django.contrib import admin
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
+from loyalty_site.core.counting import EstimatedCountPaginator
 from loyalty_site.core.errors import DomainError
 from loyalty_site.core.formats import format_points, format_vnd
 from loyalty_site.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
@@ -155,3 +156,14 @@ class ReadOnlyTabularInline(FormattedNumbersMixin, admin.TabularInline):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class LargeTableAdminMixin:
+    """For the changelist of a table that grows to millions of rows: no `COUNT(*)` of the whole
+    table (`show_full_result_count`), an estimated count past 1,000 rows
+    (`loyalty_site.core.counting`), no facet counts on the filters. Its default ordering and its
+    filters must be served by indexes: tests/test_console_scale.py checks the plans."""
+
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER

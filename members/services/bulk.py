@@ -29,6 +29,7 @@ from loyalty_site.core.rows import rows_insert
 from members.codes import MEMBER_CODE_LENGTH, REFERRAL_CODE_LENGTH, codes_generate
 from members.errors import LedgerReferenceReused, MemberNotFound
 from members.models import Card, LedgerEntry, LotMovement, Member, PointLot
+from members.search import name_fold
 from members.selectors import programme_settings_get, values_where_in
 from members.services.ledger import (
     _entry,
@@ -123,6 +124,7 @@ def members_create_bulk(
         rows.append(
             {
                 "name": name,
+                "name_folded": name_fold(name),
                 "phone": member.phone,
                 "email": _clean_email(member.email),
                 "birthday": member.birthday,
@@ -154,24 +156,38 @@ def _fill_sql(rows: int) -> str:
     updated_at = quote(Member._meta.get_field("updated_at").column)
     if connection.vendor == "postgresql":
         source = (
-            "unnest(%s::bigint[], %s::text[], %s::text[], %s::date[], %s::text[]) "
-            "AS v(id, name, email, birthday, gender)"
+            "unnest(%s::bigint[], %s::text[], %s::text[], %s::date[], %s::text[], %s::text[]) "
+            "AS v(id, name, email, birthday, gender, name_folded)"
         )
-        ref = {"id": "v.id", "name": "v.name", "email": "v.email", "birthday": "v.birthday", "gender": "v.gender"}
+        ref = {
+            "id": "v.id",
+            "name": "v.name",
+            "email": "v.email",
+            "birthday": "v.birthday",
+            "gender": "v.gender",
+            "name_folded": "v.name_folded",
+        }
     else:
-        source = f"(VALUES {', '.join(['(%s, %s, %s, %s, %s)'] * rows)}) AS v"
+        source = f"(VALUES {', '.join(['(%s, %s, %s, %s, %s, %s)'] * rows)}) AS v"
         ref = {
             "id": "v.column1",
             "name": "v.column2",
             "email": "v.column3",
             "birthday": "v.column4",
             "gender": "v.column5",
+            "name_folded": "v.column6",
         }
     sets = [
         f"{column[name]} = CASE WHEN m.{column[name]} = '' AND {ref[name]} IS NOT NULL "
         f"THEN {ref[name]} ELSE m.{column[name]} END"
         for name in ("name", "email", "gender")
     ]
+    # The folded name follows the name (members.search): filled in the same case.
+    folded = quote(Member._meta.get_field("name_folded").column)
+    sets.append(
+        f"{folded} = CASE WHEN m.{column['name']} = '' AND {ref['name']} IS NOT NULL "
+        f"THEN {ref['name_folded']} ELSE m.{folded} END"
+    )
     sets.append(f"{column['birthday']} = COALESCE(m.{column['birthday']}, {ref['birthday']})")
     sets.append(f"{updated_at} = %s")
     # Identifiers come from the model's meta, quoted; every value is a parameter.
@@ -214,13 +230,14 @@ def members_fill_empty_bulk(*, fills: Sequence[tuple[int, dict[str, Any]]]) -> N
             columns = (
                 [pk for pk, _values in part],
                 *([values.get(name) or None for _pk, values in part] for name in FILLABLE),
+                [name_fold(values["name"]) if values.get("name") else None for _pk, values in part],
             )
             if postgres:
                 cursor.execute(_fill_sql(len(part)), [now, *columns])
                 continue
             params: list[Any] = [now]
-            for pk, name, email, birthday, gender in zip(*columns, strict=True):
-                params += [pk, name, email, birthday.isoformat() if birthday else None, gender]
+            for pk, name, email, birthday, gender, folded in zip(*columns, strict=True):
+                params += [pk, name, email, birthday.isoformat() if birthday else None, gender, folded]
             cursor.execute(_fill_sql(len(part)), params)
 
 

@@ -20,6 +20,7 @@ from members.codes import MEMBER_CODE_LENGTH, REFERRAL_CODE_LENGTH, code_generat
 from members.errors import MemberExists, MemberMerged
 from members.models import Card, ConsentChange, Member, MemberMerge
 from members.phones import phone_normalise
+from members.search import name_fold
 from members.selectors import member_by_referral_code, member_resolve
 from members.services.credit import store_credit_move
 from members.services.ledger import ledger_move, members_lock
@@ -138,6 +139,7 @@ def member_enrol(
         code=code_normalise(code) if code else code_generate(MEMBER_CODE_LENGTH),
         referral_code=code_generate(REFERRAL_CODE_LENGTH),
         name=_clean_name(name),
+        name_folded=name_fold(_clean_name(name)),
         phone=phone,
         email=_clean_email(email),
         birthday=birthday,
@@ -225,6 +227,7 @@ def member_update(*, member: Member, data: dict[str, Any], changed_by=None, reas
         changes = dict(data)
         if "name" in changes:
             changes["name"] = _clean_name(changes["name"])
+            changes["name_folded"] = name_fold(changes["name"])
         if "email" in changes:
             changes["email"] = _clean_email(changes["email"])
         if "gender" in changes:

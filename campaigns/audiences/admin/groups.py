@@ -20,9 +20,10 @@ from campaigns.audiences.refresh import segment_refresh
 from campaigns.audiences.resources import CustomerGroupResource
 from campaigns.audiences.selectors import audience_sample, audience_today, group_members, segment_members
 from campaigns.audiences.services import group_add_members_by_phones, group_remove_members, group_save
-from loyalty_site.core.admin import refusal_text
+from loyalty_site.core.admin import LargeTableAdminMixin, refusal_text
 from loyalty_site.core.errors import DomainError
 from loyalty_site.core.importexport.admin import RecordedExportMixin
+from members.admin import MemberSearchMixin
 from members.phones import phone_national
 
 
@@ -139,7 +140,7 @@ class CustomerGroupAdmin(RecordedExportMixin, admin.ModelAdmin):
 
 
 @admin.register(GroupMembership)
-class GroupMembershipAdmin(admin.ModelAdmin):
+class GroupMembershipAdmin(LargeTableAdminMixin, MemberSearchMixin, admin.ModelAdmin):
     list_display = ["group", "member", "member_phone", "source", "added_at", "added_by", "note"]
     list_filter = ["group", "source", ("added_at", admin.DateFieldListFilter)]
     search_fields = ["member__name", "member__code", "=member__phone", "group__name", "note"]
