@@ -58,6 +58,7 @@ class EventKind(models.TextChoices):
     SALE_RECORDED = "sale.recorded", _("Sale recorded")
     SALE_REFUNDED = "sale.refunded", _("Sale refunded")
     CONSENT_CHANGED = "consent.changed", _("Consent changed")
+    WEBHOOK_TEST = "webhook.test", _("Test event (sent by staff)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +159,16 @@ def _insert(specs: list[EventSpec]) -> int:
     DomainEvent.objects.bulk_create(rows, batch_size=BULK_CHUNK)
     _dispatch_after_commit()
     return len(rows)
+
+
+def record_test_event(*, payload: dict[str, Any]) -> DomainEvent:
+    """A `webhook.test` event, written already dispatched: it goes only to the endpoint staff
+    send it to (the webhooks admin's "send test event"), never to every subscriber."""
+    now = timezone.now()
+    event = _row(EventSpec(EventKind.WEBHOOK_TEST, "webhook_test", "0", None, payload, now), now)
+    event.dispatched_at = now
+    event.save(force_insert=True)
+    return event
 
 
 def events_mark_dispatched(*, event_ids: Iterable[int]) -> int:
