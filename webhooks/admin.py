@@ -24,6 +24,7 @@ from webhooks.services import (
 
 
 class WebhookEndpointForm(forms.ModelForm):
+    url = forms.URLField(label=_("URL"), max_length=500, assume_scheme="https")
     event_kinds = forms.MultipleChoiceField(
         label=_("event kinds"),
         choices=[(kind, EventKind(kind).label) for kind in SUBSCRIBABLE],

@@ -5,7 +5,8 @@ Flow: services of every app write `DomainEvent` rows in their own transactions
 `webhooks.deliver` task; the beat task `webhooks.sweep` runs the same work every minute for what
 a dead broker missed and for the retries that are due. `deliveries_run()`:
 1. fans out: each event not yet dispatched becomes one pending delivery per active endpoint that
-   subscribes to its kind, and is marked dispatched, in one transaction (rows locked with
+   subscribes to its kind and existed when the event was recorded, and is marked dispatched
+   (also when no endpoint wants it), in one transaction (rows locked with
    SKIP LOCKED on PostgreSQL, so two workers never fan out one event twice);
 2. claims the due deliveries (pending, due, endpoint active) by marking them `sending`;
 3. POSTs each one (signed, short timeouts, redirects never followed, the address checked again)
@@ -168,7 +169,7 @@ def events_fan_out(*, batch: int = FAN_OUT_BATCH) -> int:
     with transaction.atomic():
         events = list(
             _skip_locked(DomainEvent.objects.filter(dispatched_at__isnull=True).order_by("pk")).values_list(
-                "pk", "kind"
+                "pk", "kind", "created_at"
             )[:batch]
         )
         if not events:
@@ -179,13 +180,14 @@ def events_fan_out(*, batch: int = FAN_OUT_BATCH) -> int:
                 WebhookDelivery(
                     event_id=pk, endpoint=endpoint, first_attempt_at=now, next_attempt_at=now, created_at=now
                 )
-                for pk, kind in events
+                for pk, kind, created_at in events
                 for endpoint in endpoints
-                if endpoint.wants(kind)
+                # An endpoint receives the events recorded after it was set up, never the past.
+                if endpoint.wants(kind) and created_at >= endpoint.created_at
             ],
             batch_size=1000,
         )
-        events_mark_dispatched(event_ids=[pk for pk, _kind in events])
+        events_mark_dispatched(event_ids=[pk for pk, _kind, _at in events])
     return len(events)
 
 
