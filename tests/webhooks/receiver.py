@@ -43,7 +43,7 @@ def receiver_running() -> Iterator[Receiver]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            headers = {k: v for k, v in self.headers.items()}
+            headers = dict(self.headers.items())
             ok = signature_valid(
                 state.secret, int(headers.get("X-Loyalty-Timestamp", "0")), body, headers.get("X-Loyalty-Signature", "")
             )
