@@ -32,7 +32,9 @@ from stores.models import Terminal
 
 ROOT = Path(__file__).resolve().parents[2]
 NOT_PROJECT_CODE = {".venv", "tests", "bench", "locale", "templates", "migrations", "__pycache__"}
-OUR_APPS = {"core", "stores", "members", "notifications", "tiers", "vouchers", "campaigns", "pos", "backoffice"}
+OUR_APPS = {
+    "core", "stores", "members", "notifications", "tiers", "vouchers", "campaigns", "pos", "backoffice", "webhooks",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
