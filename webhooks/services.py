@@ -158,7 +158,9 @@ def _deliver_soon() -> None:
 
 def _skip_locked(queryset):
     if connection.features.has_select_for_update_skip_locked:
-        return queryset.select_for_update(skip_locked=True)
+        # `of=self`: a claim joins the endpoint, whose row must not be locked (a second worker
+        # would then skip every delivery of that endpoint instead of sharing them).
+        return queryset.select_for_update(skip_locked=True, of=("self",))
     return queryset  # SQLite: writers are serialised by the database (BEGIN IMMEDIATE)
 
 

@@ -102,7 +102,10 @@ def _collector() -> list[EventSpec] | None:
 def events_collected() -> Iterator[None]:
     """Events recorded inside the block are written together when it ends without an error
     (one `bulk_create`); nested inside another collecting block, they join the outer one. Must
-    run inside the transaction of the change (the events are written before it commits)."""
+    run inside the transaction of the change (the events are written before it commits).
+    Only for a block that fails as a whole: an error caught inside it after a savepoint rolled
+    back some of the work would leave that work's events collected (the sale and the refund
+    catch none)."""
     stack = _local.__dict__.setdefault("stack", [])
     if stack:
         yield  # the outer block writes them

@@ -224,3 +224,35 @@ def test_a_sale_and_its_refund_write_their_events_once_and_a_refused_sale_none(p
     assert post(pho, f"{SALES}/{first.json()['id']}/refunds", {}, key="ev-r1").status_code == 201
     kinds = kinds_since(before)
     assert kinds.count("sale.refunded") == 1 and kinds.count("points.reversed") == 2
+
+
+# --- the other bulk services ------------------------------------------------------------------
+
+
+def test_the_daily_tier_evaluation_writes_one_event_per_member_moved():
+    from tests.tiers.conftest import enrol, spend
+    from tiers.demo import demo_tiers_load
+    from tiers.services import tiers_evaluate
+
+    demo_tiers_load()
+    lapsed = [enrol(email=f"lapsed{i}@example.vn") for i in range(3)]
+    for i, member in enumerate(lapsed):
+        spend(member, 6_000_000, f"sale:ev{i}", days_ago=400)
+    before = mark()
+    assert tiers_evaluate().downgraded == 3
+    tiers_evaluate()  # the same day again: nothing twice
+    events = DomainEvent.objects.filter(pk__gt=before)
+    assert sorted((e.kind, e.member_id, e.payload["to_tier"]) for e in events) == sorted(
+        ("tier.changed", m.pk, "MEMBER") for m in lapsed
+    )
+
+
+def test_an_import_filling_empty_fields_names_the_fields_it_filled():
+    from members.services.bulk import members_fill_empty_bulk
+
+    empty = MemberFactory(email="")
+    full = MemberFactory(email="co@example.vn")
+    before = mark()
+    members_fill_empty_bulk(fills=[(empty.pk, {"email": "moi@example.vn"}), (full.pk, {"email": "khac@example.vn"})])
+    events = list(DomainEvent.objects.filter(pk__gt=before))
+    assert [(e.kind, e.member_id, e.payload["fields"]) for e in events] == [("member.changed", empty.pk, ["email"])]
