@@ -164,7 +164,7 @@ def _skip_locked(queryset):
     return queryset  # SQLite: writers are serialised by the database (BEGIN IMMEDIATE)
 
 
-def events_fan_out(*, batch: int = FAN_OUT_BATCH) -> int:
+def events_fan_out(*, batch: int | None = None) -> int:
     """One batch of undispatched events, oldest first, becomes pending deliveries (see the
     module docstring); returns how many events were dispatched."""
     now = timezone.now()
@@ -172,7 +172,7 @@ def events_fan_out(*, batch: int = FAN_OUT_BATCH) -> int:
         events = list(
             _skip_locked(DomainEvent.objects.filter(dispatched_at__isnull=True).order_by("pk")).values_list(
                 "pk", "kind", "created_at"
-            )[:batch]
+            )[: batch or FAN_OUT_BATCH]
         )
         if not events:
             return 0
@@ -193,7 +193,7 @@ def events_fan_out(*, batch: int = FAN_OUT_BATCH) -> int:
     return len(events)
 
 
-def deliveries_claim(*, batch: int = CLAIM_BATCH) -> list[int]:
+def deliveries_claim(*, batch: int | None = None) -> list[int]:
     """Mark up to `batch` due deliveries as being sent; their ids, oldest first."""
     now = timezone.now()
     with transaction.atomic():
@@ -202,7 +202,7 @@ def deliveries_claim(*, batch: int = CLAIM_BATCH) -> list[int]:
                 WebhookDelivery.objects.filter(
                     status=Status.PENDING, next_attempt_at__lte=now, endpoint__is_active=True
                 ).order_by("next_attempt_at", "pk")
-            ).values_list("pk", flat=True)[:batch]
+            ).values_list("pk", flat=True)[: batch or CLAIM_BATCH]
         )
         if ids:
             WebhookDelivery.objects.filter(pk__in=ids, status=Status.PENDING).update(

@@ -231,3 +231,22 @@ def test_a_sale_is_delivered_once_after_its_commit(receiver, pho):
     deliveries_sweep()
     assert sorted(receiver.kinds()) == ["points.earned", "points.spent", "sale.recorded"]
     assert all(r.signature_ok for r in receiver.received)
+
+
+def test_two_workers_at_once_deliver_each_event_once(receiver, monkeypatch):
+    from tests.conftest import run_in_threads
+    from webhooks import dispatch, services
+
+    _endpoint(receiver)
+    monkeypatch.setattr(dispatch, "any_endpoint_active", lambda: False)  # as if the broker missed them all
+    monkeypatch.setattr(services, "FAN_OUT_BATCH", 4)  # small batches: the workers take turns
+    monkeypatch.setattr(services, "CLAIM_BATCH", 3)
+    with transaction.atomic():
+        for n in range(30):
+            record_event(kind=EventKind.SALE_RECORDED, subject_type="sale", subject_id=n)
+
+    attempted = run_in_threads(2, lambda _index: deliveries_run().attempted)
+    ids = [r.json["id"] for r in receiver.received]
+    assert all(isinstance(n, int) for n in attempted), attempted
+    assert len(ids) == 30 and len(set(ids)) == 30 and sum(attempted) == 30
+    assert WebhookDelivery.objects.filter(status=Status.SUCCEEDED).count() == 30
