@@ -22,6 +22,7 @@ import datetime
 import json
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import requests
@@ -31,6 +32,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from requests.adapters import HTTPAdapter
 
 from loyalty_site.core.errors import ValidationFailed
 from loyalty_site.core.events import EventKind, events_mark_dispatched, record_test_event
@@ -233,9 +235,8 @@ def deliveries_run(*, seconds: float = 50.0) -> RunResult:
         dispatched = events_fan_out()
         result.dispatched += dispatched
         ids = deliveries_claim()
-        for pk in ids:
-            result.attempted += 1
-            result.succeeded += delivery_attempt(delivery_id=pk)
+        result.attempted += len(ids)
+        result.succeeded += deliveries_send(delivery_ids=ids)
         if not ids and not dispatched:
             break
     return result
@@ -249,6 +250,9 @@ def deliveries_sweep() -> RunResult:
 # --- One attempt ------------------------------------------------------------------------------
 
 _session = requests.Session()
+# One pooled keep-alive connection per sending thread and host.
+_session.mount("http://", HTTPAdapter(pool_maxsize=32))
+_session.mount("https://", HTTPAdapter(pool_maxsize=32))
 
 
 def event_body(event: DomainEvent) -> bytes:
@@ -309,11 +313,18 @@ def retry_delay(attempt: int) -> datetime.timedelta:
     return datetime.timedelta(seconds=min(seconds, 6 * 3600))
 
 
-def delivery_attempt(*, delivery_id: int) -> bool:
-    """Send one claimed delivery and record the attempt; True when the receiver answered 2xx."""
-    delivery = WebhookDelivery.objects.select_related("event", "endpoint").get(pk=delivery_id)
-    if delivery.status != Status.SENDING:
-        return False
+@dataclass
+class Outcome:
+    delivery: WebhookDelivery
+    ok: bool
+    status_code: int | None
+    excerpt: str
+    error: str
+    duration_ms: int
+
+
+def _send(delivery: WebhookDelivery) -> Outcome:
+    """The HTTP part of an attempt (no database: it runs in the sending threads)."""
     endpoint, event = delivery.endpoint, delivery.event
     body = event_body(event)
     started = time.perf_counter()
@@ -322,11 +333,69 @@ def delivery_attempt(*, delivery_id: int) -> bool:
     ok = status_code is not None and 200 <= status_code < 300
     if not ok and not error:
         error = _("The receiver answered HTTP %(status)s.") % {"status": status_code}
-    _attempt_record(delivery, ok=ok, status_code=status_code, excerpt=excerpt, error=error, duration_ms=duration_ms)
-    return ok
+    return Outcome(delivery, ok, status_code, excerpt, error, duration_ms)
 
 
-def _attempt_record(delivery: WebhookDelivery, *, ok: bool, status_code, excerpt: str, error: str, duration_ms: int):
+def deliveries_send(*, delivery_ids: list[int]) -> int:
+    """Send claimed deliveries, `WEBHOOK_DELIVERY_CONCURRENCY` at a time (threads that only do
+    HTTP), then record every attempt: the successes with one UPDATE, each failure with its
+    retry. Returns how many succeeded. Deliveries of one endpoint may then arrive out of order
+    (docs/webhooks.md: receivers order by `occurred_at` and deduplicate on the event id)."""
+    deliveries = list(
+        WebhookDelivery.objects.select_related("event", "endpoint")
+        .filter(pk__in=delivery_ids, status=Status.SENDING)
+        .order_by("pk")
+    )
+    if not deliveries:
+        return 0
+    workers = max(1, min(settings.WEBHOOK_DELIVERY_CONCURRENCY, len(deliveries)))
+    if workers == 1:
+        outcomes = [_send(delivery) for delivery in deliveries]
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            outcomes = list(pool.map(_send, deliveries))
+    succeeded = [outcome for outcome in outcomes if outcome.ok]
+    _successes_record(succeeded)
+    for outcome in outcomes:
+        if not outcome.ok:
+            _failure_record(
+                outcome.delivery,
+                status_code=outcome.status_code,
+                excerpt=outcome.excerpt,
+                error=outcome.error,
+                duration_ms=outcome.duration_ms,
+            )
+    return len(succeeded)
+
+
+def delivery_attempt(*, delivery_id: int) -> bool:
+    """Send one claimed delivery and record the attempt; True when the receiver answered 2xx."""
+    return deliveries_send(delivery_ids=[delivery_id]) == 1
+
+
+def _successes_record(outcomes: list[Outcome]) -> None:
+    if not outcomes:
+        return
+    now = timezone.now()
+    rows = []
+    for outcome in outcomes:
+        row = outcome.delivery
+        row.status, row.attempted_at, row.status_code = Status.SUCCEEDED, now, outcome.status_code
+        row.response_excerpt, row.error, row.duration_ms = outcome.excerpt, "", outcome.duration_ms
+        rows.append(row)
+    endpoints = {outcome.delivery.endpoint_id: outcome.delivery.endpoint for outcome in outcomes}
+    stale = now - datetime.timedelta(minutes=1)
+    with transaction.atomic():
+        WebhookDelivery.objects.bulk_update(
+            rows, ["status", "attempted_at", "status_code", "response_excerpt", "error", "duration_ms"]
+        )
+        for endpoint in endpoints.values():
+            # Most successes write nothing more: only a failure streak to end, or an old "last success".
+            if endpoint.failure_count or endpoint.last_success_at is None or endpoint.last_success_at < stale:
+                WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failure_count=0, last_success_at=now)
+
+
+def _failure_record(delivery: WebhookDelivery, *, status_code, excerpt: str, error: str, duration_ms: int) -> None:
     now = timezone.now()
     endpoint = delivery.endpoint
     fields = {
@@ -337,12 +406,6 @@ def _attempt_record(delivery: WebhookDelivery, *, ok: bool, status_code, excerpt
         "duration_ms": duration_ms,
     }
     with transaction.atomic():
-        if ok:
-            WebhookDelivery.objects.filter(pk=delivery.pk).update(status=Status.SUCCEEDED, **fields)
-            stale = endpoint.last_success_at is None or endpoint.last_success_at < now - datetime.timedelta(minutes=1)
-            if endpoint.failure_count or stale:  # most successes write nothing more
-                WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failure_count=0, last_success_at=now)
-            return
         due = now + retry_delay(delivery.attempt)
         retried = due <= delivery.first_attempt_at + datetime.timedelta(hours=settings.WEBHOOK_RETRY_HOURS)
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
