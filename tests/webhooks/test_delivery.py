@@ -250,3 +250,28 @@ def test_two_workers_at_once_deliver_each_event_once(receiver, monkeypatch):
     assert all(isinstance(n, int) for n in attempted), attempted
     assert len(ids) == 30 and len(set(ids)) == 30 and sum(attempted) == 30
     assert WebhookDelivery.objects.filter(status=Status.SUCCEEDED).count() == 30
+
+
+def test_a_dead_broker_fails_nothing_and_the_sweep_delivers(receiver, monkeypatch):
+    from kombu.exceptions import OperationalError
+
+    from loyalty_site.core.dispatch import broker_backoff_reset
+    from loyalty_site.core.schedules import declared_schedules
+    from webhooks import tasks
+
+    _endpoint(receiver)
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(tasks.deliver, "delay", broker_down)
+    try:
+        _committed_event()  # the change commits; its delivery could not be queued
+        assert receiver.received == []
+        assert DomainEvent.objects.filter(dispatched_at__isnull=True).count() == 1
+        tasks.sweep()  # the beat task, every minute
+    finally:
+        broker_backoff_reset()
+    assert receiver.kinds() == ["points.earned"]
+    sweep = next(s for s in declared_schedules() if s.task == "webhooks.sweep")
+    assert sweep.minute == "*"
