@@ -2,7 +2,7 @@
 (`promotions`, `referral`, `audiences`, `runs`, `calendar`); import them from there."""
 
 from campaigns.audiences.imports.models import MemberImport
-from campaigns.audiences.models import CustomerGroup, GroupMembership, Segment
+from campaigns.audiences.models import CustomerGroup, GroupMembership, RewardAudience, Segment
 from campaigns.calendar.models import DateSchedule, Holiday
 from campaigns.promotions.models import EarnRule, Promotion, PromotionApplication
 from campaigns.referral.models import ReferralProgramme
@@ -22,6 +22,7 @@ __all__ = [
     "Promotion",
     "PromotionApplication",
     "ReferralProgramme",
+    "RewardAudience",
     "Segment",
     "Stamp",
     "StampCard",

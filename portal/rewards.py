@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from django.core import signing
 from django.utils import timezone
 
+from campaigns.audiences.membership import reward_open_to_member_audience, rewards_open_to_member
 from members.models import Member
 from members.selectors import member_spendable_points
 from stores.models import Store
@@ -73,7 +74,9 @@ def member_offers(*, member: Member, at: datetime.datetime | None = None) -> lis
     for store in stores:
         for reward in rewards_catalogue(store=store, at=at, member=member):
             by_reward.setdefault(reward.pk, (reward, store))
-    rewards = [reward for reward, _store in by_reward.values()]
+    # A reward kept for some customer groups or segments is shown to their members only.
+    rewards = rewards_open_to_member(rewards=[reward for reward, _store in by_reward.values()], member_id=member.pk)
+    by_reward = {reward.pk: by_reward[reward.pk] for reward in rewards}
     costs = rewards_points_cost(rewards=rewards, member=member)
     spendable = member_spendable_points(member=member, at=at) if rewards else 0
     offers = [
@@ -90,9 +93,13 @@ def member_offers(*, member: Member, at: datetime.datetime | None = None) -> lis
 
 def exchange_store(*, member: Member, reward: Reward) -> Store | None:
     """The store a web exchange of `reward` records, or None when the reward is not offered at
-    any of the member's brands (or is hidden, or kept for other tiers): the page then refuses without calling the
-    service. `reward_redeem` checks the same again under its lock."""
+    any of the member's brands (or is hidden, or kept for other tiers, or for customer groups or
+    segments the member is not in): the page then refuses without calling the service.
+    `reward_redeem` checks all but the groups and segments again under its lock (it cannot see
+    campaigns; a member taken out of a group in the same instant may still exchange once)."""
     if not reward.is_visible or not reward_open_to_member(reward=reward, member=member):
+        return None
+    if not reward_open_to_member_audience(reward=reward, member_id=member.pk):
         return None
     home = member_home_store(member)
     stores = [home] if home is not None else _brand_stores()

@@ -23,11 +23,30 @@ def money_field(verbose_name, **kwargs) -> models.DecimalField:
     )
 
 
+class RecordedSaleManager(models.Manager):
+    """Sales and completed online orders: what the reports, the member's history and the sales
+    endpoints see. An online order still pending, or cancelled, is a promise rather than a sale:
+    it is reached only through `Sale.all_objects` (`pos.checkout.orders`, the admin)."""
+
+    def get_queryset(self):
+        return super().get_queryset().exclude(order_status__in=Sale.UNRECORDED_ORDER_STATUSES)
+
+
 class Sale(TimeStampedModel):
     class Status(models.TextChoices):
         COMPLETED = "completed", _("Completed")
         PARTLY_REFUNDED = "partly_refunded", _("Partly refunded")
         REFUNDED = "refunded", _("Refunded")
+
+    class OrderStatus(models.TextChoices):
+        """The life cycle of an online order (pos-api.md 1.2); empty for a till's sale."""
+
+        NONE = "", _("Not an online order")
+        PENDING = "pending", _("Order pending")
+        COMPLETED = "completed", _("Order completed")
+        CANCELLED = "cancelled", _("Order cancelled")
+
+    UNRECORDED_ORDER_STATUSES = (OrderStatus.PENDING, OrderStatus.CANCELLED)
 
     store = models.ForeignKey("stores.Store", on_delete=models.PROTECT, related_name="sales", verbose_name=_("store"))
     terminal = models.ForeignKey(
@@ -60,6 +79,13 @@ class Sale(TimeStampedModel):
     refunded_paid = money_field(_("refunded (money paid)"))
     points_reversed = models.PositiveIntegerField(_("earned points reversed"), default=0)
     points_returned = models.PositiveIntegerField(_("redeemed points returned"), default=0)
+    order_status = models.CharField(
+        _("online order status"), max_length=10, choices=OrderStatus.choices, default=OrderStatus.NONE, blank=True
+    )
+    order_closed_at = models.DateTimeField(_("online order completed or cancelled at"), null=True, blank=True)
+
+    objects = RecordedSaleManager()
+    all_objects = models.Manager()
 
     class Meta:
         verbose_name = _("sale")
@@ -73,7 +99,11 @@ class Sale(TimeStampedModel):
                 condition=Q(refunded_amount__lte=models.F("subtotal")), name="pos_sale_refund_within_subtotal"
             ),
         ]
-        indexes = [models.Index(fields=["member", "-occurred_at"], name="pos_sale_member_time_idx")]
+        indexes = [
+            models.Index(fields=["member", "-occurred_at"], name="pos_sale_member_time_idx"),
+            # The member's pending points (`points_pending`) and staff's list of open orders.
+            models.Index(fields=["member"], condition=Q(order_status="pending"), name="pos_sale_pending_order_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.store_id}/{self.receipt_number}"

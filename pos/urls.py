@@ -1,6 +1,7 @@
 from django.urls import path
 
 from pos.apis.members import MemberEnrolApi, MemberLookupApi, MemberOtpApi
+from pos.apis.orders import OrderCancelApi, OrderCompleteApi, OrderCreateApi, OrderDetailApi
 from pos.apis.sales import SaleCreateApi, SaleDetailApi, SaleQuoteApi, SaleRefundApi
 from pos.apis.vouchers import MemberRedemptionApi, RewardListApi, VoucherDetailApi
 
@@ -23,4 +24,11 @@ urlpatterns += [
     path("sales", SaleCreateApi.as_view(), name="sale-create"),
     path("sales/<int:sale_id>", SaleDetailApi.as_view(), name="sale-detail"),
     path("sales/<int:sale_id>/refunds", SaleRefundApi.as_view(), name="sale-refunds"),
+]
+
+urlpatterns += [  # pos-api.md 1.2: online orders
+    path("orders", OrderCreateApi.as_view(), name="order-create"),
+    path("orders/<int:order_id>", OrderDetailApi.as_view(), name="order-detail"),
+    path("orders/<int:order_id>/complete", OrderCompleteApi.as_view(), name="order-complete"),
+    path("orders/<int:order_id>/cancel", OrderCancelApi.as_view(), name="order-cancel"),
 ]

@@ -265,10 +265,12 @@ def vouchers_used_by_day(lo: datetime.datetime, hi: datetime.datetime) -> QueryS
 
 def dirty_days(*, since: datetime.datetime, db: str | None = None) -> set[datetime.date]:
     """The local days whose rollups rows created at or after `since` change: a sale's day, a
-    refunded sale's day, a ledger entry's day, a member's enrolment day, a voucher's issue day."""
+    refunded sale's day, a ledger entry's day, a member's enrolment day, a voucher's issue day,
+    and the day of an online order completed since (it becomes a sale then, on its own day)."""
     db = db or reports_db()
     sources = [
         Sale.objects.filter(created_at__gte=since).annotate(d=_local_day("occurred_at")),
+        Sale.objects.filter(order_closed_at__gte=since).annotate(d=_local_day("occurred_at")),
         Refund.objects.filter(created_at__gte=since).annotate(d=_local_day("sale__occurred_at")),
         LedgerEntry.objects.filter(created_at__gte=since).annotate(d=_local_day("occurred_at")),
         Member.objects.filter(created_at__gte=since).annotate(d=_local_day("enrolled_at")),

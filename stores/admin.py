@@ -62,8 +62,8 @@ class TerminalStatusFilter(admin.SimpleListFilter):
 # The base of the terminal pages: `backoffice` composes it with the terminals' sales and
 # registers it (once); this app cannot see sales.
 class TerminalAdmin(StaffScopedAdminMixin, admin.ModelAdmin):
-    list_display = ["name", "store", "key_prefix", "is_active", "last_used_at", "created_at", "revoked_at"]
-    list_filter = [TerminalStatusFilter, "store__brand", "store"]
+    list_display = ["name", "store", "kind", "key_prefix", "is_active", "last_used_at", "created_at", "revoked_at"]
+    list_filter = [TerminalStatusFilter, "kind", "store__brand", "store"]
     search_fields = ["name", "key_prefix", "store__code", "store__name"]
     ordering = ["store__code", "name"]
     list_select_related = ["store"]
@@ -73,11 +73,18 @@ class TerminalAdmin(StaffScopedAdminMixin, admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         # Adding asks only what a person decides; the key and the audit fields come after.
-        return ["store", "name"] if obj is None else super().get_fields(request, obj)
+        return ["store", "name", "kind"] if obj is None else super().get_fields(request, obj)
+
+    def formfield_for_choice_field(self, db_field, request, **kwargs):
+        field = super().formfield_for_choice_field(db_field, request, **kwargs)
+        if db_field.name == "kind":
+            # A form posted without it (a script written before online shops) adds a till, the default.
+            field.required = False
+        return field
 
     def get_readonly_fields(self, request, obj=None):
-        # The store of an existing terminal never changes: its history belongs to that store.
-        return [*self.readonly_fields, "store"] if obj else self.readonly_fields
+        # The store and kind of an existing terminal never change: its history belongs to them.
+        return [*self.readonly_fields, "store", "kind"] if obj else self.readonly_fields
 
     @admin.display(description=_("active"), boolean=True)
     def is_active(self, obj):
@@ -87,7 +94,7 @@ class TerminalAdmin(StaffScopedAdminMixin, admin.ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        terminal, key = terminal_create(store=obj.store, name=obj.name, created_by=request.user)
+        terminal, key = terminal_create(store=obj.store, name=obj.name, created_by=request.user, kind=obj.kind)
         copy_saved(obj, terminal)
         messages.warning(
             request,

@@ -95,10 +95,24 @@ class Store(TimeStampedModel):
 
 
 class Terminal(TimeStampedModel):
-    """A POS till. Its API key is shown once at creation; only a prefix and a hash are kept."""
+    """A POS till. Its API key is shown once at creation; only a prefix and a hash are kept.
+
+    An `online` terminal is a web shop's key: it records online orders (pending, then completed or
+    cancelled: pos-api.md 1.2) instead of sales."""
+
+    class Kind(models.TextChoices):
+        TILL = "till", _("Till in the store")
+        ONLINE = "online", _("Online shop")
 
     store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="terminals", verbose_name=_("store"))
     name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(
+        _("kind"),
+        max_length=10,
+        choices=Kind.choices,
+        default=Kind.TILL,
+        help_text=_("An online shop records online orders (pending until completed or cancelled), not sales."),
+    )
     key_prefix = models.CharField(_("key prefix"), max_length=16, unique=True, editable=False)
     key_hash = models.CharField(_("key hash"), max_length=64, editable=False)
     created_by = models.ForeignKey(
@@ -134,3 +148,7 @@ class Terminal(TimeStampedModel):
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
+
+    @property
+    def is_online(self) -> bool:
+        return self.kind == self.Kind.ONLINE

@@ -11,10 +11,13 @@ from stores.models import Store, Terminal
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
-def terminal_create(*, store: Store, name: str, created_by=None) -> tuple[Terminal, str]:
-    """Create a terminal and return it with its API key, which is never retrievable again."""
+def terminal_create(
+    *, store: Store, name: str, created_by=None, kind: str = Terminal.Kind.TILL
+) -> tuple[Terminal, str]:
+    """Create a terminal (a till, or an online shop's key: `kind`) and return it with its API key,
+    which is never retrievable again."""
     name = (name or "").strip()
-    terminal = Terminal(store=store, name=name, created_by=created_by)
+    terminal = Terminal(store=store, name=name, created_by=created_by, kind=kind)
     key, terminal.key_prefix, terminal.key_hash = api_key_generate()
     clean_or_refuse(terminal)
     with transaction.atomic():

@@ -4,11 +4,13 @@ only through the services: the "void" action and the "issue a voucher" page."""
 
 from __future__ import annotations
 
+import tempfile
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, Count, F, FloatField, IntegerField, OuterRef, Subquery, Value, When
 from django.db.models.functions import Cast, Coalesce
-from django.http import HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -17,14 +19,24 @@ from django.utils.translation import gettext_lazy as _
 
 from loyalty_site.core.admin import FormattedNumbersMixin, refusal_onto_form, refusal_text
 from loyalty_site.core.errors import DomainError
+from loyalty_site.core.formats import format_number
 from loyalty_site.core.importexport.admin import ConfigImportExportMixin, RecordedExportMixin
 from loyalty_site.core.scoping import StaffScopedAdminMixin
 from members.phones import phone_or_none
 from vouchers.codes import GROUP, voucher_code_is_valid, voucher_code_normalise
-from vouchers.forms import IssueVoucherForm, VoidVouchersForm
-from vouchers.models import Reward, SharedCode, Voucher
+from vouchers.forms import IssueVoucherForm, VoidVouchersForm, VoucherBatchAddForm
+from vouchers.models import BatchCode, SharedCode, Voucher, VoucherBatch
 from vouchers.resources import RewardResource, VoucherResource
-from vouchers.services import reward_save, shared_code_save, voucher_issue, voucher_void
+from vouchers.services import (
+    reward_save,
+    shared_code_save,
+    voucher_batch_create,
+    voucher_batch_export_csv,
+    voucher_batch_export_xlsx,
+    voucher_issue,
+    voucher_void,
+)
+from vouchers.services.batches import EXPORT_FORMATS
 
 
 def _voucher_count(**filters) -> Coalesce:
@@ -41,7 +53,8 @@ def _voucher_count(**filters) -> Coalesce:
 # --- The catalogue ----------------------------------------------------------------------------
 
 
-@admin.register(Reward)
+# The base of the reward page: `backoffice` composes it with the customer groups and segments a
+# reward is kept for (campaigns, a floor above) and registers it, once.
 class RewardAdmin(ConfigImportExportMixin, FormattedNumbersMixin, admin.ModelAdmin):
     resource_classes = [RewardResource]
     list_display = [
@@ -158,6 +171,175 @@ class SharedCodeAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         shared_code_save(shared_code=obj)
+
+
+# --- Voucher batches (printed codes) ----------------------------------------------------------
+
+
+def _used_codes_count() -> Coalesce:
+    # Counted on the (batch, used_at) index, over the used codes only: a page of batches costs one
+    # index range per batch, never a scan of their 100,000 codes.
+    counted = (
+        BatchCode.objects.filter(batch_id=OuterRef("pk"), used_at__isnull=False)
+        .order_by()
+        .values("batch_id")
+        .annotate(total=Count("pk"))
+        .values("total")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+@admin.register(VoucherBatch)
+class VoucherBatchAdmin(FormattedNumbersMixin, admin.ModelAdmin):
+    """Batches are made by `voucher_batch_create` (the add form) and never edited: their codes are
+    printed. Each row links to its codes and to the two downloads for the printer."""
+
+    form = VoucherBatchAddForm
+    list_display = ["name", "reward", "count", "used_count", "created_by", "created_at", "downloads"]
+    list_filter = ["reward", ("created_at", admin.DateFieldListFilter)]
+    search_fields = ["name", "reward__code", "reward__name"]
+    ordering = ["-created_at", "-pk"]
+    list_select_related = ["reward", "created_by"]
+    autocomplete_fields = ["reward"]
+    readonly_fields = ["reward", "name", "count", "used_count", "codes_link", "downloads", "created_by", "created_at"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(used_total=_used_codes_count())
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["reward", "count", "name"]
+        return self.get_readonly_fields(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        shown = self.readonly_fields
+        return shown if self.has_download_permission(request) else [n for n in shown if n != "downloads"]
+
+    def has_change_permission(self, request, obj=None):
+        return False  # printed codes are final: a batch is viewed, downloaded, never edited
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_download_permission(self, request) -> bool:
+        return request.user.has_perm("vouchers.export_voucherbatch")
+
+    @admin.display(description=_("used"), ordering="used_total")
+    def used_count(self, obj):
+        used = getattr(obj, "used_total", None)
+        if used is None:
+            used = BatchCode.objects.filter(batch=obj, used_at__isnull=False).count()
+        url = reverse("admin:vouchers_batchcode_changelist") + f"?batch__id__exact={obj.pk}&used=yes"
+        return format_html('<a href="{}">{}</a>', url, format_number(used))
+
+    @admin.display(description=_("codes"))
+    def codes_link(self, obj):
+        url = reverse("admin:vouchers_batchcode_changelist") + f"?batch__id__exact={obj.pk}"
+        return format_html('<a href="{}">{}</a>', url, gettext("Codes of this batch"))
+
+    @admin.display(description=_("download"))
+    def downloads(self, obj):
+        # Listed only for users who may download (get_list_display / get_fields).
+        return format_html(
+            '<a href="{}">Excel (.xlsx)</a> · <a href="{}">CSV</a>',
+            reverse("admin:vouchers_voucherbatch_download", args=[obj.pk, "xlsx"]),
+            reverse("admin:vouchers_voucherbatch_download", args=[obj.pk, "csv"]),
+        )
+
+    def get_list_display(self, request):
+        shown = super().get_list_display(request)
+        return shown if self.has_download_permission(request) else [n for n in shown if n != "downloads"]
+
+    def save_model(self, request, obj, form, change):
+        batch = voucher_batch_create(
+            reward=form.cleaned_data["reward"],
+            count=form.cleaned_data["count"],
+            name=form.cleaned_data.get("name") or "",
+            by=request.user,
+        )
+        obj.pk = batch.pk
+        obj.refresh_from_db()
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/download/<str:fmt>/",
+                self.admin_site.admin_view(self.download_view),
+                name="vouchers_voucherbatch_download",
+            ),
+            *super().get_urls(),
+        ]
+
+    def download_view(self, request, pk: int, fmt: str):
+        if not (self.has_view_permission(request) and self.has_download_permission(request)):
+            raise PermissionDenied
+        batch = self.get_queryset(request).select_related("reward").filter(pk=pk).first()
+        if batch is None or fmt not in EXPORT_FORMATS:
+            raise Http404
+        filename = f"voucher-batch-{batch.pk}.{fmt}"
+        if fmt == "csv":
+            # With a byte-order mark, so Excel opens the file as UTF-8.
+            text = voucher_batch_export_csv(batch=batch, by=request.user)
+            response = HttpResponse("\ufeff" + text, content_type="text/csv; charset=utf-8")
+            response["Content-Disposition"] = f'attachment; filename="{filename}"'
+            return response
+        handle = tempfile.TemporaryFile()  # noqa: SIM115 -- FileResponse closes it
+        voucher_batch_export_xlsx(batch=batch, target=handle, by=request.user)
+        handle.seek(0)
+        return FileResponse(
+            handle,
+            as_attachment=True,
+            filename=filename,
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+
+
+class _UsedFilter(admin.SimpleListFilter):
+    title = _("used")
+    parameter_name = "used"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Used")), ("no", _("Not used"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(used_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(used_at__isnull=True)
+        return queryset
+
+
+@admin.register(BatchCode)
+class BatchCodeAdmin(StaffScopedAdminMixin, admin.ModelAdmin):
+    """Read-only: a code changes only at a till (used) or by a refund (given back). Searched by
+    the exact code (any case, spaces dropped), so the unique index answers."""
+
+    list_display = ["code", "batch", "used_at", "member", "used_store", "used_sale_reference"]
+    list_filter = [_UsedFilter, "batch"]
+    search_fields = ["=code"]
+    ordering = ["-pk"]
+    list_select_related = ["batch", "member", "used_store"]
+    autocomplete_fields: list = []
+    fields = ["code", "batch", "member", "used_at", "used_store", "used_sale_reference"]
+    readonly_fields = fields
+    show_full_result_count = False
+
+    def get_search_results(self, request, queryset, search_term):
+        term = "".join((search_term or "").split()).upper()
+        if not term:
+            return queryset, False
+        return queryset.filter(code=term), False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 # --- Vouchers ---------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from members.models import Member
-from vouchers.models import Reward, Voucher
+from vouchers.models import Reward, Voucher, VoucherBatch
 
 
 def _one_line(value: str) -> str:
@@ -64,3 +64,36 @@ class VoidVouchersForm(forms.Form):
         if not reason:
             raise ValidationError(_("Give a reason for voiding the voucher."))
         return reason
+
+
+# What one batch made in the admin may hold: enough for a city-wide leaflet run, small enough that
+# generating and downloading it stays a matter of seconds (the service's own bound is higher, for
+# scripts).
+ADMIN_BATCH_MAX = 200_000
+
+
+class VoucherBatchAddForm(forms.ModelForm):
+    """The admin's "add voucher batch" form: reward, how many codes, a name. The codes are made by
+    `voucher_batch_create` (the admin's save_model), never by this form."""
+
+    count = forms.IntegerField(
+        label=_("number of codes"),
+        min_value=1,
+        max_value=ADMIN_BATCH_MAX,
+        error_messages={
+            "min_value": _("Give a number of codes from 1 to 200,000."),
+            "max_value": _("Give a number of codes from 1 to 200,000."),
+            "invalid": _("Give a number of codes from 1 to 200,000."),
+        },
+        help_text=_("From 1 to 200,000 codes; each code can be used once."),
+    )
+
+    class Meta:
+        model = VoucherBatch
+        fields = ["reward", "count", "name"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "name" in self.fields:  # the change page shows a batch read-only, without fields
+            self.fields["name"].required = False
+            self.fields["name"].help_text = _("Shown on the list; the reward's code when left empty.")

@@ -496,6 +496,9 @@ class VoucherBatch(TimeStampedModel):
         verbose_name = _("voucher batch")
         verbose_name_plural = _("voucher batches")
         ordering = ["-created_at", "-pk"]
+        # Downloading the codes for printing hands out value: Marketing and the Programme lead
+        # (backoffice/roles.py gives `export` on the vouchers app to them only).
+        permissions = [("export_voucherbatch", "Can download the codes of a voucher batch")]
 
     def __str__(self) -> str:
         return self.name

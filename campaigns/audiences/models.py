@@ -342,3 +342,60 @@ class SegmentMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.segment_id}: {self.member_id}"
+
+
+class RewardAudience(models.Model):
+    """A catalogue reward kept for the members of a customer group or a segment (issue 16): a
+    reward with none of these rows is open to everyone; with some, only to the members of one of
+    its groups or segments (and still of one of its tiers, `vouchers.Reward.tiers`). Held here,
+    above `vouchers`, because a higher app holds the link. Read at the till and on the member pages
+    by `campaigns.audiences.membership.rewards_open_to_member` (indexed look-ups by member id, as
+    the promotions do); written by `campaigns.audiences.services.reward_audience_set`."""
+
+    reward = models.ForeignKey(
+        "vouchers.Reward", on_delete=models.CASCADE, related_name="audiences", verbose_name=_("reward")
+    )
+    group = models.ForeignKey(
+        CustomerGroup,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="reward_audiences",
+        verbose_name=_("customer group"),
+    )
+    segment = models.ForeignKey(
+        Segment,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="reward_audiences",
+        verbose_name=_("segment"),
+    )
+
+    class Meta:
+        verbose_name = _("reward audience")
+        verbose_name_plural = _("reward audiences")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(group__isnull=False, segment__isnull=True)
+                | models.Q(group__isnull=True, segment__isnull=False),
+                name="campaigns_rewardaudience_group_or_segment",
+            ),
+            models.UniqueConstraint(
+                fields=["reward", "group"],
+                condition=models.Q(group__isnull=False),
+                name="campaigns_rewardaudience_group",
+            ),
+            models.UniqueConstraint(
+                fields=["reward", "segment"],
+                condition=models.Q(segment__isnull=False),
+                name="campaigns_rewardaudience_segment",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.group or self.segment or "")
+
+    def clean(self) -> None:
+        if (self.group_id is None) == (self.segment_id is None):
+            raise ValidationError(_("Choose either a customer group or a segment."))

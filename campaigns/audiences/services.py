@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from campaigns.audiences.models import CustomerGroup, GroupMembership
+from campaigns.audiences.models import CustomerGroup, GroupMembership, RewardAudience, Segment
 from loyalty_site.core.errors import ValidationFailed, clean_or_refuse
 from members.models import Member
 from members.phones import phone_or_none
@@ -233,3 +233,30 @@ def group_add_members_by_phones(
     result.added = group_add_members(group=group, member_ids=ids, source=source, by=by) if ids else 0
     result.already_in = len(set(ids)) - result.added
     return result
+
+
+def reward_audience_set(
+    *, reward, groups: Iterable[CustomerGroup] = (), segments: Iterable[Segment] = ()
+) -> list[RewardAudience]:
+    """Keep `reward` (a `vouchers.Reward`) for exactly these customer groups and segments (none of
+    either: open to everyone again). Repeats are dropped; the links not wanted any more are
+    deleted and the missing ones added, in one transaction."""
+    group_ids = {group.pk for group in groups}
+    segment_ids = {segment.pk for segment in segments}
+    with transaction.atomic():
+        current = list(RewardAudience.objects.select_for_update().filter(reward_id=reward.pk))
+        stale = [
+            link.pk
+            for link in current
+            if (link.group_id is not None and link.group_id not in group_ids)
+            or (link.segment_id is not None and link.segment_id not in segment_ids)
+        ]
+        if stale:
+            RewardAudience.objects.filter(pk__in=stale).delete()
+        have_groups = {link.group_id for link in current if link.group_id is not None}
+        have_segments = {link.segment_id for link in current if link.segment_id is not None}
+        RewardAudience.objects.bulk_create(
+            [RewardAudience(reward_id=reward.pk, group_id=pk) for pk in sorted(group_ids - have_groups)]
+            + [RewardAudience(reward_id=reward.pk, segment_id=pk) for pk in sorted(segment_ids - have_segments)]
+        )
+        return list(RewardAudience.objects.filter(reward_id=reward.pk).order_by("pk"))

@@ -57,6 +57,9 @@ class EventKind(models.TextChoices):
     VOUCHER_VOIDED = "voucher.voided", _("Voucher voided")
     SALE_RECORDED = "sale.recorded", _("Sale recorded")
     SALE_REFUNDED = "sale.refunded", _("Sale refunded")
+    ORDER_PLACED = "order.placed", _("Online order placed")
+    ORDER_COMPLETED = "order.completed", _("Online order completed")
+    ORDER_CANCELLED = "order.cancelled", _("Online order cancelled")
     CONSENT_CHANGED = "consent.changed", _("Consent changed")
     WEBHOOK_TEST = "webhook.test", _("Test event (sent by staff)")
 

@@ -22,6 +22,7 @@ from members.phones import phone_normalise
 from members.selectors import member_get, member_lookup, member_summary
 from members.services import member_enrol
 from notifications.services import presence_code_send
+from pos.checkout.orders import member_points_pending
 from stores.models import Store
 from tiers.errors import TiersNotConfigured
 from tiers.selectors import member_tier
@@ -62,6 +63,12 @@ class MemberSummaryOutputSerializer(serializers.Serializer):
     points_available = serializers.IntegerField(
         help_text="Points that can be spent now: the balance less points still pending or already expired."
     )
+    points_pending = serializers.IntegerField(
+        help_text=(
+            "Points of the member's pending online orders (pos-api.md 1.2): earned when the order is completed, "
+            "not part of `points_balance` and not spendable until then."
+        )
+    )
     points_value = serializers.DecimalField(
         max_digits=24,
         decimal_places=MONEY_DECIMAL_PLACES,
@@ -90,6 +97,7 @@ def member_summary_for_pos(*, member: Member, store: Store) -> dict[str, Any]:
         "points_balance": summary.points_balance,
         "points_debt": summary.points_debt,
         "points_available": summary.points_available,
+        "points_pending": member_points_pending(member_id=summary.id),
         "points_value": summary.points_value,
         "birthday_today": summary.birthday_today,
         "vouchers": [

@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from campaigns.audiences.membership import reward_open_to_member_audience, rewards_open_to_member
 from loyalty_site.core.api.fields import BoundedPathIds, IdField
 from loyalty_site.core.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from loyalty_site.core.api.idempotency import IdempotentAPIView
@@ -94,9 +95,10 @@ class RewardListApi(APIView):
         summary="The reward catalogue at this till",
         description=(
             "Rewards a member can exchange points for at this terminal's brand: visible in the catalogue, "
-            "within their issuing window, not sold out, and open to the member's tier (without `member`: the rewards "
-            "kept for some tiers are left out). With `member`, `points_cost` is reduced by the member's "
-            "tier benefit and `affordable` tells whether the member's spendable points cover it."
+            "within their issuing window, not sold out, and open to the member's tier and customer groups or "
+            "segments (without `member`: the rewards kept for some tiers, groups or segments are left out). With "
+            "`member`, `points_cost` is reduced by the member's tier benefit and `affordable` tells whether the "
+            "member's spendable points cover it."
         ),
         parameters=[
             OpenApiParameter(
@@ -117,7 +119,11 @@ class RewardListApi(APIView):
         params.is_valid(raise_exception=True)
         member_id = params.validated_data.get("member")
         member = member_get(member_id=member_id) if member_id is not None else None
-        rewards = rewards_catalogue(store=request.auth.store, member=member)
+        # A reward kept for some customer groups or segments is listed to their members only.
+        rewards = rewards_open_to_member(
+            rewards=rewards_catalogue(store=request.auth.store, member=member),
+            member_id=member.pk if member is not None else None,
+        )
         costs = rewards_points_cost(rewards=rewards, member=member)
         spendable = member_spendable_points(member=member) if member is not None else None
         rows: list[dict[str, Any]] = []
@@ -216,7 +222,9 @@ class MemberRedemptionApi(BoundedPathIds, IdempotentAPIView):
         serializer.is_valid(raise_exception=True)
         code = serializer.validated_data["reward"].strip().upper()
         reward = Reward.objects.filter(code=code).first()
-        if reward is None:
+        # A reward kept for customer groups or segments the member is not in does not exist for
+        # them: the same refusal as an unknown code, so a till cannot learn it is there.
+        if reward is None or not reward_open_to_member_audience(reward=reward, member_id=member.pk):
             raise RewardUnavailable(_("No reward has the code %(code)s.") % {"code": code}, extra={"reason": "unknown"})
         terminal = request.auth
         voucher = reward_redeem(

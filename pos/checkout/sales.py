@@ -53,7 +53,7 @@ from members.services import (
     presence_proof_check,
     presence_proof_consume,
 )
-from pos.checkout.errors import DuplicateReceipt
+from pos.checkout.errors import DuplicateReceipt, terminal_kind_check
 from pos.checkout.limits import sale_limits_check, terminal_points_take
 from pos.checkout.notify import sale_points_notify
 from pos.checkout.pricing import Quote, SaleInput, cart_from_lines, price
@@ -99,9 +99,12 @@ def _member_locked(held: contextlib.ExitStack, member_id: int) -> MemberLock:
     return lock
 
 
-def sale_record(*, terminal: Terminal, data: SaleInput, notify: bool = True) -> SaleResult:
+def sale_record(*, terminal: Terminal, data: SaleInput, notify: bool = True, pending_order: bool = False) -> SaleResult:
     """Record the sale (see the module docstring). `notify=False` records history without
-    messaging the member (the demo's back-dated sales)."""
+    messaging the member (the demo's back-dated sales). `pending_order=True` records an online
+    order (`pos.checkout.orders`): priced, checked and held alike (vouchers used, points paid,
+    the terminal's day counter taken), but nothing earned until it is completed."""
+    terminal_kind_check(terminal=terminal, order=pending_order)
     store = terminal.store
     now = timezone.now()
     at = data.occurred_at or now
@@ -110,7 +113,7 @@ def sale_record(*, terminal: Terminal, data: SaleInput, notify: bool = True) -> 
         if data.member_id:
             locked = _member_locked(held, data.member_id)
             member = locked.member
-        if Sale.objects.filter(store=store, receipt_number=data.receipt_number).exists():
+        if Sale.all_objects.filter(store=store, receipt_number=data.receipt_number).exists():
             raise _duplicate(store, data.receipt_number)
         if member is not None:
             tier_lock = held.enter_context(tier_status_lock(member=member))
@@ -141,6 +144,7 @@ def sale_record(*, terminal: Terminal, data: SaleInput, notify: bool = True) -> 
             multiplier=quote.multiplier,
             tier_code=quote.tier_code,
             tier_after_code=quote.tier_code,
+            order_status=Sale.OrderStatus.PENDING if pending_order else Sale.OrderStatus.NONE,
         )
         proof = _presence_checked(quote, data, now)
         # Every event of the sale (points, vouchers, tier, the sale itself) in one INSERT at the end.
@@ -163,8 +167,11 @@ def sale_record(*, terminal: Terminal, data: SaleInput, notify: bool = True) -> 
                 batch_code_use(code=check.batch_code, member=member, store=store, sale_reference=sale.reference, at=at)
             tier_after = quote.tier
             earns = member is not None and member.status == Member.Status.ACTIVE
-            if earns:
-                tier_after = _member_effects(sale, quote, locked=locked, tier_lock=tier_lock, notify=notify)
+            if earns and pending_order:
+                # Held, not earned: the points paid leave the balance now (cancelling gives them back).
+                _points_paid(sale, locked=locked.vouching_new(redeem_reference(sale)))
+            elif earns:
+                tier_after = _member_effects(sale, locked=locked, tier_lock=tier_lock, notify=notify)
             if quote.promotions.applied:
                 promotion_applications_record(
                     promotions=quote.promotions.applied,
@@ -177,7 +184,7 @@ def sale_record(*, terminal: Terminal, data: SaleInput, notify: bool = True) -> 
                 # Last, after every other lock: the terminal's day counter (see pos.checkout.limits).
                 terminal_points_take(terminal=terminal, quote=quote, receipt_number=data.receipt_number, limits=limits)
             record_event(
-                kind=EventKind.SALE_RECORDED,
+                kind=EventKind.ORDER_PLACED if pending_order else EventKind.SALE_RECORDED,
                 subject_type="sale",
                 subject_id=sale.pk,
                 member_id=member.pk if member is not None else None,
@@ -210,6 +217,7 @@ def sale_event_payload(sale: Sale, *, tier_after: Tier | None = None) -> dict:
         "points_earned": sale.points_earned,
         "points_redeemed": sale.points_redeemed,
         "tier_after": tier_after.code if tier_after is not None else sale.tier_after_code,
+        "order_status": sale.order_status,
     }
 
 
@@ -259,36 +267,47 @@ def _insert(sale: Sale, quote: Quote) -> None:
     )
 
 
-def _member_effects(sale: Sale, quote: Quote, *, locked: MemberLock, tier_lock: StatusLock, notify: bool) -> Tier:
+def _member_effects(sale: Sale, *, locked: MemberLock, tier_lock: StatusLock, notify: bool) -> Tier:
     """Points paid and earned, qualifying spend and the referrer's reward of an active member's
     sale; returns the tier after it."""
-    at, store, member = sale.occurred_at, sale.store, locked.member
     # The sale row was just inserted in this transaction: no retry can have posted these.
     locked = locked.vouching_new(redeem_reference(sale), earn_reference(sale))
     tier_lock = tier_lock.vouching_new(sale.reference)
-    if quote.points_redeemed:
+    _points_paid(sale, locked=locked)
+    return member_earnings_record(sale, locked=locked, tier_lock=tier_lock, notify=notify)
+
+
+def _points_paid(sale: Sale, *, locked: MemberLock) -> None:
+    if sale.points_redeemed:
         points_spend(
-            member=member,
-            points=quote.points_redeemed,
+            member=locked.member,
+            points=sale.points_redeemed,
             reference=redeem_reference(sale),
-            occurred_at=at,
+            occurred_at=sale.occurred_at,
             cause_kind="sale",
             cause_reference=sale.reference,
             reason=_("Paid with points: receipt %(receipt)s") % {"receipt": sale.receipt_number},
             lock=locked,
         )
+
+
+def member_earnings_record(sale: Sale, *, locked: MemberLock, tier_lock: StatusLock, notify: bool) -> Tier:
+    """What an active member's sale earns, from the sale's recorded figures: qualifying spend,
+    points, stamps and the referrer's reward; returns the tier after it. Run by the sale itself,
+    and by `pos.checkout.orders` when an online order is completed (at the order's time)."""
+    at, store, member = sale.occurred_at, sale.store, locked.member
     outcome = tier_spend_record(
         member=member,
-        amount=quote.earn_base,
+        amount=sale.earn_base,
         reference=sale.reference,
         occurred_at=at,
-        points=quote.points_to_earn,
+        points=sale.points_earned,
         lock=tier_lock,
     )
-    if quote.points_to_earn:
+    if sale.points_earned:
         points_earn(
             member=member,
-            points=quote.points_to_earn,
+            points=sale.points_earned,
             reference=earn_reference(sale),
             kind=LedgerEntry.Kind.EARN,
             occurred_at=at,
@@ -300,18 +319,18 @@ def _member_effects(sale: Sale, quote: Quote, *, locked: MemberLock, tier_lock: 
     # Stamp cards of the store's brand (cached: no query where the brand has none), under the
     # member's lock: concurrent sales of one member are stamped one after the other.
     stamps_record(
-        member=member, store=store, sale_reference=sale.reference, invoice=quote.total + quote.points_amount, at=at
+        member=member, store=store, sale_reference=sale.reference, invoice=sale.total + sale.points_amount, at=at
     )
     if member.referred_by_id is not None:  # most members were not referred: no query for them
         sale.referrer_points = (
-            referral_reward(member=member, earn_base=quote.earn_base, sale_reference=sale.reference, at=at) or 0
+            referral_reward(member=member, earn_base=sale.earn_base, sale_reference=sale.reference, at=at) or 0
         )
     if outcome.tier_changed or sale.referrer_points:
         # Most sales change neither: the row inserted above is already right.
         sale.tier_after_code = outcome.tier_after.code
         sale.tier_changed = outcome.tier_changed
         sale.save(update_fields=["referrer_points", "tier_after_code", "tier_changed"])
-    if quote.points_to_earn and notify:
+    if sale.points_earned and notify:
         sale_id = sale.pk
         # A broker that is down must not fail a committed sale: the message is then written to the
         # outbox in-process (a few inserts), and the outbox sweep sends it when the broker is back.

@@ -19,6 +19,7 @@ from backoffice.admin import (
     CampaignWithResultAdmin,
     MemberWithProgrammeAdmin,
     RefundAdmin,
+    RewardWithAudiencesAdmin,
     SaleAdmin,
     TerminalWithSalesAdmin,
 )
@@ -29,6 +30,8 @@ from members.models import Member
 from pos.models import Refund, Sale
 from stores.admin import TerminalAdmin
 from stores.models import Terminal
+from vouchers.admin import RewardAdmin
+from vouchers.models import Reward
 
 ROOT = Path(__file__).resolve().parents[2]
 NOT_PROJECT_CODE = {".venv", "tests", "bench", "locale", "templates", "migrations", "__pycache__"}
@@ -162,6 +165,7 @@ def test_the_site_serves_the_composed_admin_wherever_one_exists():
         (Sale, SaleAdmin, admin.ModelAdmin),
         (Refund, RefundAdmin, admin.ModelAdmin),
         (Campaign, CampaignWithResultAdmin, CampaignAdmin),
+        (Reward, RewardWithAudiencesAdmin, RewardAdmin),
     ],
 )
 def test_the_pages_that_need_every_floor_are_registered_by_backoffice(model, served, base):

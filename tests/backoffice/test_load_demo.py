@@ -16,6 +16,9 @@ def test_load_demo_builds_the_demo_stores_and_changes_nothing_the_second_time():
     call_command("load_demo", stdout=out)
     assert set(Brand.objects.values_list("code", flat=True)) >= {"PHO", "CAFE"}
     assert set(Store.objects.values_list("code", flat=True)) >= {"PHO-HN01", "PHO-HCM01", "CAFE-HN01", "CAFE-DN01"}
+    # The online shop of pos-api.md 1.2: its store, and how to make its key (shown once, so not made here).
+    assert Store.objects.get(code="CAFE-ONLINE").brand.code == "CAFE"
+    assert "create_terminal CAFE-ONLINE web --online" in out.getvalue()
     staff = get_user_model().objects.filter(username__in=["lead", "marketing", "manager"])
     assert {u.groups.get().name for u in staff} == {"Programme lead", "Marketing", "Store manager"}
     assert "password" in out.getvalue().lower() or "mật khẩu" in out.getvalue().lower()

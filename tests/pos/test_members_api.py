@@ -66,6 +66,7 @@ def test_lookup_by_phone_in_any_form_returns_the_member_summary(pos_client, q):
         "points_balance": 125,
         "points_debt": 0,
         "points_available": 125,
+        "points_pending": 0,  # no online order pending (pos-api.md 1.2)
         "points_value": "125000.00",
         "birthday_today": False,
         "vouchers": [],

@@ -85,3 +85,15 @@ def test_admin_refuses_a_bad_store_code_and_time_zone(client):
     errors = response.context["adminform"].form.errors
     assert set(errors) == {"code", "time_zone"}
     assert not type(brand).objects.get(pk=brand.pk).stores.filter(name="X").exists()
+
+
+@pytest.mark.django_db
+def test_admin_adds_an_online_shop_terminal_whose_kind_then_never_changes(client):
+    client.force_login(get_user_model().objects.create_superuser("boss", password="pw-for-tests-only"))
+    store = StoreFactory()
+    client.post("/admin/stores/terminal/add/", {"store": store.pk, "name": "web", "kind": "online"})
+    terminal = Terminal.objects.get(name="web")
+    assert terminal.kind == Terminal.Kind.ONLINE
+    client.post(f"/admin/stores/terminal/{terminal.pk}/change/", {"name": "web", "kind": "till"})
+    terminal.refresh_from_db()
+    assert terminal.kind == Terminal.Kind.ONLINE

@@ -51,6 +51,16 @@ def manager_client(client, db):
     return client
 
 
+# The reward page carries the inline of the customer groups and segments a reward is kept for
+# (composed in backoffice): a posted form holds its management form, here with no rows.
+NO_AUDIENCE = {
+    "audiences-TOTAL_FORMS": "0",
+    "audiences-INITIAL_FORMS": "0",
+    "audiences-MIN_NUM_FORMS": "0",
+    "audiences-MAX_NUM_FORMS": "1000",
+}
+
+
 def campaign_voucher(reward, member):
     return voucher_issue(reward=reward, member=member, channel=Voucher.Channel.CAMPAIGN)
 
@@ -105,6 +115,7 @@ def test_a_reward_is_added_through_the_form(admin_client, cafe_brand):
             "brands": [cafe_brand.pk],
             "min_invoice": "0",
             "limit_period": "ever",
+            **NO_AUDIENCE,
         },
     )
     assert response.status_code == 302, response.context["adminform"].form.errors
@@ -117,7 +128,7 @@ def test_the_form_refuses_a_percent_without_a_cap(admin_client):
     response = admin_client.post(
         reverse("admin:vouchers_reward_add"),
         {"code": "PCT10", "name": "Giảm 10 %", "kind": "percent", "percent": "10", "points_cost": "80",
-         "validity": "days", "validity_days": "30", "min_invoice": "0", "limit_period": "ever"},
+         "validity": "days", "validity_days": "30", "min_invoice": "0", "limit_period": "ever", **NO_AUDIENCE},
     )  # fmt: skip
     assert response.status_code == 200
     assert "cap" in response.context["adminform"].form.errors
@@ -131,7 +142,7 @@ def test_editing_a_reward_keeps_the_issued_count(admin_client, member, pho_store
     form = admin_client.get(url).context["adminform"].form
     reward_redeem(member=member, reward=reward, store=pho_store, reference="between-load-and-save")
     data = {k: v for k, v in form.initial.items() if v is not None}
-    data.update({"name": "Voucher 50K mới", "brands": [], "stores": []})
+    data.update({"name": "Voucher 50K mới", "brands": [], "stores": [], **NO_AUDIENCE})
     response = admin_client.post(url, data)
     assert response.status_code == 302, response.context["adminform"].form.errors
     reward.refresh_from_db()

@@ -256,3 +256,32 @@ def test_an_import_filling_empty_fields_names_the_fields_it_filled():
     members_fill_empty_bulk(fills=[(empty.pk, {"email": "moi@example.vn"}), (full.pk, {"email": "khac@example.vn"})])
     events = list(DomainEvent.objects.filter(pk__gt=before))
     assert [(e.kind, e.member_id, e.payload["fields"]) for e in events] == [("member.changed", empty.pk, ["email"])]
+
+
+# --- online orders (merged from i17-orders) ----------------------------------------------------
+
+
+def test_an_online_order_placed_completed_or_cancelled_writes_each_event_once(pho):
+    from tests.pos.test_orders_api import cancel, complete, order, shop
+
+    web = shop()
+    member = MemberFactory(points=200)
+    before = mark()
+    placed = order(web, "WEB-1", member, points_to_redeem=20)
+    assert placed.status_code == 201, placed.content
+    assert sorted(kinds_since(before)) == ["order.placed", "points.spent"]  # nothing earned yet
+    assert DomainEvent.objects.get(pk__gt=before, kind="order.placed").payload["order_status"] == "pending"
+
+    before = mark()
+    assert complete(web, placed.json()["id"], "c-1").status_code == 200
+    assert complete(web, placed.json()["id"], "c-1").status_code == 200  # a retry
+    assert sorted(kinds_since(before)) == ["order.completed", "points.earned"]
+
+    other = order(web, "WEB-2", member, points_to_redeem=10)
+    before = mark()
+    assert cancel(web, other.json()["id"], "x-1").status_code == 200
+    assert cancel(web, other.json()["id"], "x-2").status_code == 200  # cancelled already: nothing new
+    assert sorted(kinds_since(before)) == ["order.cancelled", "points.reversed"]
+    before = mark()
+    assert complete(web, other.json()["id"], "c-2").status_code == 409  # refused: nothing written
+    assert kinds_since(before) == []

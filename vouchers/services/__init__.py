@@ -7,6 +7,7 @@ from vouchers.services.batches import (
     batch_codes_return,
     voucher_batch_create,
     voucher_batch_export_csv,
+    voucher_batch_export_xlsx,
 )
 from vouchers.services.bulk import (
     BulkIssue,
@@ -45,6 +46,7 @@ __all__ = [
     "shared_code_uses_return",
     "voucher_batch_create",
     "voucher_batch_export_csv",
+    "voucher_batch_export_xlsx",
     "voucher_check",
     "voucher_codes_free",
     "voucher_issue",

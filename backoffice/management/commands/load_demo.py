@@ -7,7 +7,7 @@ from campaigns.demo import demo_campaigns_load
 from members.demo import demo_members_load
 from notifications.demo import demo_notifications_load
 from pos.demo import demo_limits_load, demo_sales_load
-from stores.demo import demo_stores_load
+from stores.demo import ONLINE_STORE, demo_stores_load
 from tiers.demo import demo_tiers_load
 from vouchers.demo import demo_vouchers_load
 
@@ -30,6 +30,10 @@ class Command(BaseCommand):
             counts.append((_("sales"), demo_sales_load()))
         for label, count in counts:
             self.stdout.write(_("Demo programme: %(count)d %(what)s created.") % {"count": count, "what": label})
+        self.stdout.write(
+            _("The online shop's key (pos-api.md 1.2 orders): python manage.py create_terminal %(store)s web --online")
+            % {"store": ONLINE_STORE}
+        )
         # A generated password goes to a person at a terminal, never into a deploy log.
         shown = self.stdout.isatty()
         for username, role, password in staff:
