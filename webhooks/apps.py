@@ -8,6 +8,7 @@ class WebhooksConfig(AppConfig):
 
     def ready(self) -> None:
         from loyalty_site.core.events import dispatcher_register
+        from webhooks import checks  # noqa: F401 -- registers the deploy check
         from webhooks.dispatch import events_committed
 
         # After every commit that wrote domain events: queue their delivery (issue 17).

@@ -275,3 +275,12 @@ def test_a_dead_broker_fails_nothing_and_the_sweep_delivers(receiver, monkeypatc
     assert receiver.kinds() == ["points.earned"]
     sweep = next(s for s in declared_schedules() if s.task == "webhooks.sweep")
     assert sweep.minute == "*"
+
+
+def test_the_deploy_check_warns_when_private_receivers_are_allowed(settings):
+    from webhooks.checks import private_receivers_refused
+
+    settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = True
+    assert [w.id for w in private_receivers_refused(None)] == ["webhooks.W001"]
+    settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = False
+    assert private_receivers_refused(None) == []
