@@ -33,11 +33,12 @@ from campaigns.promotions.services import promotion_applications_reverse
 from campaigns.referral.services import referral_reward_reverse
 from campaigns.stamps.services import stamps_reverse
 from loyalty_site.core.errors import NotFoundError
+from loyalty_site.core.events import EventKind, events_collected, record_event
 from loyalty_site.core.money import ZERO, quantize_money, share_of
 from members.models import LedgerEntry, Member
 from members.services import members_lock, points_reverse
 from pos.checkout.errors import RefundExceedsSale
-from pos.checkout.sales import earn_reference, redeem_reference
+from pos.checkout.sales import earn_reference, redeem_reference, sale_event_payload
 from pos.models import Refund, RefundLine, Sale, SaleLine
 from stores.models import Terminal
 from tiers.services import tier_spend_reverse
@@ -125,7 +126,7 @@ def sale_refund(
     *, terminal: Terminal, sale_id: int, lines: list[dict] | None, reason: str = ""
 ) -> tuple[Refund, int | None]:
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(), events_collected():
         head = Sale.objects.filter(pk=sale_id, store__brand_id=terminal.store.brand_id).values("member_id").first()
         if head is None:
             raise NotFoundError(_("No sale with id %(id)s at this brand.") % {"id": sale_id})
@@ -252,5 +253,21 @@ def sale_refund(
         sale.points_returned = redeemed_total
         sale.status = Sale.Status.REFUNDED if is_full else Sale.Status.PARTLY_REFUNDED
         sale.save(update_fields=["refunded_amount", "refunded_paid", "points_reversed", "points_returned", "status"])
+        record_event(
+            kind=EventKind.SALE_REFUNDED,
+            subject_type="refund",
+            subject_id=refund.pk,
+            member_id=sale.member_id,
+            payload={
+                "refund_id": refund.pk,
+                "is_full": is_full,
+                "amount": amount,
+                "paid_amount": paid,
+                "points_reversed": reversed_points,
+                "points_returned": returned_points,
+                "sale": sale_event_payload(sale),
+            },
+            occurred_at=refund.created_at,
+        )
     balance = Member.objects.filter(pk=member.pk).values_list("points_balance", flat=True).first() if member else None
     return refund, balance
