@@ -8,7 +8,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = [
     "loyalty_site", "stores", "members", "notifications", "tiers", "vouchers", "memberships", "campaigns", "pos",
-    "portal", "reports", "backoffice",
+    "portal", "reports", "backoffice", "webhooks",
 ]  # fmt: skip
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -126,3 +127,35 @@ class ExportRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username} {self.model} {self.rows}"
+
+
+class DomainEvent(models.Model):
+    """One change that matters outside the system (the domain-event outbox): written by
+    `loyalty_site.core.events` in the same transaction as the change, so a rolled-back change
+    leaves no event and a committed one always has it. Never edited, except `dispatched_at`,
+    set once the webhooks have fanned it out to their endpoints. Members and subjects are named
+    by id, not by foreign key, so this bottom layer depends on no app above it."""
+
+    uuid = models.UUIDField(_("event id"), unique=True, editable=False)
+    kind = models.CharField(_("kind"), max_length=40)
+    subject_type = models.CharField(_("subject type"), max_length=40)
+    subject_id = models.CharField(_("subject id"), max_length=64)
+    member_id = models.BigIntegerField(_("member id"), null=True, blank=True)
+    payload = models.JSONField(_("payload"), default=dict, encoder=DjangoJSONEncoder)
+    occurred_at = models.DateTimeField(_("occurred at"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+    dispatched_at = models.DateTimeField(_("dispatched at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("domain event")
+        verbose_name_plural = _("domain events")
+        ordering = ["-pk"]
+        indexes = [
+            models.Index(fields=["member_id", "-id"], name="core_event_member"),
+            models.Index(fields=["kind", "-id"], name="core_event_kind"),
+            # The fan-out reads the events not yet dispatched, oldest first: a small partial index.
+            models.Index(fields=["id"], name="core_event_undispatched", condition=models.Q(dispatched_at__isnull=True)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.subject_type}:{self.subject_id}"

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "axes",
     "loyalty_site.core",
+    "webhooks",
     "stores",
     "members",
     "notifications",
@@ -92,6 +93,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "notifications.context_processors.zalo_alert",
+                "webhooks.context_processors.webhook_alert",
             ],
         },
     },
@@ -407,3 +409,17 @@ PORTAL_SESSION_DAYS = env.int("PORTAL_SESSION_DAYS", default=30)
 MESSAGE_FILES_DIR = env.str("MESSAGE_FILES_DIR", default="")
 # Days an unsubscribe link in a message keeps working (notifications/unsubscribe.py).
 UNSUBSCRIBE_LINK_DAYS = env.int("UNSUBSCRIBE_LINK_DAYS", default=365)
+
+# --- Webhooks (issue 17, docs/webhooks.md) ----------------------------------------------------
+# Endpoints on loopback or private addresses are refused (SSRF) unless this is true: tests and
+# development only.
+WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", default=False)
+WEBHOOK_CONNECT_TIMEOUT_SECONDS = env.float("WEBHOOK_CONNECT_TIMEOUT_SECONDS", default=3.0)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+# Requests in flight at once per delivering process (threads that only do HTTP).
+WEBHOOK_DELIVERY_CONCURRENCY = env.int("WEBHOOK_DELIVERY_CONCURRENCY", default=8)
+# Retries: base x 2^(attempt-1) seconds (at most 6 h apart), for this many hours after the first.
+WEBHOOK_RETRY_BASE_SECONDS = env.int("WEBHOOK_RETRY_BASE_SECONDS", default=30)
+WEBHOOK_RETRY_HOURS = env.int("WEBHOOK_RETRY_HOURS", default=24)
+# Failed attempts in a row after which an endpoint is switched off, with an alert in the admin.
+WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=10)

@@ -18,3 +18,5 @@ NOTIFICATIONS_CONSOLE_PATH = env.str("NOTIFICATIONS_CONSOLE_PATH", default="") o
 # STAFF_OTP_REQUIRED=true to try the one-time-code step (`manage.py otp_enrol USERNAME`). The
 # production settings always ask Programme leads and superusers for it.
 STAFF_OTP_REQUIRED = env.bool("STAFF_OTP_REQUIRED", default=False)
+# Webhook receivers on this machine (a test server, a local tool) are allowed here only.
+WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", default=True)

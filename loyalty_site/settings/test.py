@@ -25,3 +25,5 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f"test_db_{os.getpid()}.sqlite3")}  # noqa: F405
 # Static files from the apps' folders (no collectstatic in tests), through WhiteNoise as in production.
 WHITENOISE_USE_FINDERS = True
+# Webhook receivers on this machine (a test server, a local tool) are allowed here only.
+WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", default=True)

@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loyalty_site.core.errors import DomainError, ValidationFailed
+from loyalty_site.core.events import record_events_bulk
 from loyalty_site.core.rows import rows_insert
 from members.codes import MEMBER_CODE_LENGTH, REFERRAL_CODE_LENGTH, codes_generate
 from members.errors import LedgerReferenceReused, MemberNotFound
@@ -36,10 +37,17 @@ from members.services.ledger import (
     _occurred,
     _require_positive,
     _require_transacting,
+    ledger_event,
     lot_terms,
     points_earn,
 )
-from members.services.members import _CARD_NUMBER, _clean_email, _clean_name
+from members.services.members import (
+    _CARD_NUMBER,
+    _clean_email,
+    _clean_name,
+    member_changed_event,
+    member_enrolled_event,
+)
 
 CHUNK = 5000
 FILLABLE = ("name", "email", "birthday", "gender")
@@ -142,7 +150,19 @@ def members_create_bulk(
         row["referral_code"] = referral_code
     with transaction.atomic():
         rows_insert(Member, rows, now=now)
-        return dict(values_where_in(Member, ("phone", "id"), "phone", phones))
+        ids = dict(values_where_in(Member, ("phone", "id"), "phone", phones))
+        record_events_bulk(
+            member_enrolled_event(
+                Member(
+                    pk=ids[row["phone"]],
+                    code=row["code"],
+                    enrolment_channel=channel,
+                    enrolled_at=enrolled_at,
+                )
+            )
+            for row in rows
+        )
+        return ids
 
 
 def _fill_sql(rows: int) -> str:
@@ -226,6 +246,7 @@ def members_fill_empty_bulk(*, fills: Sequence[tuple[int, dict[str, Any]]]) -> N
     now = timezone.now()
     postgres = connection.vendor == "postgresql"
     with transaction.atomic(), connection.cursor() as cursor:
+        _fill_events(cleaned, now)
         for part in _chunks(cleaned, 20_000 if postgres else 2000):
             columns = (
                 [pk for pk, _values in part],
@@ -239,6 +260,24 @@ def members_fill_empty_bulk(*, fills: Sequence[tuple[int, dict[str, Any]]]) -> N
             for pk, name, email, birthday, gender, folded in zip(*columns, strict=True):
                 params += [pk, name, email, birthday.isoformat() if birthday else None, gender, folded]
             cursor.execute(_fill_sql(len(part)), params)
+
+
+def _fill_events(cleaned: list[tuple[int, dict[str, Any]]], now: datetime.datetime) -> None:
+    """`member.changed` for each member whose empty fields the fill will set (read just before
+    the UPDATE, in the caller's transaction), naming the fields, never their values."""
+    current = {
+        pk: dict(zip(("code", *FILLABLE), values, strict=True))
+        for pk, *values in values_where_in(Member, ("id", "code", *FILLABLE), "id", [pk for pk, _v in cleaned])
+    }
+    specs = []
+    for pk, values in cleaned:
+        row = current.get(pk)
+        if row is None:
+            continue
+        filled = [name for name in FILLABLE if values.get(name) and not row[name]]
+        if filled:
+            specs.append(member_changed_event(Member(pk=pk, code=row["code"]), filled, at=now))
+    record_events_bulk(specs)
 
 
 # --- Cards ------------------------------------------------------------------------------------
@@ -439,6 +478,7 @@ def _post_credits(entries: list[LedgerEntry], programme) -> None:
         now=now,
     )
     _balances_add([(entry.member_id, entry.points) for entry in entries])
+    record_events_bulk(ledger_event(entry) for entry in entries)
 
 
 def _balances_add(amounts: list[tuple[int, int]]) -> None:

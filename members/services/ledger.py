@@ -42,6 +42,7 @@ from django.utils.translation import gettext as _
 
 from loyalty_site.core.clock import clock_skew
 from loyalty_site.core.errors import ValidationFailed
+from loyalty_site.core.events import EventKind, EventSpec, record_event
 from loyalty_site.core.transactions import LockScope, StaleLock, lock_scope, service_transaction, writes
 from members.errors import (
     InsufficientPoints,
@@ -285,7 +286,56 @@ def _append(locked: Member, entry: LedgerEntry, *, savepoint: bool = True) -> Le
     if not moved:
         raise StaleLock(f"member {locked.pk}'s balance changed under a lock handle: it was used after a rollback")
     locked.points_balance += entry.points
+    _record_entry_event(locked, entry)
     return entry
+
+
+_EVENT_OF_KIND = {
+    Kind.EARN: EventKind.POINTS_EARNED,
+    Kind.REFERRAL: EventKind.POINTS_EARNED,
+    Kind.BONUS: EventKind.POINTS_EARNED,
+    Kind.SPEND: EventKind.POINTS_SPENT,
+    Kind.EXPIRE: EventKind.POINTS_EXPIRED,
+    Kind.ADJUST: EventKind.POINTS_ADJUSTED,
+    Kind.REVERSE: EventKind.POINTS_REVERSED,
+}
+
+
+def ledger_event(entry: LedgerEntry, *, member_code: str = "") -> EventSpec:
+    """The domain event of a ledger entry (issue 17), for `record_event` and its bulk twin."""
+    if not member_code and LedgerEntry._meta.get_field("member").is_cached(entry):
+        member_code = entry.member.code
+    return EventSpec(
+        kind=_EVENT_OF_KIND[entry.kind],
+        subject_type="ledger_entry",
+        subject_id=entry.pk,
+        member_id=entry.member_id,
+        payload={
+            "entry_id": entry.pk,
+            "member_id": entry.member_id,
+            "member_code": member_code,
+            "ledger_kind": entry.kind,
+            "points": entry.points,
+            "balance_after": entry.balance_after,
+            "reference": entry.reference,
+            "cause_kind": entry.cause_kind,
+            "cause_reference": entry.cause_reference,
+            "occurred_at": entry.occurred_at,
+        },
+        occurred_at=entry.occurred_at,
+    )
+
+
+def _record_entry_event(locked: Member, entry: LedgerEntry) -> None:
+    spec = ledger_event(entry, member_code=locked.code)
+    record_event(
+        kind=spec.kind,
+        subject_type=spec.subject_type,
+        subject_id=spec.subject_id,
+        member_id=spec.member_id,
+        payload=spec.payload,
+        occurred_at=spec.occurred_at,
+    )
 
 
 def _post(locked: Member, **fields) -> LedgerEntry:

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loyalty_site.core.errors import ValidationFailed, refusal_errors
+from loyalty_site.core.events import EventKind, EventSpec, record_events_bulk
 from loyalty_site.core.models import copy_saved
 from loyalty_site.core.text import single_line
 from members.codes import MEMBER_CODE_LENGTH, REFERRAL_CODE_LENGTH, code_generate, code_normalise
@@ -81,6 +82,64 @@ def _consent_changes_record(
             )
             for channel, given in changes.items()
         )
+        record_events_bulk(
+            EventSpec(
+                kind=EventKind.CONSENT_CHANGED,
+                subject_type="member",
+                subject_id=member.pk,
+                member_id=member.pk,
+                payload={
+                    "member_id": member.pk,
+                    "member_code": member.code,
+                    "channel": channel,
+                    "given": given,
+                    "source": source,
+                    "at": at,
+                },
+                occurred_at=at,
+            )
+            for channel, given in changes.items()
+        )
+
+
+def member_enrolled_event(member: Member) -> EventSpec:
+    """The `member.enrolled` event (issue 17): ids and codes, no personal data (docs/webhooks.md)."""
+    return EventSpec(
+        kind=EventKind.MEMBER_ENROLLED,
+        subject_type="member",
+        subject_id=member.pk,
+        member_id=member.pk,
+        payload={
+            "member_id": member.pk,
+            "member_code": member.code,
+            "channel": member.enrolment_channel,
+            "home_store_id": member.home_store_id,
+            "referred_by_id": member.referred_by_id,
+            "enrolled_at": member.enrolled_at,
+        },
+        occurred_at=member.enrolled_at,
+    )
+
+
+_DERIVED_FIELDS = frozenset({"name_folded"})
+
+
+def member_changed_event(member: Member, fields: list[str], *, at: datetime.datetime | None = None) -> EventSpec:
+    """The `member.changed` event: which fields changed, not their values (personal data stays here)."""
+    return EventSpec(
+        kind=EventKind.MEMBER_CHANGED,
+        subject_type="member",
+        subject_id=member.pk,
+        member_id=member.pk,
+        payload={
+            "member_id": member.pk,
+            "member_code": member.code,
+            # Search columns the services derive (the folded name) are not changes a receiver knows.
+            "fields": sorted(set(fields) - _DERIVED_FIELDS),
+            "status": member.status,
+        },
+        occurred_at=at,
+    )
 
 
 def _member_exists(member: Member) -> MemberExists:
@@ -170,6 +229,7 @@ def member_enrol(
         try:
             with transaction.atomic():
                 member.save(force_insert=True)
+                record_events_bulk([member_enrolled_event(member)])
                 if card_number:
                     Card.objects.create(member=member, number=card_number, issued_at=member.enrolled_at)
                 _consent_changes_record(
@@ -253,6 +313,7 @@ def member_update(*, member: Member, data: dict[str, Any], changed_by=None, reas
             raise ValidationFailed(errors=errors)
         _audit(locked, by=changed_by, reason=reason)
         locked.save(update_fields=[*changes, "updated_at"])
+        record_events_bulk([member_changed_event(locked, list(changes))])
     copy_saved(member, locked, changes)
     return locked
 
@@ -302,6 +363,7 @@ def _status_set(member: Member, status: str, reason: str, changed_by=None) -> Me
             locked.full_clean(validate_unique=False, validate_constraints=False)
             _audit(locked, by=changed_by, reason=locked.status_reason)
             locked.save(update_fields=["status", "status_changed_at", "status_reason", "updated_at"])
+            record_events_bulk([member_changed_event(locked, ["status"])])
     member.status, member.status_changed_at, member.status_reason = (
         locked.status,
         locked.status_changed_at,
@@ -510,6 +572,11 @@ def member_merge(*, survivor: Member, merged: Member, merged_by=None, reason: st
         )
         record.full_clean(validate_unique=False, validate_constraints=False)
         record.save()
+        merged_event = member_changed_event(gone, ["status", "merged_into"], at=now)
+        merged_event.payload["merged_into_id"] = keep.pk
+        record_events_bulk(
+            [member_changed_event(keep, ["points_balance", *changed], at=now), merged_event],
+        )
     survivor.refresh_from_db()
     merged.refresh_from_db()
     return record

@@ -39,13 +39,21 @@ from django.utils.translation import gettext as _
 
 from campaigns.promotions.services import promotion_applications_reverse
 from loyalty_site.core.errors import NotFoundError
+from loyalty_site.core.events import EventKind, events_collected, record_event
 from loyalty_site.core.transactions import service_transaction, writes
 from members.models import LedgerEntry, Member
 from members.services import points_reverse
 from pos.checkout.credit import order_store_credit_return
 from pos.checkout.errors import OrderStateConflict, terminal_kind_check
 from pos.checkout.pricing import SaleInput
-from pos.checkout.sales import SaleResult, _member_locked, member_earnings_record, redeem_reference, sale_record
+from pos.checkout.sales import (
+    SaleResult,
+    _member_locked,
+    member_earnings_record,
+    redeem_reference,
+    sale_event_payload,
+    sale_record,
+)
 from pos.models import Sale
 from stores.models import Terminal
 from tiers.services import tier_status_lock
@@ -118,7 +126,7 @@ def order_complete(*, terminal: Terminal, order_id: int) -> Sale:
         if order.order_status != OrderStatus.PENDING:
             _refuse_state(order, wanted=OrderStatus.COMPLETED)
         fields = ["order_status", "order_closed_at"]
-        with writes():
+        with writes(), events_collected():
             if locked is not None and locked.member.status == Member.Status.ACTIVE:
                 # member_earnings_record saves the tier and referral fields it changes itself.
                 member_earnings_record(order, locked=locked, tier_lock=tier_lock, notify=True)
@@ -130,6 +138,7 @@ def order_complete(*, terminal: Terminal, order_id: int) -> Sale:
             order.order_status = OrderStatus.COMPLETED
             order.order_closed_at = now
             order.save(update_fields=fields)
+            _order_event(EventKind.ORDER_COMPLETED, order, at=now)
     return _closed(order)
 
 
@@ -148,7 +157,7 @@ def order_cancel(*, terminal: Terminal, order_id: int, reason: str = "") -> Sale
             return _closed(order)
         if order.order_status != OrderStatus.PENDING:
             _refuse_state(order, wanted=OrderStatus.CANCELLED)
-        with writes():
+        with writes(), events_collected():
             reference = f"{order.reference}:cancel"
             spend = LedgerEntry.objects.filter(reference=redeem_reference(order)).first()
             if spend is not None:
@@ -168,7 +177,20 @@ def order_cancel(*, terminal: Terminal, order_id: int, reason: str = "") -> Sale
             order.order_status = OrderStatus.CANCELLED
             order.order_closed_at = now
             order.save(update_fields=["order_status", "order_closed_at"])
+            _order_event(EventKind.ORDER_CANCELLED, order, at=now)
     return _closed(order)
+
+
+def _order_event(kind: str, order: Sale, *, at) -> None:
+    """`order.completed` or `order.cancelled` (docs/webhooks.md), with the sale's figures."""
+    record_event(
+        kind=kind,
+        subject_type="sale",
+        subject_id=order.pk,
+        member_id=order.member_id,
+        payload=sale_event_payload(order),
+        occurred_at=at,
+    )
 
 
 def member_points_pending(*, member_id: int) -> int:

@@ -33,12 +33,13 @@ from campaigns.promotions.services import promotion_applications_reverse
 from campaigns.referral.services import referral_reward_reverse
 from campaigns.stamps.services import stamps_reverse
 from loyalty_site.core.errors import NotFoundError
+from loyalty_site.core.events import EventKind, events_collected, record_event
 from loyalty_site.core.money import ZERO, quantize_money, share_of
 from members.models import LedgerEntry, Member
 from members.services import members_lock, points_reverse
 from pos.checkout.credit import refund_store_credit
 from pos.checkout.errors import RefundExceedsSale
-from pos.checkout.sales import earn_reference, redeem_reference
+from pos.checkout.sales import earn_reference, redeem_reference, sale_event_payload
 from pos.models import Refund, RefundLine, Sale, SaleLine
 from stores.models import Terminal
 from tiers.services import tier_spend_reverse
@@ -126,7 +127,7 @@ def sale_refund(
     *, terminal: Terminal, sale_id: int, lines: list[dict] | None, reason: str = ""
 ) -> tuple[Refund, int | None]:
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(), events_collected():
         head = Sale.objects.filter(pk=sale_id, store__brand_id=terminal.store.brand_id).values("member_id").first()
         if head is None:
             raise NotFoundError(_("No sale with id %(id)s at this brand.") % {"id": sale_id})
@@ -282,6 +283,22 @@ def sale_refund(
                 "store_credit_returned",
                 "store_credit_reversed",
             ]
+        )
+        record_event(
+            kind=EventKind.SALE_REFUNDED,
+            subject_type="refund",
+            subject_id=refund.pk,
+            member_id=sale.member_id,
+            payload={
+                "refund_id": refund.pk,
+                "is_full": is_full,
+                "amount": amount,
+                "paid_amount": paid,
+                "points_reversed": reversed_points,
+                "points_returned": returned_points,
+                "sale": sale_event_payload(sale),
+            },
+            occurred_at=refund.created_at,
         )
     balance = Member.objects.filter(pk=member.pk).values_list("points_balance", flat=True).first() if member else None
     return refund, balance

@@ -41,6 +41,7 @@ from campaigns.referral.services import referral_reward
 from campaigns.stamps.services import stamps_record
 from loyalty_site.core.dispatch import task_enqueue_after_commit
 from loyalty_site.core.errors import NotFoundError
+from loyalty_site.core.events import EventKind, events_collected, record_event
 from loyalty_site.core.transactions import service_transaction, writes
 from members.models import LedgerEntry, Member
 from members.selectors import member_get
@@ -157,7 +158,8 @@ def sale_record(*, terminal: Terminal, data: SaleInput, notify: bool = True, pen
             order_status=Sale.OrderStatus.PENDING if pending_order else Sale.OrderStatus.NONE,
         )
         proof = _presence_checked(quote, data, now)
-        with writes():
+        # Every event of the sale (points, vouchers, tier, the sale itself) in one INSERT at the end.
+        with writes(), events_collected():
             _insert(sale, quote)
             if proof is not None:
                 presence_proof_consume(check=proof, cause_reference=sale.reference)
@@ -192,6 +194,14 @@ def sale_record(*, terminal: Terminal, data: SaleInput, notify: bool = True, pen
             if earns:
                 # Last, after every other lock: the terminal's day counter (see pos.checkout.limits).
                 terminal_points_take(terminal=terminal, quote=quote, receipt_number=data.receipt_number, limits=limits)
+            record_event(
+                kind=EventKind.ORDER_PLACED if pending_order else EventKind.SALE_RECORDED,
+                subject_type="sale",
+                subject_id=sale.pk,
+                member_id=member.pk if member is not None else None,
+                payload=sale_event_payload(sale, tier_after=tier_after),
+                occurred_at=at,
+            )
     return SaleResult(
         sale=sale,
         quote=quote,
@@ -200,6 +210,27 @@ def sale_record(*, terminal: Terminal, data: SaleInput, notify: bool = True, pen
         tier_after_code=tier_after.code if tier_after else "",
         tier_after_name=tier_after.display_name if tier_after else "",
     )
+
+
+def sale_event_payload(sale: Sale, *, tier_after: Tier | None = None) -> dict:
+    """What `sale.recorded` and `sale.refunded` say about the sale (docs/webhooks.md)."""
+    return {
+        "sale_id": sale.pk,
+        "reference": sale.reference,
+        "store_id": sale.store_id,
+        "terminal_id": sale.terminal_id,
+        "member_id": sale.member_id,
+        "receipt_number": sale.receipt_number,
+        "occurred_at": sale.occurred_at,
+        "subtotal": sale.subtotal,
+        "discount_total": sale.discount_total,
+        "points_amount": sale.points_amount,
+        "total": sale.total,
+        "points_earned": sale.points_earned,
+        "points_redeemed": sale.points_redeemed,
+        "tier_after": tier_after.code if tier_after is not None else sale.tier_after_code,
+        "order_status": sale.order_status,
+    }
 
 
 def _presence_checked(quote: Quote, data: SaleInput, now) -> PresenceCheck | None:

@@ -35,8 +35,10 @@ from vouchers.models import Reward
 
 ROOT = Path(__file__).resolve().parents[2]
 NOT_PROJECT_CODE = {".venv", "tests", "bench", "locale", "templates", "migrations", "__pycache__"}
-OUR_APPS = {"core", "stores", "members", "notifications", "tiers", "vouchers", "memberships", "campaigns", "pos",
-            "backoffice"}  # fmt: skip
+OUR_APPS = {
+    "core", "stores", "members", "notifications", "tiers", "vouchers", "memberships", "campaigns", "pos", "backoffice",
+    "webhooks",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)

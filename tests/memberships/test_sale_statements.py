@@ -1,6 +1,7 @@
 """What paid membership adds to a sale in SQL statements (tests/pos/test_sale_statements.py pins
-19 for a programme without it; the plans are cached, so with no plan the sale reads nothing
-more). With a plan, one indexed read of the member's periods covering the sale: 20."""
+20 for a programme without it, its domain events included; the plans are cached, so with no plan
+the sale reads nothing more). With a plan, one indexed read of the member's periods covering the
+sale: 21."""
 
 import pytest
 from django.db import connection
@@ -28,6 +29,6 @@ def test_a_sale_with_a_plan_in_the_programme_costs_one_statement_more(pho, club,
         response = post(pho, SALES, body("S-1", member), key="s-1")
     assert response.status_code == 201, response.content
     sql = statements(queries.captured_queries)
-    assert len(sql) == 20, "\n".join(sql)
+    assert len(sql) == 21, "\n".join(sql)
     assert sum(s.startswith('SELECT "memberships_paidmembership"') for s in sql) == 1
     assert Sale.objects.get(receipt_number="S-1").points_earned == (9 if paid else 6)

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from loyalty_site.core.clock import clock_skew
 from loyalty_site.core.errors import ValidationFailed
+from loyalty_site.core.events import EventKind, EventSpec, record_events_bulk
 from loyalty_site.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, ZERO, to_decimal
 from loyalty_site.core.transactions import StaleLock
 from members.errors import MemberNotFound
@@ -220,7 +221,7 @@ def change_record(
     at: datetime.datetime | None = None,
     state_before: dict | None = None,
 ) -> TierChange:
-    return TierChange.objects.create(
+    change = TierChange.objects.create(
         member_id=member_id,
         from_tier=from_tier,
         to_tier=to_tier,
@@ -230,6 +231,27 @@ def change_record(
         staff_user=staff_user,
         at=at or now(),
         state_before=state_before,
+    )
+    record_events_bulk([tier_changed_event(change, from_tier=from_tier, to_tier=to_tier)])
+    return change
+
+
+def tier_changed_event(change: TierChange, *, from_tier: Tier, to_tier: Tier) -> EventSpec:
+    """The `tier.changed` event of a tier history row (issue 17)."""
+    return EventSpec(
+        kind=EventKind.TIER_CHANGED,
+        subject_type="tier_change",
+        subject_id=change.pk,
+        member_id=change.member_id,
+        payload={
+            "member_id": change.member_id,
+            "from_tier": from_tier.code,
+            "to_tier": to_tier.code,
+            "reason": change.kind,
+            "reference": change.reference,
+            "at": change.at,
+        },
+        occurred_at=change.at,
     )
 
 
@@ -281,7 +303,7 @@ def history_many(
     note: str = "",
     staff_user=None,
 ) -> None:
-    TierChange.objects.bulk_create(
+    changes = TierChange.objects.bulk_create(
         [
             TierChange(
                 member_id=member_id,
@@ -297,6 +319,7 @@ def history_many(
         ],
         batch_size=1000,
     )
+    record_events_bulk(tier_changed_event(change, from_tier=from_tier, to_tier=to_tier) for change in changes)
 
 
 def active_floor(as_of: datetime.date) -> Q:

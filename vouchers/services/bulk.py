@@ -42,8 +42,10 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from loyalty_site.core.events import EventKind, record_events_bulk
 from loyalty_site.core.rows import rows_insert
 from members.models import Member
+from members.selectors import values_where_in
 from vouchers.codes import voucher_codes_generate
 from vouchers.models import Reward, Voucher
 from vouchers.selectors import (
@@ -58,6 +60,7 @@ from vouchers.services.vouchers import (
     free_issue_reason,
     issue_reference,
     reference_reused,
+    voucher_event,
     voucher_validate,
 )
 
@@ -266,6 +269,21 @@ def vouchers_issue_planned(*, plan: VoucherPlan) -> BulkIssue:
                 raise reference_reused(reference) from None
             raise
         Reward.objects.filter(pk=locked.pk).update(issued_count=F("issued_count") + len(issued))
+        ids = dict(values_where_in(Voucher, ("code", "id"), "code", [v.code for v in issued]))
+        record_events_bulk(
+            voucher_event(
+                EventKind.VOUCHER_ISSUED,
+                Voucher(
+                    pk=ids[v.code],
+                    member_id=v.member_id,
+                    reward_id=locked.pk,
+                    channel=plan.channel,
+                    expires_at=v.expires_at,
+                ),
+                at=now,
+            )
+            for v in issued
+        )
         for voucher in issued:
             result.vouchers[voucher.member_id] = voucher
         result.new = len(issued)

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loyalty_site.core.errors import ValidationFailed, clean_or_refuse
+from loyalty_site.core.events import EventKind, EventSpec, record_events_bulk
 from loyalty_site.core.models import copy_saved
 from members.errors import MemberBlocked, MemberMerged, member_in_debt
 from members.models import Member
@@ -128,6 +129,27 @@ def _require_active(member: Member) -> None:
         raise MemberBlocked(_("Member %(code)s is blocked and cannot receive vouchers.") % {"code": member.code})
 
 
+def voucher_event(kind: str, voucher: Voucher, *, at: datetime.datetime, **extra) -> EventSpec:
+    """The event of a voucher's change (issue 17). The code is not sent: it is what a till
+    accepts, and a receiver does not need it to follow the voucher (docs/webhooks.md)."""
+    return EventSpec(
+        kind=kind,
+        subject_type="voucher",
+        subject_id=voucher.pk,
+        member_id=voucher.member_id,
+        payload={
+            "voucher_id": voucher.pk,
+            "member_id": voucher.member_id,
+            "reward_id": voucher.reward_id,
+            "channel": voucher.channel,
+            "expires_at": voucher.expires_at,
+            "at": at,
+            **extra,
+        },
+        occurred_at=at,
+    )
+
+
 def _create(voucher: Voucher) -> Voucher:
     voucher_validate(voucher, exclude=["code"])
     for _attempt in range(_CODE_ATTEMPTS):
@@ -135,6 +157,7 @@ def _create(voucher: Voucher) -> Voucher:
         try:
             with transaction.atomic():
                 voucher.save(force_insert=True)
+                record_events_bulk([voucher_event(EventKind.VOUCHER_ISSUED, voucher, at=voucher.issued_at)])
         except IntegrityError:
             if voucher.reference and Voucher.objects.filter(reference=voucher.reference).exists():
                 raise reference_reused(voucher.reference) from None
@@ -305,6 +328,18 @@ def voucher_use(*, voucher: Voucher, store: Store, sale_reference: str, at: date
             updated_at=timezone.now(),
         )
         current = Voucher.objects.select_related("reward", "member", "used_store").get(pk=voucher.pk)
+        if updated:
+            record_events_bulk(
+                [
+                    voucher_event(
+                        EventKind.VOUCHER_USED,
+                        current,
+                        at=at,
+                        store_id=store.pk,
+                        sale_reference=sale_reference,
+                    )
+                ]
+            )
     if not updated:
         if (
             current.status == Voucher.Status.USED
@@ -386,11 +421,14 @@ def _void_if_issued(voucher: Voucher, *, by, reason: str) -> bool:
     """Void the voucher if it is still issued and unexpired: a conditional UPDATE, so of a till
     using it and a void at the same moment exactly one wins. True when voided."""
     now = timezone.now()
-    return bool(
+    voided = bool(
         Voucher.objects.filter(pk=voucher.pk, status=Voucher.Status.ISSUED, expires_at__gt=now).update(
             status=Voucher.Status.VOID, voided_at=now, voided_by=by, void_reason=reason[:300], updated_at=now
         )
     )
+    if voided:
+        record_events_bulk([voucher_event(EventKind.VOUCHER_VOIDED, voucher, at=now, reason=reason[:300])])
+    return voided
 
 
 def vouchers_void_to_cover(*, member: Member, points: int, reason: str, cause_reference: str) -> list[Voucher]:
