@@ -27,7 +27,8 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
     PROGRAMME_LEAD: {
         "members": _VIEW,
         "members.programmesettings": ("view", "change"),
-        "members.member": ("view", "change", "adjust_points", "export_members"),
+        # Store credit is money: only the lead adjusts it (no approval step, unlike points).
+        "members.member": ("view", "change", "adjust_points", "adjust_store_credit", "export_members"),
         "members.pointsadjustment": ("view", "approve_pointsadjustment"),
         "tiers": _CONFIG,
         "vouchers": _CONFIG,
@@ -91,6 +92,7 @@ ROLES: dict[str, dict[str, tuple[str, ...]]] = {
 # Ledgers and audit trails are never edited by anyone, whatever the app default says.
 READ_ONLY_MODELS = {
     "members.ledgerentry",
+    "members.storecreditentry",
     "members.pointlot",
     "members.historicalmember",
     "members.historicalpointsadjustment",

@@ -28,6 +28,7 @@ SCOPE_PATHS: dict[str, tuple[str, str]] = {
     "members.member": (MEMBER, "pk"),
     "members.card": (MEMBER, "member"),
     "members.ledgerentry": (MEMBER, "member"),
+    "members.storecreditentry": (MEMBER, "member"),
     "members.pointlot": (MEMBER, "member"),
     "members.membermerge": (MEMBER, "survivor"),
     "members.pointsadjustment": (MEMBER, "member"),

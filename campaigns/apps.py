@@ -7,8 +7,10 @@ class CampaignsConfig(AppConfig):
     verbose_name = _("Campaigns")
 
     def ready(self) -> None:
+        from campaigns.credit import receivers as credit_receivers
         from campaigns.promotions import receivers
         from campaigns.stamps import receivers as stamp_receivers
 
         receivers.connect()
         stamp_receivers.connect()
+        credit_receivers.connect()

@@ -1,6 +1,7 @@
 """The campaigns part of the demo programme (`demo-programme.md`): the promotions GIO-VANG,
 SINH-NHAT and CAFE-SANG, the earn rules (category `alcohol` earns nothing, `merch` 2 %), the stamp
-card CAFE-STAMP, the referral programme (2 % for 180 days) and the BIRTHDAY-MONTHLY
+card CAFE-STAMP, the store-credit rule CAFE-CASHBACK (2 % on full-price lines at CAFE), the referral
+programme (2 % for 180 days) and the BIRTHDAY-MONTHLY
 campaign with its segment; from version 2, the promotion TET-X2 on the date schedule TET-3-3
 (the 3 days before Tết and the first 3 of the lunar year) and the journeys WELCOME and WIN-BACK
 with their message templates.
@@ -20,6 +21,8 @@ from django.db import transaction
 from campaigns.audiences.models import Segment
 from campaigns.calendar.models import DateSchedule, Holiday
 from campaigns.calendar.services import date_schedule_save, holiday_save
+from campaigns.credit.models import StoreCreditRule
+from campaigns.credit.services import store_credit_rule_save
 from campaigns.promotions.models import EarnRule, Promotion
 from campaigns.promotions.services import earn_rule_save, promotion_save
 from campaigns.referral.models import ReferralProgramme
@@ -317,6 +320,25 @@ def _birthday_campaign() -> int:
     return 1
 
 
+DEMO_STORE_CREDIT_RULE = {
+    "code": "CAFE-CASHBACK",
+    "name": "Hoàn tiền 2 % tại Cà Phê Sớm",
+    "percent": Decimal(2),
+    "full_price_only": True,
+}
+
+
+def _store_credit_rule() -> int:
+    """2 % cash-back as store credit on full-price lines at brand CAFE."""
+    if StoreCreditRule.objects.filter(code=DEMO_STORE_CREDIT_RULE["code"]).exists():
+        return 0
+    brand = Brand.objects.filter(code="CAFE").first()
+    if brand is None:
+        return 0
+    store_credit_rule_save(rule=StoreCreditRule(**DEMO_STORE_CREDIT_RULE), brands=[brand])
+    return 1
+
+
 def demo_campaigns_load() -> int:
     """Create what is missing; returns how many things were created (0 when run again)."""
     with transaction.atomic():
@@ -324,6 +346,7 @@ def demo_campaigns_load() -> int:
             _promotions()
             + _earn_rules()
             + _stamp_card()
+            + _store_credit_rule()
             + _referral()
             + _birthday_campaign()
             + _tet_promotion()

@@ -26,11 +26,19 @@ from loyalty_site.core.admin import (
     refusal_text,
 )
 from loyalty_site.core.errors import DomainError
+from loyalty_site.core.formats import format_vnd
 from loyalty_site.core.importexport.admin import RecordedExportMixin
 from loyalty_site.core.models import copy_saved
 from loyalty_site.core.money import points_to_money
 from loyalty_site.core.scoping import StaffScopedAdminMixin
-from members.forms import AdjustPointsForm, CardAddForm, MemberAdminForm, MergeMembersForm, ReplaceCardForm
+from members.forms import (
+    AdjustPointsForm,
+    AdjustStoreCreditForm,
+    CardAddForm,
+    MemberAdminForm,
+    MergeMembersForm,
+    ReplaceCardForm,
+)
 from members.models import (
     Card,
     ConsentChange,
@@ -41,6 +49,7 @@ from members.models import (
     PointLot,
     PointsAdjustment,
     ProgrammeSettings,
+    StoreCreditEntry,
 )
 from members.phones import phone_national
 from members.resources import LedgerEntryResource
@@ -69,6 +78,7 @@ from members.services import (
     points_adjustment_reject,
     points_adjustment_request,
     programme_settings_update,
+    store_credit_adjust,
 )
 from members.services.members import UPDATABLE_FIELDS
 
@@ -118,7 +128,10 @@ class ProgrammeSettingsAdmin(FormattedNumbersMixin, SimpleHistoryAdmin):
             {"fields": ["pending_days", "backdating_limit_days", "clawback_policy"]},
         ),
         (_("Manual adjustments by staff"), {"fields": ["adjustment_max_points", "adjustment_daily_points"]}),
-        (_("Proof that the member is present"), {"fields": ["presence_proof", "presence_free_points"]}),
+        (
+            _("Proof that the member is present"),
+            {"fields": ["presence_proof", "presence_free_points", "presence_free_store_credit"]},
+        ),
         (_("Paying with points"), {"fields": ["redeem_max_percent", "redeem_min_points"]}),
         (_("History"), {"fields": ["updated_at", "updated_by"]}),
     ]
@@ -227,6 +240,8 @@ class MemberAdmin(LargeTableAdminMixin, StaffScopedAdminMixin, FormattedNumbersM
         "points_debt",
         "points_value",
         "latest_entries",
+        "store_credit_balance",
+        "store_credit_entries",
         "audit_trail",
     ]
     add_fieldsets = [
@@ -253,6 +268,7 @@ class MemberAdmin(LargeTableAdminMixin, StaffScopedAdminMixin, FormattedNumbersM
                 ]
             },
         ),
+        (_("Store credit"), {"fields": ["store_credit_balance", "store_credit_entries"]}),
         (
             _("Consent"),
             {
@@ -411,8 +427,22 @@ class MemberAdmin(LargeTableAdminMixin, StaffScopedAdminMixin, FormattedNumbersM
         )
         return format_html("<table><thead>{}</thead><tbody>{}</tbody></table><p>{}</p>", head, rows, links)
 
+    @admin.display(description=_("store credit entries"))
+    def store_credit_entries(self, obj):
+        url = reverse("admin:members_storecreditentry_changelist") + f"?member__id__exact={obj.pk}"
+        return format_html(
+            '{} · <a href="{}">{}</a>',
+            format_vnd(obj.store_credit_balance),
+            url,
+            gettext("Store credit entries of this member"),
+        )
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = {**(extra_context or {}), "can_adjust_points": self.has_adjust_points_permission(request)}
+        extra_context = {
+            **(extra_context or {}),
+            "can_adjust_points": self.has_adjust_points_permission(request),
+            "can_adjust_store_credit": self.has_adjust_store_credit_permission(request),
+        }
         return super().change_view(request, object_id, form_url, extra_context)
 
     # --- Writes through the services
@@ -452,6 +482,9 @@ class MemberAdmin(LargeTableAdminMixin, StaffScopedAdminMixin, FormattedNumbersM
 
     def has_adjust_points_permission(self, request):
         return request.user.has_perm("members.adjust_points")
+
+    def has_adjust_store_credit_permission(self, request):
+        return request.user.has_perm("members.adjust_store_credit")
 
     def has_merge_permission(self, request):
         # Merging retires a member record for good: it takes the right to delete members too.
@@ -543,6 +576,11 @@ class MemberAdmin(LargeTableAdminMixin, StaffScopedAdminMixin, FormattedNumbersM
                 self.admin_site.admin_view(self.adjust_points_view),
                 name="members_member_adjust_points",
             ),
+            path(
+                "<path:object_id>/adjust-store-credit/",
+                self.admin_site.admin_view(self.adjust_store_credit_view),
+                name="members_member_adjust_store_credit",
+            ),
             *super().get_urls(),
         ]
 
@@ -599,6 +637,50 @@ class MemberAdmin(LargeTableAdminMixin, StaffScopedAdminMixin, FormattedNumbersM
             "has_view_permission": self.has_view_permission(request, member),
         }
         return TemplateResponse(request, "admin/members/member/adjust_points.html", context)
+
+    def adjust_store_credit_view(self, request, object_id):
+        if not self.has_adjust_store_credit_permission(request):
+            raise PermissionDenied
+        member = self.get_object(request, unquote(object_id))
+        if member is None:
+            raise Http404(gettext("No member with this id."))
+        form = AdjustStoreCreditForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                entry = store_credit_adjust(
+                    member=member,
+                    amount=form.cleaned_data["amount"],
+                    reason=form.cleaned_data["reason"],
+                    created_by=request.user,
+                    reference=f"admin:adjust-credit:{form.cleaned_data['token']}",
+                )
+            except DomainError as exc:
+                refusal_onto_form(form, exc)
+            else:
+                self.log_change(
+                    request,
+                    member,
+                    gettext("Adjusted store credit: %(amount)s (%(reason)s)")
+                    % {"amount": format_vnd(entry.amount), "reason": entry.reason},
+                )
+                self.message_user(
+                    request,
+                    gettext("Store credit adjusted; the balance is now %(balance)s.")
+                    % {"balance": format_vnd(entry.balance_after)},
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(reverse("admin:members_member_change", args=[member.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Adjust store credit: %(member)s") % {"member": member},
+            "opts": self.opts,
+            "original": member,
+            "member": member,
+            "form": form,
+            "balance_display": format_vnd(member.store_credit_balance),
+            "has_view_permission": self.has_view_permission(request, member),
+        }
+        return TemplateResponse(request, "admin/members/member/adjust_store_credit.html", context)
 
 
 # --- Cards ------------------------------------------------------------------------------------
@@ -755,6 +837,48 @@ class LedgerEntryAdmin(
             )
             or "—"
         )
+
+
+@admin.register(StoreCreditEntry)
+class StoreCreditEntryAdmin(LargeTableAdminMixin, StaffScopedAdminMixin, MemberSearchMixin, ReadOnlyModelAdmin):
+    """The store-credit ledger, read-only: staff adjust through the member's "Adjust store
+    credit" page (`members.services.store_credit_adjust`)."""
+
+    exact_search_fields = ("reference", "cause_reference")
+    list_display = [
+        "created_at",
+        "member",
+        "kind",
+        "amount",
+        "balance_after",
+        "amount_not_recovered",
+        "cause_kind",
+        "cause_reference",
+        "created_by",
+    ]
+    list_filter = ["kind", "cause_kind", ("created_at", admin.DateFieldListFilter)]
+    search_fields = ["member__code", "member__name", "member__phone", "=reference", "cause_reference"]
+    ordering = ["-created_at", "-pk"]
+    list_select_related = ["member", "created_by"]
+    autocomplete_fields: list = []
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    fields = [
+        "member",
+        "kind",
+        "amount",
+        "balance_after",
+        "amount_not_recovered",
+        "occurred_at",
+        "created_at",
+        "cause_kind",
+        "cause_reference",
+        "reference",
+        "reverses",
+        "reason",
+        "created_by",
+    ]
+    readonly_fields = fields
 
 
 class LotMovementInline(ReadOnlyTabularInline):

@@ -35,6 +35,14 @@ class InsufficientPoints(ConflictError):
     title = _("Not enough points.")
 
 
+class InsufficientStoreCredit(UnprocessableError):
+    """Store credit asked for beyond the member's balance (at the till, or a staff adjustment
+    that would take the balance below zero)."""
+
+    code = "insufficient-store-credit"
+    title = _("Not enough store credit.")
+
+
 class MemberInDebt(ConflictError):
     """The member owes points (a refund took back points already spent): nothing may be spent
     or redeemed until new credits have repaid the debt. Build it with `member_in_debt`."""

@@ -61,6 +61,25 @@ class MemberAdminForm(forms.ModelForm):
         return {channel: bool(self.cleaned_data.get(f"consent_{channel}")) for channel in Member.CONSENT_CHANNELS}
 
 
+class AdjustStoreCreditForm(forms.Form):
+    amount = forms.DecimalField(
+        label=_("amount (VND)"),
+        help_text=_("Positive to add store credit, negative to remove it."),
+        max_digits=14,
+        decimal_places=2,
+        min_value=-(10**12),
+        max_value=10**12,
+    )
+    reason = forms.CharField(
+        label=_("reason"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Required: it is kept on the ledger entry."),
+    )
+    # Drawn when the form is shown: submitting the same form twice posts once.
+    token = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
+
+
 class AdjustPointsForm(forms.Form):
     points = forms.IntegerField(
         label=_("points"),

@@ -151,6 +151,14 @@ class ProgrammeSettings(UpdatedByModel):
             "Of what is left to pay after every discount. Points asked beyond it are not taken. Empty: no limit."
         ),
     )
+    presence_free_store_credit = models.DecimalField(
+        _("store credit spendable without proof (VND)"),
+        max_digits=MONEY_MAX_DIGITS,
+        decimal_places=MONEY_DECIMAL_PLACES,
+        default=Decimal(100000),
+        validators=[MinValueValidator(Decimal(0))],
+        help_text=_("For 'above N points': a payment of up to this much store credit needs no proof."),
+    )
     redeem_min_points = models.PositiveIntegerField(
         _("fewest points that may pay"),
         default=0,
@@ -268,6 +276,14 @@ class Member(TimeStampedModel):
         editable=False,
         help_text=_("Points a refund took back that the member no longer had; repaid by the next credits."),
     )
+    store_credit_balance = models.DecimalField(
+        _("store credit (VND)"),
+        max_digits=MONEY_MAX_DIGITS,
+        decimal_places=MONEY_DECIMAL_PLACES,
+        default=Decimal(0),
+        editable=False,
+        help_text=_("Cash-back the member can spend at the till; moved only through its ledger."),
+    )
     needs_review = models.BooleanField(
         _("needs staff review"),
         default=False,
@@ -278,7 +294,7 @@ class Member(TimeStampedModel):
     # The audit trail: who changed what, when and why, old and new values (phone, status and
     # its reason, merges...). Balances move through the ledger, which is its own record.
     history = HistoricalRecords(
-        excluded_fields=["points_balance", "points_debt", "updated_at", "name_folded"],
+        excluded_fields=["points_balance", "points_debt", "store_credit_balance", "updated_at", "name_folded"],
         verbose_name=_("member history"),
         verbose_name_plural=_("member history"),
     )
@@ -299,9 +315,11 @@ class Member(TimeStampedModel):
             ("import_members", _("Can import members")),
             ("export_members", _("Can export members")),
             ("adjust_points", _("Can adjust points")),
+            ("adjust_store_credit", _("Can adjust store credit")),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(points_debt__gte=0), name="members_member_debt_gte_0"),
+            models.CheckConstraint(condition=Q(store_credit_balance__gte=0), name="members_member_store_credit_gte_0"),
             models.CheckConstraint(
                 condition=Q(points_balance__gte=-F("points_debt")),
                 name="members_member_balance_gte_minus_debt",
@@ -602,6 +620,90 @@ class LotMovement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entry_id} → lot {self.lot_id}: {self.points:+d}"
+
+
+# --- Store credit (cash-back) -----------------------------------------------------------------
+
+
+class StoreCreditEntry(models.Model):
+    """One movement of the member's store credit (VND), the second balance beside points.
+    Append-only, written by `members.services.credit` alone under the member's row lock, which
+    also moves `Member.store_credit_balance` by `amount`: the cached balance always equals the sum
+    of the member's entries (`check_ledger`), and never goes below zero (a constraint on the
+    member row). Unlike points there are no lots: credit does not expire.
+
+    Reversals name the entry they undo (`reverses`): a refund gives back spent credit
+    (`refund-return`, positive) and takes back credit earned (`refund-reverse`, negative), never
+    below zero: what the member no longer holds is recorded in `amount_not_recovered`."""
+
+    class Kind(models.TextChoices):
+        EARN = "earn", _("Earned")
+        SPEND = "spend", _("Spent")
+        REFUND_RETURN = "refund-return", _("Given back by a refund")
+        REFUND_REVERSE = "refund-reverse", _("Taken back by a refund")
+        ADJUSTMENT = "adjustment", _("Adjustment")
+
+    member = models.ForeignKey(
+        Member, on_delete=models.PROTECT, related_name="store_credit_entries", verbose_name=_("member")
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    amount = models.DecimalField(_("amount (VND)"), max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES)
+    balance_after = models.DecimalField(
+        _("balance after (VND)"), max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES
+    )
+    amount_not_recovered = models.DecimalField(
+        _("not taken back (VND)"),
+        max_digits=MONEY_MAX_DIGITS,
+        decimal_places=MONEY_DECIMAL_PLACES,
+        default=Decimal(0),
+        help_text=_("A refund's reversal of earned credit: what the member no longer had."),
+    )
+    occurred_at = models.DateTimeField(_("occurred at"))
+    created_at = models.DateTimeField(_("posted at"), default=timezone.now, db_index=True)
+    cause_kind = models.CharField(_("cause"), max_length=40, blank=True)
+    cause_reference = models.CharField(_("cause reference"), max_length=100, blank=True)
+    reference = models.CharField(_("idempotency reference"), max_length=200, unique=True)
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    # Staff adjustments name their author; the refunds' reversals name the entry they undo.
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("staff user")
+    )
+    reverses = models.ForeignKey(
+        "self", models.PROTECT, null=True, blank=True, related_name="reversals", verbose_name=_("reverses")
+    )
+
+    class Meta:
+        verbose_name = _("store credit entry")
+        verbose_name_plural = _("store credit entries")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["member", "-created_at"], name="members_credit_member_time")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(amount=0) | Q(amount_not_recovered__gt=0), name="members_credit_amount_not_zero"
+            ),
+            models.CheckConstraint(condition=Q(amount_not_recovered__gte=0), name="members_credit_not_recovered_gte_0"),
+            models.CheckConstraint(
+                condition=~Q(kind__in=["earn", "refund-return"]) | Q(amount__gt=0),
+                name="members_credit_credit_positive",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind__in=["spend", "refund-reverse"]) | Q(amount__lte=0),
+                name="members_credit_debit_negative",
+            ),
+            models.CheckConstraint(condition=~Q(kind="spend") | Q(amount__lt=0), name="members_credit_spend_negative"),
+            models.CheckConstraint(
+                condition=(Q(kind__in=["refund-return", "refund-reverse"]) & Q(reverses__isnull=False))
+                | (~Q(kind__in=["refund-return", "refund-reverse"]) & Q(reverses__isnull=True)),
+                name="members_credit_reversal_has_original",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="adjustment") | ~Q(reason=""), name="members_credit_adjustment_has_reason"
+            ),
+            models.CheckConstraint(condition=Q(balance_after__gte=0), name="members_credit_balance_after_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount:+} ({self.reference})"
 
 
 # --- Manual adjustments and their approval ------------------------------------------------------

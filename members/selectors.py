@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, Reverse
 from django.utils import timezone
@@ -29,6 +29,7 @@ from members.models import (
     PointLot,
     PresenceKey,
     ProgrammeSettings,
+    StoreCreditEntry,
 )
 from members.phones import phone_masked, phone_or_none
 from members.presence import token_matching_step, token_split
@@ -309,6 +310,7 @@ class MemberSummary:
     points_value: Decimal
     birthday_today: bool
     vouchers: list = field(default_factory=list)
+    store_credit_balance: Decimal = Decimal(0)
 
 
 def member_summary(*, member: Member, store: Store, at: datetime.datetime | None = None) -> MemberSummary:
@@ -326,6 +328,7 @@ def member_summary(*, member: Member, store: Store, at: datetime.datetime | None
         points_value=points_to_money(member.points_balance, programme.point_value),
         birthday_today=member_birthday_today(member=member, zone=store.zone, at=at),
         vouchers=[],
+        store_credit_balance=member.store_credit_balance,
     )
 
 
@@ -336,10 +339,10 @@ def member_summary(*, member: Member, store: Store, at: datetime.datetime | None
 class LedgerDrift:
     """One disagreement between a cached figure and the entries it must equal."""
 
-    what: str  # "balance", "debt" or "lot"
+    what: str  # "balance", "debt", "lot", "store credit" or "store credit entry"
     object_id: int
-    cached: int
-    expected: int
+    cached: int | Decimal
+    expected: int | Decimal
 
     def __str__(self) -> str:
         return f"{self.what} #{self.object_id}: cached {self.cached}, entries say {self.expected}"
@@ -401,4 +404,43 @@ def ledger_drift() -> list[LedgerDrift]:
         .values_list("pk", "remaining", "moved")
     ):
         drift.append(LedgerDrift("lot", lot_id, remaining, moved))
+    return drift
+
+
+def member_store_credit_balance(*, member_id: int) -> Decimal | None:
+    """The member's store credit now (None for no such member)."""
+    return Member.objects.filter(pk=member_id).values_list("store_credit_balance", flat=True).first()
+
+
+def store_credit_entries_recent(*, member: Member, limit: int = 20) -> list[StoreCreditEntry]:
+    """The member's latest store-credit entries, newest first."""
+    return list(StoreCreditEntry.objects.filter(member_id=member.pk).order_by("-created_at", "-pk")[:limit])
+
+
+def store_credit_drift() -> list[LedgerDrift]:
+    """Every member whose cached store credit differs from the sum of their store-credit entries,
+    and every entry whose running `balance_after` is negative (a spend that should have been
+    refused). Empty when consistent. Set-based: two queries."""
+    entry_sum = (
+        StoreCreditEntry.objects.filter(member_id=OuterRef("pk"))
+        .order_by()
+        .values("member_id")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    drift = [
+        LedgerDrift("store credit", member_id, cached, expected)
+        for member_id, cached, expected in Member.objects.annotate(
+            entries_total=Coalesce(Subquery(entry_sum), Decimal(0), output_field=models.DecimalField())
+        )
+        .exclude(store_credit_balance=F("entries_total"))
+        .order_by("pk")
+        .values_list("pk", "store_credit_balance", "entries_total")
+    ]
+    drift += [
+        LedgerDrift("store credit entry", entry_id, balance_after, Decimal(0))
+        for entry_id, balance_after in StoreCreditEntry.objects.filter(balance_after__lt=0)
+        .order_by("pk")
+        .values_list("pk", "balance_after")
+    ]
     return drift

@@ -83,6 +83,11 @@ class Sale(TimeStampedModel):
     refunded_paid = money_field(_("refunded (money paid)"))
     points_reversed = models.PositiveIntegerField(_("earned points reversed"), default=0)
     points_returned = models.PositiveIntegerField(_("redeemed points returned"), default=0)
+    # Store credit (docs/store-credit.md): paid with it, earned, and what refunds gave back.
+    store_credit_redeemed = money_field(_("paid with store credit"))
+    store_credit_earned = money_field(_("store credit earned"))
+    store_credit_reversed = money_field(_("earned store credit taken back"))
+    store_credit_returned = money_field(_("store credit given back"))
     order_status = models.CharField(
         _("online order status"), max_length=10, choices=OrderStatus.choices, default=OrderStatus.NONE, blank=True
     )
@@ -143,6 +148,11 @@ class SaleLine(models.Model):
     earn_points = models.DecimalField(
         _("points earned (unrounded)"), max_digits=24, decimal_places=6, null=True, blank=True
     )
+    # Set when the line earned store credit: its unrounded share, by which a refund of some lines
+    # takes back store credit (`pos.checkout.credit`).
+    store_credit_earned = models.DecimalField(
+        _("store credit earned (unrounded)"), max_digits=24, decimal_places=6, null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("sale line")
@@ -165,6 +175,7 @@ class SaleDiscount(models.Model):
         TIER = "tier", _("Tier")
         VOUCHER = "voucher", _("Voucher")
         POINTS = "points", _("Points")
+        STORE_CREDIT = "store_credit", _("Store credit")
 
     sale = models.ForeignKey(Sale, on_delete=models.CASCADE, related_name="discounts", verbose_name=_("sale"))
     position = models.PositiveSmallIntegerField(_("order"))
@@ -194,6 +205,8 @@ class Refund(TimeStampedModel):
     paid_amount = money_field(_("refunded (money paid)"))
     points_reversed = models.PositiveIntegerField(_("earned points reversed"), default=0)
     points_returned = models.PositiveIntegerField(_("redeemed points returned"), default=0)
+    store_credit_reversed = money_field(_("earned store credit taken back"))
+    store_credit_returned = money_field(_("store credit given back"))
     vouchers_returned = models.JSONField(_("vouchers returned"), default=list, blank=True)
     vouchers_voided = models.JSONField(
         _("vouchers voided"),

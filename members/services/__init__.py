@@ -16,6 +16,13 @@ from members.services.bulk import (
     opening_reference,
     points_credit_opening_bulk,
 )
+from members.services.credit import (
+    store_credit_adjust,
+    store_credit_earn,
+    store_credit_move,
+    store_credit_reverse,
+    store_credit_spend,
+)
 from members.services.ledger import (
     ExpiryResult,
     MemberLock,
@@ -100,4 +107,9 @@ __all__ = [
     "presence_proof_consume",
     "presence_proof_required",
     "programme_settings_update",
+    "store_credit_adjust",
+    "store_credit_earn",
+    "store_credit_move",
+    "store_credit_reverse",
+    "store_credit_spend",
 ]

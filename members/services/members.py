@@ -23,6 +23,7 @@ from members.models import Card, ConsentChange, Member, MemberMerge
 from members.phones import phone_normalise
 from members.search import name_fold
 from members.selectors import member_by_referral_code, member_resolve
+from members.services.credit import store_credit_move
 from members.services.ledger import ledger_move, members_lock
 from stores.models import Store
 
@@ -548,6 +549,7 @@ def member_merge(*, survivor: Member, merged: Member, merged_by=None, reason: st
             Member.objects.filter(pk=keep.pk, referred_by=gone).update(referred_by=None)
         Member.objects.filter(merged_into=gone).update(merged_into=keep)
         moved.update(ledger_move(source=gone, target=keep))
+        moved["store_credit_entries"] = store_credit_move(source=gone, target=keep)
 
         # Saved (not a bulk update) so that the member's history records the merge.
         gone.status = Member.Status.MERGED

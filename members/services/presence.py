@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from loyalty_site.core.money import ZERO
 from loyalty_site.core.transactions import service_transaction, writes
 from members.errors import MemberProofInvalid, MemberProofRequired, PresenceCodeThrottled
 from members.models import Member, PresenceCode, PresenceKey, PresenceTokenUse, ProgrammeSettings
@@ -158,15 +160,20 @@ class PresenceCheck:
     code_id: int | None = None
 
 
-def presence_proof_required(*, points: int, programme: ProgrammeSettings | None = None) -> bool:
-    """Whether spending `points` needs proof that the member is present."""
-    if points <= 0:
+def presence_proof_required(
+    *, points: int, programme: ProgrammeSettings | None = None, store_credit: Decimal = ZERO
+) -> bool:
+    """Whether spending `points` (and `store_credit` VND of store credit) needs proof that the
+    member is present: each is held to its own free limit."""
+    if points <= 0 and store_credit <= 0:
         return False
     programme = programme or programme_settings_get()
     policy = ProgrammeSettings.PresenceProof
     if programme.presence_proof == policy.ALWAYS:
         return True
-    return programme.presence_proof == policy.ABOVE and points > programme.presence_free_points
+    return programme.presence_proof == policy.ABOVE and (
+        points > programme.presence_free_points or store_credit > programme.presence_free_store_credit
+    )
 
 
 def _invalid(detail: str, kept_writes=None) -> MemberProofInvalid:
@@ -180,14 +187,15 @@ def presence_proof_check(
     proof: PresenceProof | None,
     at: datetime.datetime | None = None,
     programme: ProgrammeSettings | None = None,
+    store_credit: Decimal = ZERO,
 ) -> PresenceCheck | None:
-    """Check the proof for spending `points` of `member`, whose row the caller has locked.
+    """Check the proof for spending `points` (and `store_credit` VND) of `member`, whose row the caller has locked.
     None when no proof is needed (what the till sent is then ignored) or when the member is
     signed in on their own pages; the good proof to consume otherwise. Refuses with
     MemberProofRequired (nothing sent) or MemberProofInvalid (a token that is not this member's
     current one or was used; a code that matches no active code, a wrong code also counting a
     wrong try, kept after the rollback; a signed-in proof of another member). Writes nothing."""
-    if not presence_proof_required(points=points, programme=programme):
+    if not presence_proof_required(points=points, programme=programme, store_credit=store_credit):
         return None
     at = at or timezone.now()
     proof = proof or PresenceProof()
@@ -196,6 +204,11 @@ def presence_proof_check(
             raise _invalid(_("Only the member can spend their own points on their pages."))
         return None
     token, otp = (proof.member_token or "").strip(), "".join((proof.otp or "").split())
+    if not token and not otp and not points:
+        raise MemberProofRequired(
+            _("Spending %(amount)s VND of store credit needs the member's card token or a one-time code.")
+            % {"amount": f"{store_credit:f}"}
+        )
     if not token and not otp:
         raise MemberProofRequired(
             _("Spending %(points)d points needs the member's card token or a one-time code.") % {"points": points}

@@ -25,6 +25,7 @@ EDITABLE_FIELDS = frozenset(
         "adjustment_daily_points",
         "presence_proof",
         "presence_free_points",
+        "presence_free_store_credit",
         "redeem_max_percent",
         "redeem_min_points",
     }

@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.core.paginator import Paginator
 
 from members.models import LedgerEntry
+from members.selectors import store_credit_entries_recent
 from portal.auth import member_required
 from portal.views.common import render_page
 
@@ -18,4 +19,6 @@ PER_PAGE = 20
 def history(request):
     entries = LedgerEntry.objects.filter(member_id=request.member.pk).order_by("-created_at", "-pk")
     page = Paginator(entries, PER_PAGE).get_page(request.GET.get("page"))
-    return render_page(request, "portal/history.html", {"page": page})
+    # The latest store-credit entries (docs/store-credit.md) beside the points: few per member.
+    credit_entries = store_credit_entries_recent(member=request.member, limit=PER_PAGE)
+    return render_page(request, "portal/history.html", {"page": page, "credit_entries": credit_entries})

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from loyalty_site.core.api.fields import StrictBooleanField, StrictDateField
 from loyalty_site.core.api.idempotency import IdempotentAPIView
 from loyalty_site.core.api.schema import ACCEPT_LANGUAGE, COMMON_ERRORS, IDEMPOTENCY_KEY, problem
-from loyalty_site.core.money import MONEY_DECIMAL_PLACES
+from loyalty_site.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
 from members.errors import MemberNotFound
 from members.models import ConsentChange, Member, validate_birthday
 from members.phones import phone_normalise
@@ -77,6 +77,11 @@ class MemberSummaryOutputSerializer(serializers.Serializer):
     )
     birthday_today = serializers.BooleanField(help_text="Today is the member's birthday, in the store's time zone.")
     vouchers = MemberVoucherOutputSerializer(many=True, help_text="Usable vouchers only.")
+    store_credit_balance = serializers.DecimalField(
+        max_digits=MONEY_MAX_DIGITS,
+        decimal_places=MONEY_DECIMAL_PLACES,
+        help_text="Store credit (cash-back) the member can pay with, in VND (`store_credit_to_redeem`).",
+    )
     membership = MembershipStandingOutputSerializer(
         allow_null=True, help_text="The paid membership running now (null: none), with its end date."
     )
@@ -104,6 +109,7 @@ def member_summary_for_pos(*, member: Member, store: Store) -> dict[str, Any]:
         "points_pending": member_points_pending(member_id=summary.id),
         "points_value": summary.points_value,
         "birthday_today": summary.birthday_today,
+        "store_credit_balance": summary.store_credit_balance,
         "vouchers": [
             {"code": v.code, "name": v.reward.display_name, "kind": v.reward.kind, "expires_at": v.expires_at}
             for v in vouchers

@@ -82,6 +82,9 @@ def order_payload(order: Sale) -> dict:
             "tier": _recorded_tier(order.tier_after_code or order.tier_code),
             "tier_changed": order.tier_changed,
             "points_balance": order.member.points_balance if order.member_id else None,
+            "store_credit_redeemed": order.store_credit_redeemed,
+            "store_credit_earned": order.store_credit_earned,
+            "store_credit_balance": order.member.store_credit_balance if order.member_id else None,
             **_order_fields(order),
         }
     ).data

@@ -6,6 +6,7 @@ lives in `pos.checkout`."""
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,7 +25,7 @@ from loyalty_site.core.api.fields import (
 from loyalty_site.core.api.idempotency import IdempotentAPIView
 from loyalty_site.core.api.schema import ACCEPT_LANGUAGE, COMMON_ERRORS, IDEMPOTENCY_KEY, problem
 from loyalty_site.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
-from members.selectors import programme_settings_get
+from members.selectors import member_store_credit_balance, programme_settings_get
 from members.services import PresenceProof
 from pos.apis.members import TierOutputSerializer
 from pos.checkout import SaleInput, sale_get, sale_quote, sale_record, sale_refund
@@ -62,6 +63,15 @@ class SaleInputSerializer(serializers.Serializer):
         child=serializers.CharField(max_length=32), required=False, default=list, max_length=10
     )
     points_to_redeem = StrictIntegerField(required=False, default=0, min_value=0, max_value=10**9)
+    store_credit_to_redeem = _money(
+        required=False,
+        default=Decimal(0),
+        min_value=0,
+        max_value=10**12,
+        help_text="VND of the member's store credit to pay with, after the discounts and the points. More than is "
+        "left to pay is not taken (`store_credit_redeemed`); more than the balance is refused "
+        "(`insufficient-store-credit`). Above the programme's free amount it needs `member_token` or `otp`.",
+    )
     member_token = serializers.CharField(
         required=False,
         allow_blank=True,
@@ -117,6 +127,7 @@ class SaleInputSerializer(serializers.Serializer):
             voucher_codes=data["vouchers"],
             points_to_redeem=data["points_to_redeem"],
             proof=PresenceProof(member_token=data["member_token"], otp=data["otp"]),
+            store_credit_to_redeem=data["store_credit_to_redeem"],
         )
 
 
@@ -134,7 +145,7 @@ class RefundInputSerializer(serializers.Serializer):
 
 
 class DiscountOutputSerializer(serializers.Serializer):
-    source = serializers.ChoiceField(choices=["promotion", "tier", "voucher", "points"])
+    source = serializers.ChoiceField(choices=["promotion", "tier", "voucher", "points", "store_credit"])
     code = serializers.CharField(allow_null=True)
     description = serializers.CharField()
     amount = _money()
@@ -151,6 +162,8 @@ class QuoteOutputSerializer(serializers.Serializer):
     member_proof_required = serializers.BooleanField(
         help_text="Recording this sale needs `member_token` or `otp`: the points paid are above the free limit."
     )
+    store_credit_redeemed = _money(help_text="Store credit (VND) that pays part of the sale (a `store_credit` line).")
+    store_credit_earned = _money(help_text="Store credit (cash-back, VND) the member earns on this sale.")
 
 
 class SaleOutputSerializer(QuoteOutputSerializer):
@@ -161,6 +174,7 @@ class SaleOutputSerializer(QuoteOutputSerializer):
     points_earned = serializers.IntegerField()
     points_balance = serializers.IntegerField(allow_null=True)
     tier_changed = serializers.BooleanField()
+    store_credit_balance = _money(allow_null=True, help_text="The member's store credit after the sale (VND).")
 
 
 class RefundOutputSerializer(serializers.Serializer):
@@ -180,6 +194,11 @@ class RefundOutputSerializer(serializers.Serializer):
     )
     amount = _money(help_text="The list price of what was refunded.")
     paid_amount = _money(help_text="The money paid for what was refunded (what to give back).")
+    store_credit_returned = _money(help_text="Store credit paid on the refunded share, given back (VND).")
+    store_credit_reversed = _money(
+        help_text="Store credit earned on the refunded lines, taken back (VND), never below a zero balance."
+    )
+    store_credit_balance = _money(allow_null=True, help_text="The member's store credit after the refund (VND).")
 
 
 class SaleLineOutputSerializer(serializers.Serializer):
@@ -225,6 +244,8 @@ def quote_payload(quote) -> dict:
             "multiplier": quote.multiplier,
             "tier": _tier(quote.tier_code, quote.tier_name),
             "member_proof_required": quote.member_proof_required,
+            "store_credit_redeemed": quote.store_credit_redeemed,
+            "store_credit_earned": quote.store_credit_to_earn,
         }
     ).data
 
@@ -240,6 +261,7 @@ def sale_payload(result) -> dict:
             "member_id": sale.member_id,
             "points_earned": sale.points_earned,
             "points_balance": result.points_balance,
+            "store_credit_balance": result.store_credit_balance,
             "tier_changed": sale.tier_changed,
             "tier": _tier(result.tier_after_code, result.tier_after_name)
             or _tier(result.quote.tier_code, result.quote.tier_name),
@@ -258,6 +280,11 @@ def refund_payload(refund, points_balance) -> dict:
             "points_balance": points_balance,
             "amount": refund.amount,
             "paid_amount": refund.paid_amount,
+            "store_credit_returned": refund.store_credit_returned,
+            "store_credit_reversed": refund.store_credit_reversed,
+            "store_credit_balance": member_store_credit_balance(member_id=refund.sale.member_id)
+            if refund.sale.member_id
+            else None,
         }
     ).data
 
@@ -273,7 +300,8 @@ SALE_ERRORS = {
     ),
     422: problem(
         "A voucher or points that cannot be applied: `voucher-not-found`, `voucher-not-applicable`, "
-        "`voucher-used`, `voucher-expired`, `insufficient-points`; or `limit-exceeded`: beyond a plausibility "
+        "`voucher-used`, `voucher-expired`, `insufficient-points`, `insufficient-store-credit` (more store credit "
+        "than the member's balance, with `store_credit_balance`); or `limit-exceeded`: beyond a plausibility "
         "limit, `limit` names which (`sale-amount`, `points-per-sale`, `terminal-points-per-day`) and `maximum` "
         "its value."
     ),
@@ -413,6 +441,9 @@ def sale_detail_payload(sale: Sale) -> dict:
             "points_to_earn": sale.points_earned,
             "points_earned": sale.points_earned,
             "points_balance": sale.member.points_balance if sale.member_id else None,
+            "store_credit_balance": sale.member.store_credit_balance if sale.member_id else None,
+            "store_credit_redeemed": sale.store_credit_redeemed,
+            "store_credit_earned": sale.store_credit_earned,
             "multiplier": sale.multiplier,
             "member_proof_required": False,
             "tier": _recorded_tier(sale.tier_after_code or sale.tier_code),
@@ -428,6 +459,9 @@ def sale_detail_payload(sale: Sale) -> dict:
                     "points_balance": None,
                     "amount": r.amount,
                     "paid_amount": r.paid_amount,
+                    "store_credit_returned": r.store_credit_returned,
+                    "store_credit_reversed": r.store_credit_reversed,
+                    "store_credit_balance": None,
                 }
                 for r in sale.refunds.all()
             ],

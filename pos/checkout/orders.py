@@ -43,6 +43,7 @@ from loyalty_site.core.events import EventKind, events_collected, record_event
 from loyalty_site.core.transactions import service_transaction, writes
 from members.models import LedgerEntry, Member
 from members.services import points_reverse
+from pos.checkout.credit import order_store_credit_return
 from pos.checkout.errors import OrderStateConflict, terminal_kind_check
 from pos.checkout.pricing import SaleInput
 from pos.checkout.sales import (
@@ -129,10 +130,11 @@ def order_complete(*, terminal: Terminal, order_id: int) -> Sale:
             if locked is not None and locked.member.status == Member.Status.ACTIVE:
                 # member_earnings_record saves the tier and referral fields it changes itself.
                 member_earnings_record(order, locked=locked, tier_lock=tier_lock, notify=True)
-            elif order.points_earned:
+            elif order.points_earned or order.store_credit_earned:
                 # As for a sale: a member blocked (or gone) since the order earns nothing.
                 order.points_earned = 0
-                fields.append("points_earned")
+                order.store_credit_earned = 0
+                fields += ["points_earned", "store_credit_earned"]
             order.order_status = OrderStatus.COMPLETED
             order.order_closed_at = now
             order.save(update_fields=fields)
@@ -166,6 +168,7 @@ def order_cancel(*, terminal: Terminal, order_id: int, reason: str = "") -> Sale
                     cause_reference=order.reference,
                     reason=why,
                 )
+            order_store_credit_return(order=order, reference=reference, reason=why)
             for voucher in Voucher.objects.filter(used_sale_reference=order.reference).order_by("pk"):
                 voucher_return(voucher=voucher, reason=why, sale_reference=order.reference, at=now)
             shared_code_uses_return(sale_reference=order.reference, at=now)

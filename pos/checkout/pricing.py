@@ -15,6 +15,8 @@ with the programme's rounding, at the tier held BEFORE the sale, and the highest
 one, `pos.checkout.membership`). A sale without a member earns nothing; a blocked member earns
 nothing and cannot redeem points.
 
+Then store credit (`pos.checkout.credit`): after the points, like cash; it earns no points.
+
 Points asked for beyond what is left to pay, or beyond the programme's cap (the most of the
 invoice after discounts that points may pay, in %), are not taken, and fewer than the
 programme's minimum are not taken at all: `points_redeemed` says how many were (at most
@@ -33,6 +35,7 @@ from campaigns.promotions.earn import earn_rules_applicable
 from campaigns.promotions.selectors import PromotionResult, promotions_applicable
 from loyalty_site.core.cart import Cart, CartLine
 from loyalty_site.core.errors import ValidationFailed
+from loyalty_site.core.formats import format_vnd
 from loyalty_site.core.money import (
     ZERO,
     RoundingMode,
@@ -45,6 +48,7 @@ from members.errors import MemberBlocked, member_in_debt
 from members.models import Member, ProgrammeSettings
 from members.selectors import member_get, member_spendable_points, programme_settings_get
 from members.services import PresenceProof, presence_proof_required
+from pos.checkout.credit import NO_CREDIT, store_credit_earning, store_credit_redeemable
 from pos.checkout.earning import LineEarned, earning_compute
 from pos.checkout.errors import PointsNotApplicable, VoucherUnknown
 from pos.checkout.limits import quote_limits_check
@@ -66,6 +70,7 @@ class SaleInput:
     voucher_codes: list[str] = field(default_factory=list)
     points_to_redeem: int = 0
     proof: PresenceProof | None = None  # pos-api.md 1.1: the card token or one-time code
+    store_credit_to_redeem: Decimal = ZERO  # docs/store-credit.md: VND, paid after the points
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,10 @@ class Quote:
     # Per line index, when an earn rule touched the cart: its share of the earn base and its
     # unrounded points (`pos.checkout.earning`), kept on the sale lines for refunds.
     line_earnings: dict[int, LineEarned] = field(default_factory=dict)
+    # Store credit (`pos.checkout.credit`): paid with it, earned, and each line's unrounded share.
+    store_credit_redeemed: Decimal = ZERO
+    store_credit_to_earn: Decimal = ZERO
+    line_store_credit: dict[int, Decimal] = field(default_factory=dict)
 
     @property
     def tier_code(self) -> str:
@@ -109,8 +118,8 @@ class Quote:
 
     @property
     def discount_total(self) -> Decimal:
-        """Promotions, tier and vouchers: everything but the points."""
-        return sum((d.amount for d in self.discounts if d.source != "points"), ZERO)
+        """Promotions, tier and vouchers: everything but the points and the store credit."""
+        return sum((d.amount for d in self.discounts if d.source not in ("points", "store_credit")), ZERO)
 
 
 def cart_from_lines(lines: list[dict]) -> Cart:
@@ -153,6 +162,7 @@ def price(
     at: datetime.datetime,
     programme: ProgrammeSettings | None = None,
     tier: Tier | None = None,
+    store_credit_to_redeem: Decimal = ZERO,
 ) -> Quote:
     """Price `cart` for `member` at `store` at `at`. Reads only. Raises the voucher errors
     (voucher-not-found / -used / -expired / -not-applicable), PointsNotApplicable, MemberBlocked
@@ -218,7 +228,18 @@ def price(
             discounts.append(AppliedDiscount("points", "", description, points_amount))
             remaining -= points_amount
 
+    store_credit_redeemed = store_credit_redeemable(member=member, asked=store_credit_to_redeem, payable=remaining)
+    if store_credit_redeemed:
+        description = _("Store credit %(amount)s") % {"amount": format_vnd(store_credit_redeemed)}
+        discounts.append(AppliedDiscount("store_credit", "", description, store_credit_redeemed))
+        remaining -= store_credit_redeemed
+
     total = max(ZERO, remaining)
+    credit = (
+        store_credit_earning(priced_cart=priced_cart, total=total, store=store, at=at)
+        if member is not None and member.status == Member.Status.ACTIVE
+        else NO_CREDIT
+    )
     multiplier = earn_multiplier(promotions=promotions, member=member, store=store, at=at)
     earns = member is not None and tier is not None and member.status == Member.Status.ACTIVE
     earning = earning_compute(
@@ -247,8 +268,13 @@ def price(
         tier=tier,
         promotions=promotions,
         vouchers=checks,
-        member_proof_required=presence_proof_required(points=points_redeemed, programme=programme),
+        member_proof_required=presence_proof_required(
+            points=points_redeemed, programme=programme, store_credit=store_credit_redeemed
+        ),
         line_earnings=earning.lines,
+        store_credit_redeemed=store_credit_redeemed,
+        store_credit_to_earn=credit.amount,
+        line_store_credit=credit.lines,
     )
 
 
@@ -263,6 +289,7 @@ def sale_quote(*, terminal: Terminal, data: SaleInput) -> Quote:
         voucher_codes=data.voucher_codes,
         points_to_redeem=data.points_to_redeem,
         at=data.occurred_at or timezone.now(),
+        store_credit_to_redeem=data.store_credit_to_redeem,
     )
     quote_limits_check(terminal=terminal, quote=quote)
     return quote

@@ -37,6 +37,7 @@ from loyalty_site.core.events import EventKind, events_collected, record_event
 from loyalty_site.core.money import ZERO, quantize_money, share_of
 from members.models import LedgerEntry, Member
 from members.services import members_lock, points_reverse
+from pos.checkout.credit import refund_store_credit
 from pos.checkout.errors import RefundExceedsSale
 from pos.checkout.sales import earn_reference, redeem_reference, sale_event_payload
 from pos.models import Refund, RefundLine, Sale, SaleLine
@@ -220,6 +221,17 @@ def sale_refund(
                         reference=f"{reference}:referral",
                         points=referral_total - referral_before,
                     )
+            credit = refund_store_credit(
+                sale=sale,
+                sale_lines=sale_lines,
+                plan=plan,
+                refunded=refunded,
+                is_full=is_full,
+                reference=reference,
+                reason=why,
+            )
+            refund.store_credit_returned, refund.store_credit_reversed = credit.returned, credit.reversed
+            sale.store_credit_returned, sale.store_credit_reversed = credit.returned_total, credit.reversed_total
             if member.status != Member.Status.MERGED and (spend > 0 or is_full):
                 tier_spend_reverse(
                     member=member,
@@ -246,13 +258,32 @@ def sale_refund(
         refund.points_returned = returned_points
         refund.vouchers_returned = returned_codes
         refund.vouchers_voided = voided_codes
-        refund.save(update_fields=["points_reversed", "points_returned", "vouchers_returned", "vouchers_voided"])
+        refund.save(
+            update_fields=[
+                "points_reversed",
+                "points_returned",
+                "vouchers_returned",
+                "vouchers_voided",
+                "store_credit_returned",
+                "store_credit_reversed",
+            ]
+        )
         sale.refunded_amount = refunded
         sale.refunded_paid = paid_total
         sale.points_reversed = earned_total
         sale.points_returned = redeemed_total
         sale.status = Sale.Status.REFUNDED if is_full else Sale.Status.PARTLY_REFUNDED
-        sale.save(update_fields=["refunded_amount", "refunded_paid", "points_reversed", "points_returned", "status"])
+        sale.save(
+            update_fields=[
+                "refunded_amount",
+                "refunded_paid",
+                "points_reversed",
+                "points_returned",
+                "status",
+                "store_credit_returned",
+                "store_credit_reversed",
+            ]
+        )
         record_event(
             kind=EventKind.SALE_REFUNDED,
             subject_type="refund",

@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import functools
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db import IntegrityError
 from django.utils import timezone
@@ -53,6 +54,12 @@ from members.services import (
     presence_proof_check,
     presence_proof_consume,
 )
+from pos.checkout.credit import (
+    credit_earn_reference,
+    credit_redeem_reference,
+    sale_store_credit_earn,
+    sale_store_credit_spend,
+)
 from pos.checkout.errors import DuplicateReceipt, terminal_kind_check
 from pos.checkout.limits import sale_limits_check, terminal_points_take
 from pos.checkout.notify import sale_points_notify
@@ -72,6 +79,7 @@ class SaleResult:
     points_balance: int | None
     tier_after_code: str
     tier_after_name: str
+    store_credit_balance: Decimal | None = None
 
 
 def earn_reference(sale: Sale) -> str:
@@ -126,6 +134,7 @@ def sale_record(*, terminal: Terminal, data: SaleInput, notify: bool = True, pen
             points_to_redeem=data.points_to_redeem,
             at=at,
             tier=tier_lock.status.tier if tier_lock is not None and tier_lock.status is not None else None,
+            store_credit_to_redeem=data.store_credit_to_redeem,
         )
         limits = sale_limits_check(terminal=terminal, quote=quote, receipt_number=data.receipt_number)
         sale = Sale(
@@ -144,6 +153,8 @@ def sale_record(*, terminal: Terminal, data: SaleInput, notify: bool = True, pen
             multiplier=quote.multiplier,
             tier_code=quote.tier_code,
             tier_after_code=quote.tier_code,
+            store_credit_redeemed=quote.store_credit_redeemed,
+            store_credit_earned=quote.store_credit_to_earn,
             order_status=Sale.OrderStatus.PENDING if pending_order else Sale.OrderStatus.NONE,
         )
         proof = _presence_checked(quote, data, now)
@@ -195,6 +206,7 @@ def sale_record(*, terminal: Terminal, data: SaleInput, notify: bool = True, pen
         sale=sale,
         quote=quote,
         points_balance=member.points_balance if member is not None else None,
+        store_credit_balance=member.store_credit_balance if member is not None else None,
         tier_after_code=tier_after.code if tier_after else "",
         tier_after_name=tier_after.display_name if tier_after else "",
     )
@@ -226,7 +238,13 @@ def _presence_checked(quote: Quote, data: SaleInput, now) -> PresenceCheck | Non
     checked under the member's lock before any write, consumed with the sale's writes."""
     if not quote.member_proof_required:
         return None
-    return presence_proof_check(member=quote.member, points=quote.points_redeemed, proof=data.proof, at=now)
+    return presence_proof_check(
+        member=quote.member,
+        points=quote.points_redeemed,
+        proof=data.proof,
+        at=now,
+        store_credit=quote.store_credit_redeemed,
+    )
 
 
 def _insert(sale: Sale, quote: Quote) -> None:
@@ -249,6 +267,7 @@ def _insert(sale: Sale, quote: Quote) -> None:
             amount=line.amount,
             earn_base=earned.earn_base if earned else None,
             earn_points=earned.points if earned else None,
+            store_credit_earned=quote.line_store_credit.get(line.index),
         )
         for line in quote.cart.lines
         for earned in [quote.line_earnings.get(line.index)]
@@ -271,7 +290,12 @@ def _member_effects(sale: Sale, *, locked: MemberLock, tier_lock: StatusLock, no
     """Points paid and earned, qualifying spend and the referrer's reward of an active member's
     sale; returns the tier after it."""
     # The sale row was just inserted in this transaction: no retry can have posted these.
-    locked = locked.vouching_new(redeem_reference(sale), earn_reference(sale))
+    locked = locked.vouching_new(
+        redeem_reference(sale),
+        earn_reference(sale),
+        credit_redeem_reference(sale.reference),
+        credit_earn_reference(sale.reference),
+    )
     tier_lock = tier_lock.vouching_new(sale.reference)
     _points_paid(sale, locked=locked)
     return member_earnings_record(sale, locked=locked, tier_lock=tier_lock, notify=notify)
@@ -289,12 +313,14 @@ def _points_paid(sale: Sale, *, locked: MemberLock) -> None:
             reason=_("Paid with points: receipt %(receipt)s") % {"receipt": sale.receipt_number},
             lock=locked,
         )
+    sale_store_credit_spend(sale=sale, lock=locked)  # docs/store-credit.md: paid after the points
 
 
 def member_earnings_record(sale: Sale, *, locked: MemberLock, tier_lock: StatusLock, notify: bool) -> Tier:
     """What an active member's sale earns, from the sale's recorded figures: qualifying spend,
-    points, stamps and the referrer's reward; returns the tier after it. Run by the sale itself,
-    and by `pos.checkout.orders` when an online order is completed (at the order's time)."""
+    points, store credit, stamps and the referrer's reward; returns the tier after it. Run by the
+    sale itself, and by `pos.checkout.orders` when an online order is completed (at the order's
+    time)."""
     at, store, member = sale.occurred_at, sale.store, locked.member
     outcome = tier_spend_record(
         member=member,
@@ -303,6 +329,11 @@ def member_earnings_record(sale: Sale, *, locked: MemberLock, tier_lock: StatusL
         occurred_at=at,
         points=sale.points_earned,
         lock=tier_lock,
+    )
+    sale_store_credit_earn(
+        sale=sale,
+        lock=locked,
+        reason=_("Receipt %(receipt)s at %(store)s") % {"receipt": sale.receipt_number, "store": store.code},
     )
     if sale.points_earned:
         points_earn(
@@ -318,8 +349,12 @@ def member_earnings_record(sale: Sale, *, locked: MemberLock, tier_lock: StatusL
         )
     # Stamp cards of the store's brand (cached: no query where the brand has none), under the
     # member's lock: concurrent sales of one member are stamped one after the other.
-    stamps_record(
-        member=member, store=store, sale_reference=sale.reference, invoice=sale.total + sale.points_amount, at=at
+    stamps_record(  # the invoice before any part paid with points or store credit
+        member=member,
+        store=store,
+        sale_reference=sale.reference,
+        invoice=sale.total + sale.points_amount + sale.store_credit_redeemed,
+        at=at,
     )
     if member.referred_by_id is not None:  # most members were not referred: no query for them
         sale.referrer_points = (

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from campaigns.credit.models import StoreCreditRule
 from campaigns.demo import demo_campaigns_load
 from campaigns.promotions.models import Promotion
 from campaigns.referral.models import ReferralProgramme
@@ -32,8 +33,11 @@ def programme_base(db):
 def test_the_demo_builds_the_programme_once_and_keeps_operator_edits(programme_base, staff):
     referral_programme_get()  # a first read created the row, switched off: still the demo's to fill
     # 5 of version 1; 2 earn rules and the stamp card; the TET-3-3 schedule and TET-X2, 8 journey
-    # templates, WELCOME and WIN-BACK.
-    assert demo_campaigns_load() == 20
+    # templates, WELCOME and WIN-BACK; the store-credit rule CAFE-CASHBACK (issue 17).
+    assert demo_campaigns_load() == 21
+    cashback = StoreCreditRule.objects.get(code="CAFE-CASHBACK")
+    assert (cashback.percent, cashback.full_price_only, cashback.is_active) == (Decimal(2), True, True)
+    assert list(cashback.brands.values_list("code", flat=True)) == ["CAFE"]
     assert set(Promotion.objects.values_list("code", flat=True)) == {"GIO-VANG", "SINH-NHAT", "CAFE-SANG", "TET-X2"}
     cafe = Promotion.objects.get(code="CAFE-SANG")
     assert sorted(cafe.tiers.values_list("code", flat=True)) == ["DIAMOND", "VIP"]

@@ -70,6 +70,7 @@ def test_lookup_by_phone_in_any_form_returns_the_member_summary(pos_client, q):
         "points_value": "125000.00",
         "birthday_today": False,
         "vouchers": [],
+        "store_credit_balance": "0.00",
         "membership": None,  # no paid membership (issue 17 item 4)
     }
     assert body["tier"]["name"]

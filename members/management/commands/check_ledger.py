@@ -2,13 +2,13 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from members.selectors import balances_implausible, ledger_drift
+from members.selectors import balances_implausible, ledger_drift, store_credit_drift
 
 
 class Command(BaseCommand):
     help = (
-        "Verify every member's cached balance and debt and every point lot against the ledger "
-        "entries, and look for implausible balances (above LEDGER_PLAUSIBLE_BALANCE_MAX or "
+        "Verify every member's cached balance and debt, every point lot and every store-credit "
+        "balance against the ledger entries, and look for implausible balances (above LEDGER_PLAUSIBLE_BALANCE_MAX or "
         "--ceiling). Prints each finding; exits with status 1 if there is any."
     )
 
@@ -27,6 +27,13 @@ class Command(BaseCommand):
                 _("Drift: %(what)s #%(id)d is %(cached)d, the entries say %(expected)d.")
                 % {"what": item.what, "id": item.object_id, "cached": item.cached, "expected": item.expected}
             )
+        credit_drift = store_credit_drift()
+        for item in credit_drift:
+            self.stdout.write(
+                _("Store credit drift: %(what)s #%(id)d is %(cached)s VND, the entries say %(expected)s VND.")
+                % {"what": item.what, "id": item.object_id, "cached": item.cached, "expected": item.expected}
+            )
+        drift = drift + credit_drift
         ceiling = options["ceiling"] if options["ceiling"] is not None else settings.LEDGER_PLAUSIBLE_BALANCE_MAX
         implausible = balances_implausible(ceiling=ceiling)
         for member_id, code, balance in implausible:
