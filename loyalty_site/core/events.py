@@ -61,6 +61,7 @@ class EventKind(models.TextChoices):
     ORDER_COMPLETED = "order.completed", _("Online order completed")
     ORDER_CANCELLED = "order.cancelled", _("Online order cancelled")
     CONSENT_CHANGED = "consent.changed", _("Consent changed")
+    STORE_CREDIT_CHANGED = "store_credit.changed", _("Store credit changed")
     WEBHOOK_TEST = "webhook.test", _("Test event (sent by staff)")
 
 

@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loyalty_site.core.errors import ValidationFailed
+from loyalty_site.core.events import EventKind, record_event
 from loyalty_site.core.money import ZERO, to_decimal
 from loyalty_site.core.transactions import StaleLock, service_transaction, writes
 from members.errors import InsufficientStoreCredit, LedgerReferenceReused, ReversalNotAllowed
@@ -88,6 +89,27 @@ def _post(locked: Member, *, kind: str, amount: Decimal, **fields) -> StoreCredi
         if not moved:
             raise StaleLock(f"member {locked.pk}'s store credit changed under a lock handle")
     locked.store_credit_balance += amount
+    # Issue 17: the change leaves the system as an event, in the posting's transaction (inside a
+    # sale's `events_collected()` block it shares the sale's one INSERT).
+    record_event(
+        kind=EventKind.STORE_CREDIT_CHANGED,
+        subject_type="store_credit_entry",
+        subject_id=entry.pk,
+        member_id=locked.pk,
+        payload={
+            "entry_id": entry.pk,
+            "member_id": locked.pk,
+            "member_code": locked.code,
+            "credit_kind": entry.kind,
+            "amount": f"{entry.amount:.2f}",
+            "balance_after": f"{entry.balance_after:.2f}",
+            "reference": entry.reference,
+            "cause_kind": entry.cause_kind,
+            "cause_reference": entry.cause_reference,
+            "occurred_at": entry.occurred_at,
+        },
+        occurred_at=entry.occurred_at,
+    )
     return entry
 
 

@@ -285,3 +285,29 @@ def test_an_online_order_placed_completed_or_cancelled_writes_each_event_once(ph
     before = mark()
     assert complete(web, other.json()["id"], "c-2").status_code == 409  # refused: nothing written
     assert kinds_since(before) == []
+
+
+def test_store_credit_earned_spent_adjusted_each_one_event_and_a_refused_or_rolled_back_one_none(staff):
+    from decimal import Decimal
+
+    from members.errors import InsufficientStoreCredit
+    from members.services.credit import store_credit_adjust, store_credit_earn, store_credit_spend
+
+    member = MemberFactory()
+    before = mark()
+    store_credit_earn(member=member, amount=Decimal("5000"), reference="t:credit-earn")
+    store_credit_earn(member=member, amount=Decimal("5000"), reference="t:credit-earn")  # a retry
+    store_credit_spend(member=member, amount=Decimal("2000"), reference="t:credit-spend")
+    store_credit_adjust(member=member, amount=Decimal("-500"), reason="sửa", created_by=staff)
+    assert kinds_since(before) == ["store_credit.changed"] * 3
+    spent = DomainEvent.objects.get(pk__gt=before, payload__credit_kind="spend")
+    assert spent.payload["amount"] == "-2000.00" and spent.payload["balance_after"] == "3000.00"
+    assert spent.member_id == member.pk and spent.payload["member_code"] == member.code
+
+    before = mark()
+    with pytest.raises(InsufficientStoreCredit):
+        store_credit_spend(member=member, amount=Decimal("1000000"), reference="t:credit-too-much")
+    with pytest.raises(Boom), transaction.atomic():
+        store_credit_earn(member=member, amount=Decimal("100"), reference="t:credit-rolled-back")
+        raise Boom
+    assert kinds_since(before) == []
