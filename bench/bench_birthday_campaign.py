@@ -50,7 +50,7 @@ INSERT INTO members_member (
     code, referral_code, name, phone, email, birthday, gender, home_store_id, enrolled_at,
     enrolment_channel, status, status_changed_at, status_reason, referred_by_id, merged_into_id,
     consent_sms_at, consent_email_at, consent_zalo_at, consent_push_at, points_balance, points_debt,
-    needs_review, review_note, created_at, updated_at
+    needs_review, review_note, created_at, updated_at, name_folded, store_credit_balance
 )
 SELECT
     'B' || lpad(i::text, 11, '0'),
@@ -67,7 +67,7 @@ SELECT
     NULL, '', NULL, NULL,
     CASE WHEN i % 5 < 3 THEN now() END,
     CASE WHEN i % 10 < 3 THEN now() END,
-    NULL, NULL, 0, 0, false, '', now(), now()
+    NULL, NULL, 0, 0, false, '', now(), now(), 'khach hang ' || i, 0
 FROM generate_series(1, __MEMBER_COUNT__) AS i;
 """
 

@@ -95,11 +95,12 @@ print("RESULT " + json.dumps({
 LOAD_MEMBERS = """
 INSERT INTO members_member (
     code, name, phone, email, gender, enrolled_at, enrolment_channel, status, status_reason,
-    referral_code, points_balance, points_debt, needs_review, review_note, created_at, updated_at
+    referral_code, points_balance, points_debt, needs_review, review_note, created_at, updated_at,
+    name_folded, store_credit_balance
 )
 SELECT 'B' || lpad(i::text, 9, '0'), 'Khách hàng ' || i, '+849' || lpad(i::text, 8, '0'),
        'khach' || i || '@example.vn', '', now() - interval '800 days', 'import', 'active', '',
-       'R' || lpad(i::text, 9, '0'), 0, 0, false, '', now(), now()
+       'R' || lpad(i::text, 9, '0'), 0, 0, false, '', now(), now(), 'khach hang ' || i, 0
 FROM generate_series(1, %(n)s) AS i
 """
 

@@ -67,8 +67,8 @@ STEPS = [
                (SELECT array_agg(id ORDER BY id) FROM stores_brand)[1 + i %% (SELECT count(*) FROM stores_brand)],
                'Hà Nội', '', 'Asia/Ho_Chi_Minh', true, now(), now()
         FROM generate_series(1::bigint, %(extra_stores)s) AS i;
-        INSERT INTO stores_terminal (name, key_prefix, key_hash, store_id, created_at, updated_at)
-        SELECT 'Bench', 'bench' || id, md5(id::text), id, now(), now() FROM stores_store;
+        INSERT INTO stores_terminal (name, key_prefix, key_hash, store_id, kind, created_at, updated_at)
+        SELECT 'Bench', 'bench' || id, md5(id::text), id, 'till', now(), now() FROM stores_store;
         """,
     ),
     (
@@ -78,12 +78,14 @@ STEPS = [
         INSERT INTO members_member (
             code, name, phone, email, gender, home_store_id, enrolled_at, enrolment_channel, status,
             status_reason, referral_code, points_balance, points_debt, needs_review, review_note,
-            created_at, updated_at)
+            created_at, updated_at, name_folded, store_credit_balance)
         SELECT 'B' || lpad(i::text, 9, '0'), NAME_SQL, '+849' || lpad(i::text, 8, '0'), '', '',
                CASE WHEN i %% 20 = 0 THEN NULL ELSE s.ids[1 + (i * 7) %% s.n] END,
                %(start)s + ((i - 1)::float8 / %(members)s) * %(span)s, 'import', 'active', '',
                'R' || lpad(i::text, 9, '0'), 0, 0, false, '',
-               %(start)s + ((i - 1)::float8 / %(members)s) * %(span)s, now()
+               %(start)s + ((i - 1)::float8 / %(members)s) * %(span)s, now(),
+               -- members.search.name_fold, as migration members 0010 folds existing names
+               btrim(regexp_replace(lower(unaccent(NAME_SQL)), '\\s+', ' ', 'g')), 0
         FROM generate_series(1::bigint, %(members)s) AS i CROSS JOIN s
         """,
     ),
@@ -101,14 +103,15 @@ STEPS = [
             created_at, updated_at, receipt_number, occurred_at, status, subtotal, discount_total,
             points_amount, total, earn_base, points_redeemed, points_earned, multiplier, tier_code,
             tier_after_code, tier_changed, referrer_points, refunded_amount, refunded_paid,
-            points_reversed, points_returned, store_id, terminal_id, member_id)
+            points_reversed, points_returned, store_id, terminal_id, member_id, order_status,
+            store_credit_earned, store_credit_redeemed, store_credit_returned, store_credit_reversed)
         SELECT %(start)s + ((g.i - 1)::float8 / %(sales)s) * %(span)s, now(), 'R' || g.i,
                %(start)s + ((g.i - 1)::float8 / %(sales)s) * %(span)s, g.status, g.amount, 0, 0, g.amount,
                g.amount, 0, (g.amount / 20000)::int, 1, 'MEMBER', 'MEMBER', false, 0,
                CASE g.status WHEN 'refunded' THEN g.amount WHEN 'partly_refunded' THEN g.amount / 2 ELSE 0 END,
                CASE g.status WHEN 'refunded' THEN g.amount WHEN 'partly_refunded' THEN g.amount / 2 ELSE 0 END,
                0, 0, s.ids[1 + g.i %% s.n], t.ids[1 + g.i %% s.n],
-               CASE WHEN g.i %% 10 < 7 THEN m.first + (g.i * 7919) %% m.n END
+               CASE WHEN g.i %% 10 < 7 THEN m.first + (g.i * 7919) %% m.n END, '', 0, 0, 0, 0
         FROM g CROSS JOIN s CROSS JOIN t CROSS JOIN m
         """,
     ),

@@ -158,8 +158,10 @@ def test_active_members_stay_exact_through_late_sales_refunds_refresh_and_rebuil
     monkeypatch.setattr(services, "LOOKED_UP_DAYS", 10**9 if looked_up else 0)
     activity.build()
     first, last = activity.day("jun14"), activity.day("d3")
+    # The local day is read before travelling back 3 hours: at 00:05 local, 3 hours ago is yesterday.
+    end = today() - datetime.timedelta(days=3)
     with time_machine.travel(timezone.now() - datetime.timedelta(hours=3), tick=False):
-        rollups_rebuild(start=first - datetime.timedelta(days=3), end=today() - datetime.timedelta(days=3))
+        rollups_rebuild(start=first - datetime.timedelta(days=3), end=end)
     assert raw_days(first, last, "default") == []  # every count below comes from the structure
     assert_exact(activity)
     # By hand: in [Dec 31, Jan 1], m1 and m3 at any store; m1 alone at CAFE (brand), m1 and m3 at PHO-HN01.
@@ -199,8 +201,9 @@ def test_active_members_stay_exact_through_late_sales_refunds_refresh_and_rebuil
 
 def test_returning_rate_over_a_year_boundary_from_the_structure(activity):
     activity.build()
+    end = today() - datetime.timedelta(days=3)  # before travelling back (see above)
     with time_machine.travel(timezone.now() - datetime.timedelta(hours=3), tick=False):
-        rollups_rebuild(start=activity.day("jun14"), end=today() - datetime.timedelta(days=3))
+        rollups_rebuild(start=activity.day("jun14"), end=end)
     # Period [Jan 1, Jan 11], previous [Dec 21, Dec 31]: active before m1, m3; again m1 (Jan 1),
     # m3 (Jan 11); m2 is new in the period (Dec 1 is before the previous period).
     got = period_figures(start=activity.day("jan1"), end=activity.day("jan11"), scope=Scope())
