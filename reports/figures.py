@@ -15,7 +15,8 @@ refund of an old sale, a back-dated ledger entry). So the figures are exact whet
 are fresh or not; the rollups only make them fast. Active members and the returning rate (distinct
 members) come from the kept member activity structure (`MemberDay`, `ActivityGap`, rebuilt with
 the rollups) for the clean days and from the sales for the others (`active_members_in`);
-balances and tiers from the members' current state with what happened since undone.
+balances and tiers from the members' current state with what happened since undone (what
+occurred since, for every store: from the daily points figures, rollups for the most part).
 
 **Filters.** A `Scope` narrows to a brand, a store, and the staff user's own stores (all three
 intersect; `None` = no restriction). What each figure follows under a filter:
@@ -34,9 +35,11 @@ gross = Σ `subtotal`; orders = sales not refunded in full; AOV = net ÷ orders;
 with nothing to divide by is 0. Points issued = earn + referral + bonus entries, redeemed = spend
 entries, expired = expire entries, adjusted = adjust entries (signed); a reversal counts with the
 kind it reverses, negatively (a refund's claw-back lowers points issued). Outstanding points at
-the end of the period = Σ of the members' balances after every entry posted by the end of the
-period (by `created_at`, the order `balance_after` follows); liability = that × today's point
-value. Expiring in 30 / 60 / 90 days: points still in lots (as they are now) whose expiry falls
+the end of the period = Σ of the members' balances counting every entry that occurred by the end
+of the period (by `occurred_at`, as points issued: a late-synced sale's points and an expiry run
+late count on the day they happened), so that outstanding at the end of a period = outstanding at
+the end of the one before + issued − redeemed − expired + adjusted in it; liability = that ×
+today's point value. Expiring in 30 / 60 / 90 days: points still in lots (as they are now) whose expiry falls
 within that many days after the end of the period (cumulative). Tiers: members per tier at the
 end of the period (merged members excluded); upgrades / downgrades: tier changes in the period to
 a higher / lower rank."""
@@ -515,15 +518,46 @@ def active_members_in(
     return counts
 
 
-def _outstanding(end_ats: list[datetime.datetime], stores, db) -> list[int]:
-    """For each moment of `end_ats`: Σ balances after every entry posted before it, as today's
-    balances minus what was posted since (one read of the balances, one of the entries)."""
+def _net_points(points: dict) -> int:
+    """The change of the balances made by one day's points figures."""
+    return (
+        points.get(Figure.ISSUED, 0)
+        - points.get(Figure.REDEEMED, 0)
+        - points.get(Figure.EXPIRED, 0)
+        + points.get(Figure.ADJUSTED, 0)
+    )
+
+
+def _outstanding(ends: list[datetime.date], stores, db, data: _Additive) -> list[int]:
+    """For each local day of `ends`: Σ balances at its end, counting every entry that occurred by
+    then (a late-synced sale's points count on its own day, as in "points issued", so that the
+    outstanding points of two period ends differ by the period's issued − redeemed − expired +
+    adjusted), as today's balances minus what occurred since. Every store: what occurred since
+    is read from the days' points figures (`data`, covering the days up to the latest end, and
+    the days after it to today: rollups, a few hundred rows); some stores: from the entries of
+    their members (by home store, as the balances)."""
     members = Member.objects.using(db).exclude(status=Member.Status.MERGED)
     now_total = _members_in(members, stores, "home_store_id").aggregate(total=Sum("points_balance"))["total"] or 0
-    since = _members_in(LedgerEntry.objects.using(db).filter(created_at__gte=min(end_ats)), stores).aggregate(
-        **{f"s{n}": Sum("points", filter=Q(created_at__gte=end_at), default=0) for n, end_at in enumerate(end_ats)}
+    today = local_today()
+    if stores is None:
+        latest = max(ends)
+        after = _additive(latest + datetime.timedelta(days=1), today, None, db).points if latest < today else {}
+        return [
+            int(
+                now_total
+                - sum(_net_points(points) for day, points in data.points.items() if day > end)
+                - sum(_net_points(points) for day, points in after.items() if day > end)
+            )
+            for end in ends
+        ]
+    end_ats = [day_start(end + datetime.timedelta(days=1)) for end in ends]
+    since = min(end_ats)
+    # An entry is never posted before it occurred: the `created_at` index finds them.
+    entries = _members_in(LedgerEntry.objects.using(db).filter(created_at__gte=since, occurred_at__gte=since), stores)
+    sums = entries.aggregate(
+        **{f"s{n}": Sum("points", filter=Q(occurred_at__gte=end_at), default=0) for n, end_at in enumerate(end_ats)}
     )
-    return [int(now_total - since[f"s{n}"]) for n in range(len(end_ats))]
+    return [int(now_total - sums[f"s{n}"]) for n in range(len(end_ats))]
 
 
 def _expiring(end_ats: list[datetime.datetime], stores, db) -> list[dict[str, int]]:
@@ -551,9 +585,8 @@ def _expiring(end_ats: list[datetime.datetime], stores, db) -> list[dict[str, in
 
 
 def _tiers(ends: list[datetime.date], stores, db) -> list[dict[str, int]]:
-    """For each local day of `ends`: members per tier at its end, as today's tiers of the
-    members enrolled by then with the changes made since undone (one read of the members with
-    their tier, one of the later changes)."""
+    """For each local day of `ends`: members per tier at its end (members merged since are left
+    out), as today's tiers with the changes made since undone."""
     ranks = dict(Tier.objects.using(db).values_list("pk", "rank"))
     if not ranks:
         return [{} for _ in ends]
@@ -561,39 +594,89 @@ def _tiers(ends: list[datetime.date], stores, db) -> list[dict[str, int]]:
     end_ats = [day_start(end + datetime.timedelta(days=1)) for end in ends]
     # A member gets a tier status with their first qualifying event: until then, the entry tier.
     entry = min(ranks, key=ranks.get)
-    counts: list[dict[int, int]] = [defaultdict(int) for _ in ends]
-    if stores is None:
-        # Every member: today's statuses per tier and the number of members (no join), less the
-        # members merged (`merged_into` is set exactly for them) or enrolled after the end.
-        everyone = Member.objects.using(db).count()
-        for tier_id, number in TierStatus.objects.using(db).values_list("tier_id").annotate(n=Count("pk")).order_by():
-            for n in range(len(ends)):
-                counts[n][tier_id] += number
-                counts[n][entry] -= number
-        for n in range(len(ends)):
-            counts[n][entry] += everyone
-        left_out = {
-            f"n{n}": Count("pk", filter=Q(merged_into__isnull=False) | Q(enrolled_at__gte=end_at))
-            for n, end_at in enumerate(end_ats)
-        }
-        out = Member.objects.using(db).filter(Q(merged_into__isnull=False) | Q(enrolled_at__gte=min(end_ats)))
-        for tier_id, *numbers in out.values_list("tier_status__tier_id").annotate(**left_out).order_by():
-            for n, number in enumerate(numbers):
-                counts[n][tier_id if tier_id is not None else entry] -= number
-    else:
-        members = _members_in(
-            Member.objects.using(db).exclude(status=Member.Status.MERGED).filter(enrolled_at__lt=max(end_ats)),
-            stores,
-            "home_store_id",
-        )
-        per_tier = members.values_list("tier_status__tier_id").annotate(
-            **{f"n{n}": Count("pk", filter=Q(enrolled_at__lt=end_at)) for n, end_at in enumerate(end_ats)}
-        )
-        for tier_id, *numbers in per_tier.order_by():
-            for n, number in enumerate(numbers):
-                counts[n][tier_id if tier_id is not None else entry] += number
     today = local_today()
     past = [(n, end_at) for n, (end, end_at) in enumerate(zip(ends, end_ats, strict=True)) if end < today]
+    if stores is None:
+        counts = _tiers_everyone(end_ats, past, entry, db)
+    else:
+        counts = _tiers_of_stores(end_ats, past, entry, stores, db)
+    return [{codes[t]: c.get(t, 0) for t in sorted(codes, key=lambda t: ranks[t])} for c in counts]
+
+
+def _tiers_everyone(end_ats, past, entry: int, db) -> list[dict[int, int]]:
+    """`_tiers` for every member without joining members to their changes (minutes of hash
+    joins at a million members): a member's tier status starts at the entry tier and every change
+    of it is a `TierChange` (`tiers.services`), so undoing every change made since a moment gives
+    each member's tier then, and the entry tier for each member enrolled since, who is then taken
+    out as one count. Merged members, few, are taken out with their own tier at each moment."""
+    counts: list[dict[int, int]] = [defaultdict(int) for _ in end_ats]
+    everyone = Member.objects.using(db).count()
+    statuses = TierStatus.objects.using(db).values_list("tier_id").annotate(n=Count("pk")).order_by()
+    for tier_id, number in statuses:
+        for count in counts:
+            count[tier_id] += number
+            count[entry] -= number
+    for count in counts:
+        count[entry] += everyone
+    if past:
+        since = min(end_at for _, end_at in past)
+        enrolled_since = (
+            Member.objects.using(db)
+            .filter(enrolled_at__gte=since)
+            .aggregate(**{f"n{n}": Count("pk", filter=Q(enrolled_at__gte=end_at)) for n, end_at in past})
+        )
+        changes = (
+            TierChange.objects.using(db)
+            .filter(at__gte=since)
+            .values_list("from_tier_id", "to_tier_id")
+            .annotate(**{f"n{n}": Count("pk", filter=Q(at__gte=end_at)) for n, end_at in past})
+            .order_by()
+        )
+        for n, _end_at in past:
+            counts[n][entry] -= enrolled_since[f"n{n}"]
+        for from_tier, to_tier, *numbers in changes:
+            for (n, _end_at), number in zip(past, numbers, strict=True):
+                counts[n][to_tier] -= number
+                counts[n][from_tier] += number
+    # The merged members enrolled before each moment, with their tier then.
+    merged = list(
+        Member.objects.using(db)
+        .filter(merged_into__isnull=False, enrolled_at__lt=max(end_ats))
+        .values_list("pk", "enrolled_at", "tier_status__tier_id")
+    )
+    if merged:
+        later = list(
+            TierChange.objects.using(db)
+            .filter(member_id__in=[pk for pk, _, _ in merged], at__gte=min(end_ats))
+            .values_list("member_id", "from_tier_id", "at")
+            .order_by("member_id", "-at")
+        )
+        for n, end_at in enumerate(end_ats):
+            back: dict[int, int] = {}
+            for member_id, from_tier, at in later:
+                if at >= end_at:
+                    back[member_id] = from_tier  # rows come latest first: the earliest undone wins
+            for pk, enrolled_at, tier_id in merged:
+                if enrolled_at < end_at:
+                    counts[n][back.get(pk, tier_id if tier_id is not None else entry)] -= 1
+    return counts
+
+
+def _tiers_of_stores(end_ats, past, entry: int, stores, db) -> list[dict[int, int]]:
+    """`_tiers` for the members whose home store is one of `stores` (an index on the home store
+    keeps the joins small)."""
+    counts: list[dict[int, int]] = [defaultdict(int) for _ in end_ats]
+    members = _members_in(
+        Member.objects.using(db).exclude(status=Member.Status.MERGED).filter(enrolled_at__lt=max(end_ats)),
+        stores,
+        "home_store_id",
+    )
+    per_tier = members.values_list("tier_status__tier_id").annotate(
+        **{f"n{n}": Count("pk", filter=Q(enrolled_at__lt=end_at)) for n, end_at in enumerate(end_ats)}
+    )
+    for tier_id, *numbers in per_tier.order_by():
+        for n, number in enumerate(numbers):
+            counts[n][tier_id if tier_id is not None else entry] += number
     if past:
         later = _members_in(
             TierChange.objects.using(db).filter(
@@ -608,7 +691,7 @@ def _tiers(ends: list[datetime.date], stores, db) -> list[dict[str, int]]:
             for (n, _end_at), number in zip(past, numbers, strict=True):
                 counts[n][to_tier] -= number
                 counts[n][from_tier] += number
-    return [{codes[t]: c.get(t, 0) for t in sorted(codes, key=lambda t: ranks[t])} for c in counts]
+    return counts
 
 
 def _moves(periods: list[tuple[datetime.datetime, datetime.datetime]], stores, db) -> list[tuple[int, int]]:
@@ -638,13 +721,17 @@ class _MemberLevel:
     moves: tuple[int, int]
 
 
-def _member_level(periods: list[tuple[datetime.date, datetime.date]], stores, db) -> list[_MemberLevel]:
+def _member_level(
+    periods: list[tuple[datetime.date, datetime.date]], stores, db, data: _Additive
+) -> list[_MemberLevel]:
+    """The member-level figures of `periods`; `data`: the additive figures from the earliest
+    period's start to the latest period's end."""
     bounds = [(day_start(start), day_start(end + datetime.timedelta(days=1))) for start, end in periods]
     end_ats = [end_at for _, end_at in bounds]
     return [
         _MemberLevel(*values)
         for values in zip(
-            _outstanding(end_ats, stores, db),
+            _outstanding([end for _, end in periods], stores, db, data),
             _expiring(end_ats, stores, db),
             _tiers([end for _, end in periods], stores, db),
             _moves(bounds, stores, db),
@@ -798,7 +885,7 @@ def figures_and_previous(
     for n in range(len(periods) - 1):
         ranges += [periods[n], periods[n + 1], (periods[n + 1][0], periods[n][1])]
     counts = active_members_in(ranges, scope, stores, db)
-    levels = _member_level(periods[: 2 if previous else 1], stores, db)
+    levels = _member_level(periods[: 2 if previous else 1], stores, db, data)
     current = _period_figures(start, end, stores, db, data, tuple(counts[0:3]), levels[0])
     before = _period_figures(*periods[1], stores, db, data, tuple(counts[3:6]), levels[1]) if previous else None
     return current, before, data

@@ -174,9 +174,11 @@ EXPECTED_ALL = {
     "points_redeemed": 50,
     "points_expired": 30,
     "points_adjusted": 20,
-    # posted by the end of D-2: A 100+10+15-50+18 = 93, B 30+5 = 35, C 250+20 = 270, F 40, G 70
-    "outstanding_points": 508,
-    "liability_vnd": D0("508000.00"),
+    # occurred by the end of D-2 (posted later too: B's late s8 and expiry): A 100+10+15-50+18 = 93,
+    # B 30+5+3-30 = 8, C 250+20 = 270, F 40, G 70; = the previous period's (A 110, B 35,
+    # F 40, G 70) 255 + 286 - 50 - 30 + 20 (test_outstanding_points_reconcile_with_the_points_moved)
+    "outstanding_points": 481,
+    "liability_vnd": D0("481000.00"),
     "expiring_30": 40,  # F's lot gone at D+20
     "expiring_60": 110,  # and G's at D+50
     "expiring_90": 110,
@@ -231,8 +233,8 @@ EXPECTED_CAFE_BRAND = {
     "points_redeemed": 0,
     "points_expired": 0,
     "points_adjusted": 0,
-    "outstanding_points": 105,  # B 35 + G 70
-    "liability_vnd": D0("105000.00"),
+    "outstanding_points": 78,  # B 8 + G 70
+    "liability_vnd": D0("78000.00"),
     "expiring_30": 0,
     "expiring_60": 70,
     "expiring_90": 70,
