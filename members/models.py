@@ -238,6 +238,7 @@ class Member(TimeStampedModel):
         blank=True,
         related_name="home_members",
         verbose_name=_("home store"),
+        db_index=False,  # indexed with the id below (members_member_home_store)
     )
     # Indexed with the id below (members_member_recent): the list's order, and its deep pages.
     enrolled_at = models.DateTimeField(_("enrolled at"), default=timezone.now)
@@ -307,6 +308,9 @@ class Member(TimeStampedModel):
         # blocked or merged members among millions (issue 18).
         indexes = [
             models.Index(fields=["-enrolled_at", "-id"], name="members_member_recent"),
+            # A store's members, their ids read from the index alone: the reports join a store's
+            # members to their entries, lots and tier changes through it (issue 15).
+            models.Index(fields=["home_store", "id"], name="members_member_home_store"),
             models.Index(
                 fields=["status", "-enrolled_at"], condition=~Q(status="active"), name="members_member_not_active"
             ),
@@ -534,7 +538,11 @@ class LedgerEntry(models.Model):
         permissions = [("export_ledgerentry", _("Can export ledger entries"))]
         ordering = ["-created_at", "-pk"]
         indexes = [
-            models.Index(fields=["member", "-created_at"], name="members_ledger_member_time"),
+            # A member's history, latest first; occurred_at and points in the key too, so that the
+            # reports' "outstanding points at a past end" for one store's members reads this index
+            # alone (an index-only scan per member: 0.57 s -> 0.15 s for a year of a store with
+            # 23,000 members, issue 15). Key columns rather than INCLUDE: SQLite has no INCLUDE.
+            models.Index(fields=["member", "-created_at", "occurred_at", "points"], name="members_ledger_member_cover"),
             # The admin's list filtered by kind, newest first, and a sale's entries found by their
             # cause (the sale page, the ledger searched by a receipt's reference): issue 18.
             models.Index(fields=["kind", "-created_at"], name="members_ledger_kind_time"),
@@ -588,7 +596,11 @@ class PointLot(models.Model):
         ordering = ["member", "expires_at", "pk"]
         indexes = [
             models.Index(fields=["member", "expires_at"], name="members_lot_member_expiry"),
-            models.Index(fields=["expires_at"], condition=Q(remaining__gt=0), name="members_lot_open_expiry"),
+            # The expiry job's lots due, and the reports' points expiring in 30 / 60 / 90 days
+            # (with `remaining`: read from the index alone).
+            models.Index(
+                fields=["expires_at", "remaining"], condition=Q(remaining__gt=0), name="members_lot_open_expiry_rem"
+            ),
             # The admin's list, soonest expiry first, every lot (issue 18).
             models.Index(fields=["expires_at", "id"], name="members_lot_expiry"),
         ]

@@ -528,36 +528,37 @@ def _net_points(points: dict) -> int:
     )
 
 
-def _outstanding(ends: list[datetime.date], stores, db, data: _Additive) -> list[int]:
+def _outstanding(ends: list[datetime.date], balances: int, stores, db, data: _Additive) -> list[int]:
     """For each local day of `ends`: Σ balances at its end, counting every entry that occurred by
     then (a late-synced sale's points count on its own day, as in "points issued", so that the
     outstanding points of two period ends differ by the period's issued − redeemed − expired +
-    adjusted), as today's balances minus what occurred since. Every store: what occurred since
-    is read from the days' points figures (`data`, covering the days up to the latest end, and
-    the days after it to today: rollups, a few hundred rows); some stores: from the entries of
-    their members (by home store, as the balances)."""
-    members = Member.objects.using(db).exclude(status=Member.Status.MERGED)
-    now_total = _members_in(members, stores, "home_store_id").aggregate(total=Sum("points_balance"))["total"] or 0
+    adjusted), as today's balances (`balances`) minus what occurred since. Every store: what
+    occurred since is read from the days' points figures (`data`, covering the days up to the
+    latest end, and the days after it to today: rollups, a few hundred rows); some stores: from
+    the entries of their members (by home store, as the balances), through the index that holds
+    a member's entries with their time and points (`members_ledger_member_cover`)."""
     today = local_today()
     if stores is None:
         latest = max(ends)
         after = _additive(latest + datetime.timedelta(days=1), today, None, db).points if latest < today else {}
         return [
             int(
-                now_total
+                balances
                 - sum(_net_points(points) for day, points in data.points.items() if day > end)
                 - sum(_net_points(points) for day, points in after.items() if day > end)
             )
             for end in ends
         ]
-    end_ats = [day_start(end + datetime.timedelta(days=1)) for end in ends]
-    since = min(end_ats)
-    # An entry is never posted before it occurred: the `created_at` index finds them.
+    past = [(n, day_start(end + datetime.timedelta(days=1))) for n, end in enumerate(ends) if end < today]
+    if not past:
+        return [balances for _ in ends]
+    since = min(end_at for _, end_at in past)
+    # An entry is never posted before it occurred: the posting time bounds the search too.
     entries = _members_in(LedgerEntry.objects.using(db).filter(created_at__gte=since, occurred_at__gte=since), stores)
     sums = entries.aggregate(
-        **{f"s{n}": Sum("points", filter=Q(occurred_at__gte=end_at), default=0) for n, end_at in enumerate(end_ats)}
+        **{f"s{n}": Sum("points", filter=Q(occurred_at__gte=end_at), default=0) for n, end_at in past}
     )
-    return [int(now_total - sums[f"s{n}"]) for n in range(len(end_ats))]
+    return [int(balances - sums.get(f"s{n}", 0)) for n in range(len(ends))]
 
 
 def _expiring(end_ats: list[datetime.datetime], stores, db) -> list[dict[str, int]]:
@@ -584,60 +585,75 @@ def _expiring(end_ats: list[datetime.datetime], stores, db) -> list[dict[str, in
     return [{f"expiring_{days}": int(sums[f"e{n}_{days}"]) for days in EXPIRING_DAYS} for n in range(len(end_ats))]
 
 
-def _tiers(ends: list[datetime.date], stores, db) -> list[dict[str, int]]:
-    """For each local day of `ends`: members per tier at its end (members merged since are left
-    out), as today's tiers with the changes made since undone."""
-    ranks = dict(Tier.objects.using(db).values_list("pk", "rank"))
-    if not ranks:
-        return [{} for _ in ends]
-    codes = dict(Tier.objects.using(db).values_list("pk", "code"))
-    end_ats = [day_start(end + datetime.timedelta(days=1)) for end in ends]
-    # A member gets a tier status with their first qualifying event: until then, the entry tier.
-    entry = min(ranks, key=ranks.get)
-    today = local_today()
-    past = [(n, end_at) for n, (end, end_at) in enumerate(zip(ends, end_ats, strict=True)) if end < today]
-    if stores is None:
-        counts = _tiers_everyone(end_ats, past, entry, db)
-    else:
-        counts = _tiers_of_stores(end_ats, past, entry, stores, db)
-    return [{codes[t]: c.get(t, 0) for t in sorted(codes, key=lambda t: ranks[t])} for c in counts]
+@dataclass
+class _TierChanges:
+    """The tier changes since the earliest period's start, per (from tier, to tier): the changes
+    in each period (`in0`, `in1`, ...) and, for each past end, the changes since it that undo to
+    the tier then (`since0`, ...)."""
+
+    pairs: dict[tuple[int, int], dict[str, int]]
 
 
-def _tiers_everyone(end_ats, past, entry: int, db) -> list[dict[int, int]]:
-    """`_tiers` for every member without joining members to their changes (minutes of hash
-    joins at a million members): a member's tier status starts at the entry tier and every change
-    of it is a `TierChange` (`tiers.services`), so undoing every change made since a moment gives
-    each member's tier then, and the entry tier for each member enrolled since, who is then taken
-    out as one count. Merged members, few, are taken out with their own tier at each moment."""
+def _tier_changes(bounds, past, stores, db) -> _TierChanges:
+    """One read of the tier changes for `_moves` and `_tiers`. Every store: the changes alone (no
+    join; see `_tiers_everyone`); some stores: those of their members, with the members merged
+    or enrolled after an end left out of that end's undoing."""
+    counts = {
+        f"in{n}": Count("pk", filter=Q(at__gte=start_at, at__lt=end_at)) for n, (start_at, end_at) in enumerate(bounds)
+    }
+    for n, end_at in past:
+        since = Q(at__gte=end_at)
+        if stores is not None:
+            since &= Q(member__enrolled_at__lt=end_at) & ~Q(member__status=Member.Status.MERGED)
+        counts[f"since{n}"] = Count("pk", filter=since)
+    changes = _members_in(TierChange.objects.using(db).filter(at__gte=min(start for start, _ in bounds)), stores)
+    rows = changes.values_list("from_tier_id", "to_tier_id").annotate(**counts).order_by()
+    names = list(counts)
+    return _TierChanges(pairs={(row[0], row[1]): dict(zip(names, row[2:], strict=True)) for row in rows})
+
+
+def _moves(count: int, ranks: dict[int, int], changes: _TierChanges) -> list[tuple[int, int]]:
+    """For each of `count` periods: tier upgrades and downgrades in it (to a higher / lower rank)."""
+    moves = []
+    for n in range(count):
+        up = down = 0
+        for (from_tier, to_tier), numbers in changes.pairs.items():
+            if ranks.get(to_tier, 0) > ranks.get(from_tier, 0):
+                up += numbers[f"in{n}"]
+            elif ranks.get(to_tier, 0) < ranks.get(from_tier, 0):
+                down += numbers[f"in{n}"]
+        moves.append((up, down))
+    return moves
+
+
+def _tiers_everyone(end_ats, past, entry: int, changes: _TierChanges, db) -> tuple[list[dict[int, int]], int]:
+    """Members per tier at each of `end_ats` for every member, and Σ balances now (merged members
+    left out), without joining members to their changes (seconds of hash joins at a million
+    members): a member's tier status starts at the entry tier and every change of it is a
+    `TierChange` (`tiers.services`), so undoing every change made since a moment gives each
+    member's tier then, and the entry tier for each member enrolled since, who is then taken out
+    as one count. Merged members, few, are taken out with their own tier at each moment."""
     counts: list[dict[int, int]] = [defaultdict(int) for _ in end_ats]
-    everyone = Member.objects.using(db).count()
-    statuses = TierStatus.objects.using(db).values_list("tier_id").annotate(n=Count("pk")).order_by()
-    for tier_id, number in statuses:
+    now = Member.objects.using(db).aggregate(
+        everyone=Count("pk"), balances=Sum("points_balance", filter=~Q(status=Member.Status.MERGED), default=0)
+    )
+    for tier_id, number in TierStatus.objects.using(db).values_list("tier_id").annotate(n=Count("pk")).order_by():
         for count in counts:
             count[tier_id] += number
             count[entry] -= number
     for count in counts:
-        count[entry] += everyone
+        count[entry] += now["everyone"]
     if past:
-        since = min(end_at for _, end_at in past)
         enrolled_since = (
             Member.objects.using(db)
-            .filter(enrolled_at__gte=since)
+            .filter(enrolled_at__gte=min(end_at for _, end_at in past))
             .aggregate(**{f"n{n}": Count("pk", filter=Q(enrolled_at__gte=end_at)) for n, end_at in past})
-        )
-        changes = (
-            TierChange.objects.using(db)
-            .filter(at__gte=since)
-            .values_list("from_tier_id", "to_tier_id")
-            .annotate(**{f"n{n}": Count("pk", filter=Q(at__gte=end_at)) for n, end_at in past})
-            .order_by()
         )
         for n, _end_at in past:
             counts[n][entry] -= enrolled_since[f"n{n}"]
-        for from_tier, to_tier, *numbers in changes:
-            for (n, _end_at), number in zip(past, numbers, strict=True):
-                counts[n][to_tier] -= number
-                counts[n][from_tier] += number
+            for (from_tier, to_tier), numbers in changes.pairs.items():
+                counts[n][to_tier] -= numbers[f"since{n}"]
+                counts[n][from_tier] += numbers[f"since{n}"]
     # The merged members enrolled before each moment, with their tier then.
     merged = list(
         Member.objects.using(db)
@@ -659,56 +675,29 @@ def _tiers_everyone(end_ats, past, entry: int, db) -> list[dict[int, int]]:
             for pk, enrolled_at, tier_id in merged:
                 if enrolled_at < end_at:
                     counts[n][back.get(pk, tier_id if tier_id is not None else entry)] -= 1
-    return counts
+    return counts, now["balances"]
 
 
-def _tiers_of_stores(end_ats, past, entry: int, stores, db) -> list[dict[int, int]]:
-    """`_tiers` for the members whose home store is one of `stores` (an index on the home store
-    keeps the joins small)."""
+def _tiers_of_stores(end_ats, past, entry: int, changes: _TierChanges, stores, db) -> tuple[list[dict[int, int]], int]:
+    """Members per tier at each of `end_ats` for the members whose home store is one of
+    `stores`, and their Σ balances now: one read of the members with their tier status (merged
+    members left out), the changes since undone."""
     counts: list[dict[int, int]] = [defaultdict(int) for _ in end_ats]
-    members = _members_in(
-        Member.objects.using(db).exclude(status=Member.Status.MERGED).filter(enrolled_at__lt=max(end_ats)),
-        stores,
-        "home_store_id",
-    )
+    members = _members_in(Member.objects.using(db).exclude(status=Member.Status.MERGED), stores, "home_store_id")
     per_tier = members.values_list("tier_status__tier_id").annotate(
-        **{f"n{n}": Count("pk", filter=Q(enrolled_at__lt=end_at)) for n, end_at in enumerate(end_ats)}
+        balances=Sum("points_balance", default=0),
+        **{f"n{n}": Count("pk", filter=Q(enrolled_at__lt=end_at)) for n, end_at in enumerate(end_ats)},
     )
-    for tier_id, *numbers in per_tier.order_by():
+    balances = 0
+    for tier_id, tier_balances, *numbers in per_tier.order_by():
+        balances += tier_balances
         for n, number in enumerate(numbers):
             counts[n][tier_id if tier_id is not None else entry] += number
-    if past:
-        later = _members_in(
-            TierChange.objects.using(db).filter(
-                at__gte=min(end_at for _, end_at in past), member__enrolled_at__lt=max(end_at for _, end_at in past)
-            ),
-            stores,
-        ).exclude(member__status=Member.Status.MERGED)
-        filters = {f"n{n}": Count("pk", filter=Q(at__gte=end_at, member__enrolled_at__lt=end_at)) for n, end_at in past}
-        for from_tier, to_tier, *numbers in (
-            later.values_list("from_tier_id", "to_tier_id").annotate(**filters).order_by()
-        ):
-            for (n, _end_at), number in zip(past, numbers, strict=True):
-                counts[n][to_tier] -= number
-                counts[n][from_tier] += number
-    return counts
-
-
-def _moves(periods: list[tuple[datetime.datetime, datetime.datetime]], stores, db) -> list[tuple[int, int]]:
-    """For each `[start_at, end_at)` of `periods`: tier upgrades and downgrades in it."""
-    changes = _members_in(
-        TierChange.objects.using(db).filter(at__gte=min(p[0] for p in periods), at__lt=max(p[1] for p in periods)),
-        stores,
-    )
-    up, down = Q(to_tier__rank__gt=F("from_tier__rank")), Q(to_tier__rank__lt=F("from_tier__rank"))
-    moves = changes.aggregate(
-        **{
-            f"{name}{n}": Count("pk", filter=Q(at__gte=start_at, at__lt=end_at) & direction)
-            for n, (start_at, end_at) in enumerate(periods)
-            for name, direction in (("up", up), ("down", down))
-        }
-    )
-    return [(moves[f"up{n}"], moves[f"down{n}"]) for n in range(len(periods))]
+    for n, _end_at in past:
+        for (from_tier, to_tier), numbers in changes.pairs.items():
+            counts[n][to_tier] -= numbers[f"since{n}"]
+            counts[n][from_tier] += numbers[f"since{n}"]
+    return counts, balances
 
 
 @dataclass
@@ -724,17 +713,39 @@ class _MemberLevel:
 def _member_level(
     periods: list[tuple[datetime.date, datetime.date]], stores, db, data: _Additive
 ) -> list[_MemberLevel]:
-    """The member-level figures of `periods`; `data`: the additive figures from the earliest
-    period's start to the latest period's end."""
+    """The member-level figures of `periods`: outstanding points, expiring points, members per
+    tier at each end and the tier moves in each; `data`: the additive figures from the earliest
+    period's start to the latest period's end. Members per tier at an end are today's tiers with
+    the changes made since undone (merged members left out); a member gets a tier status with
+    their first qualifying event: until then, the entry tier."""
+    ends = [end for _, end in periods]
     bounds = [(day_start(start), day_start(end + datetime.timedelta(days=1))) for start, end in periods]
     end_ats = [end_at for _, end_at in bounds]
+    today = local_today()
+    past = [(n, end_at) for n, (end, end_at) in enumerate(zip(ends, end_ats, strict=True)) if end < today]
+    tiers = list(Tier.objects.using(db).order_by("rank").values_list("pk", "rank", "code"))
+    ranks = {pk: rank for pk, rank, _ in tiers}
+    if tiers:
+        changes = _tier_changes(bounds, past, stores, db)
+        entry = tiers[0][0]
+        if stores is None:
+            counts, balances = _tiers_everyone(end_ats, past, entry, changes, db)
+        else:
+            counts, balances = _tiers_of_stores(end_ats, past, entry, changes, stores, db)
+        per_tier = [{code: count.get(pk, 0) for pk, _, code in tiers} for count in counts]
+        moves = _moves(len(periods), ranks, changes)
+    else:
+        balances = _members_in(
+            Member.objects.using(db).exclude(status=Member.Status.MERGED), stores, "home_store_id"
+        ).aggregate(total=Sum("points_balance", default=0))["total"]
+        per_tier, moves = [{} for _ in periods], [(0, 0) for _ in periods]
     return [
         _MemberLevel(*values)
         for values in zip(
-            _outstanding([end for _, end in periods], stores, db, data),
+            _outstanding(ends, balances, stores, db, data),
             _expiring(end_ats, stores, db),
-            _tiers([end for _, end in periods], stores, db),
-            _moves(bounds, stores, db),
+            per_tier,
+            moves,
             strict=True,
         )
     ]

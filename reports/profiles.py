@@ -4,7 +4,7 @@ points earned and spent to date.
 
 Four statements, each on an index of the member's own rows: the sales aggregate
 (`pos_sale_member_time_idx`), the categories and the products of their sale lines (reached by
-sale, `pos_saleline_sale_index_uniq`), and the ledger (`members_ledger_member_time`). A member
+sale, `pos_saleline_sale_index_uniq`), and the ledger (`members_ledger_member_cover`). A member
 with a long history costs what their own rows cost, whatever the size of the chain.
 
 - Net sales and orders follow `reports.definitions` (paid less refunded; a sale refunded in full

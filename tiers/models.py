@@ -264,6 +264,9 @@ class TierStatus(models.Model):
         indexes = [
             # The daily evaluation: the members of one tier whose cycle ended.
             models.Index(fields=["tier", "retention_deadline"], name="tiers_status_tier_deadline"),
+            # The reports' members per tier of one store's members, read from the index alone
+            # (a member's tier rarely changes: updates of the spend stay HOT).
+            models.Index(fields=["member", "tier"], name="tiers_status_member_tier"),
             models.Index(fields=["floor_until"], condition=Q(floor_until__isnull=False), name="tiers_status_floor"),
         ]
         constraints = [

@@ -142,12 +142,12 @@ def _tier_at(changes: list[tuple[datetime.datetime, str]], moment: datetime.date
 
 
 def test_members_per_tier_at_past_ends_match_a_member_by_member_count(demo_programme):
-    """`_tiers` for every store undoes the changes since each end without joining members to
+    """Members per tier for every store undo the changes since each end without joining members to
     their changes: the figures equal a member-by-member count, with a member enrolled after an
     end who then moved up, members merged since (left out everywhere) and members with no tier
     status (the entry tier); and equal the home-store path's for members who all have one."""
     from members.services import member_merge
-    from reports.figures import _tiers
+    from reports.figures import _additive, _member_level
     from tiers.models import Tier, TierChange, TierStatus
 
     tiers = {tier.code: tier for tier in Tier.objects.all()}
@@ -189,5 +189,10 @@ def test_members_per_tier_at_past_ends_match_a_member_by_member_count(demo_progr
                 count[_tier_at(history_of[name], end_at)] += 1
         expected.append(count)
     assert expected[1] == {"MEMBER": 1, "VIP": 1, "DIAMOND": 0}  # the plan does what it says
-    assert _tiers(ends, None, "default") == expected
-    assert _tiers(ends, frozenset({pho.pk}), "default") == expected
+
+    def tiers(stores):
+        data = _additive(min(ends), max(ends), stores, "default")
+        return [level.tiers for level in _member_level([(end, end) for end in ends], stores, "default", data)]
+
+    assert tiers(None) == expected
+    assert tiers(frozenset({pho.pk})) == expected
