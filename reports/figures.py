@@ -336,7 +336,9 @@ class _Additive:
     sales: dict  # day -> {column: value}
     points: dict  # day -> {figure: points}
     enrolments: dict  # day -> members
-    vouchers: dict  # day -> {(reward_id, campaign_id): [issued, used]}
+    # day -> {(reward_id, campaign_id): [issued, used]}; with `periods`: (start, end) -> the same
+    vouchers: dict
+    periods: list[tuple[datetime.date, datetime.date]] | None = None
 
 
 SALES_COLUMNS = ("member_net", "member_gross", "member_orders", "other_net", "other_gross", "other_orders")
@@ -346,8 +348,18 @@ def _in_stores(queryset: QuerySet, stores: frozenset[int] | None, field: str = "
     return queryset if stores is None else queryset.filter(**{f"{field}__in": stores})
 
 
-def _additive(start: datetime.date, end: datetime.date, stores: frozenset[int] | None, db: str) -> _Additive:
+def _additive(
+    start: datetime.date,
+    end: datetime.date,
+    stores: frozenset[int] | None,
+    db: str,
+    periods: list[tuple[datetime.date, datetime.date]] | None = None,
+) -> _Additive:
+    """The additive figures of the days `[start, end]`, per day; with `periods` (within those
+    days), the vouchers per period instead: no chart shows them per day, and a year of them per
+    day, reward and campaign is thousands of rows (issue 15)."""
     result = _Additive(
+        periods=periods,
         sales=defaultdict(lambda: dict.fromkeys(SALES_COLUMNS, 0)),
         points=defaultdict(lambda: dict.fromkeys(Figure.values, 0)),
         enrolments=defaultdict(int),
@@ -380,7 +392,17 @@ def _additive(start: datetime.date, end: datetime.date, stores: frozenset[int] |
             (
                 _in_stores(DailyVouchers.objects.filter(rolled), stores)
                 .values("day", "reward_id", "campaign_id")
-                .annotate(issued=Sum("issued"), used=Sum("used")),
+                .annotate(issued=Sum("issued"), used=Sum("used"))
+                if periods is None
+                else _in_stores(DailyVouchers.objects.filter(rolled), stores)
+                .values("reward_id", "campaign_id")
+                .annotate(
+                    **{
+                        f"{column}{n}": Sum(column, filter=Q(day__gte=a, day__lte=b), default=0)
+                        for n, (a, b) in enumerate(periods)
+                        for column in ("issued", "used")
+                    }
+                ),
                 "vouchers",
             ),
         ]
@@ -410,10 +432,22 @@ def _fold(result: _Additive, section: str, rows) -> None:
             result.points[_as_date(row["day"])][row["figure"]] += row["points"] or 0
         elif section == "enrolments":
             result.enrolments[_as_date(row["day"])] += row["members"] or 0
-        else:
+        elif result.periods is None:
             counts = result.vouchers[_as_date(row["day"])][(row["reward_id"], row["campaign_id"])]
             counts[0] += row["issued"] or 0
             counts[1] += row["used"] or 0
+        else:
+            key = (row["reward_id"], row["campaign_id"])
+            for n, (a, b) in enumerate(result.periods):
+                if "day" in row:  # a raw day's row
+                    if not a <= _as_date(row["day"]) <= b:
+                        continue
+                    issued, used = row["issued"] or 0, row["used"] or 0
+                else:
+                    issued, used = row[f"issued{n}"], row[f"used{n}"]
+                counts = result.vouchers[(a, b)][key]
+                counts[0] += issued
+                counts[1] += used
 
 
 # --- The figures that do not add up across days ----------------------------------------------
@@ -634,8 +668,11 @@ def _tiers_everyone(end_ats, past, entry: int, changes: _TierChanges, db) -> tup
     member's tier then, and the entry tier for each member enrolled since, who is then taken out
     as one count. Merged members, few, are taken out with their own tier at each moment."""
     counts: list[dict[int, int]] = [defaultdict(int) for _ in end_ats]
+    # One read of the members: how many, their balances, how many enrolled since each past end.
     now = Member.objects.using(db).aggregate(
-        everyone=Count("pk"), balances=Sum("points_balance", filter=~Q(status=Member.Status.MERGED), default=0)
+        everyone=Count("pk"),
+        balances=Sum("points_balance", filter=~Q(status=Member.Status.MERGED), default=0),
+        **{f"n{n}": Count("pk", filter=Q(enrolled_at__gte=end_at)) for n, end_at in past},
     )
     for tier_id, number in TierStatus.objects.using(db).values_list("tier_id").annotate(n=Count("pk")).order_by():
         for count in counts:
@@ -643,17 +680,11 @@ def _tiers_everyone(end_ats, past, entry: int, changes: _TierChanges, db) -> tup
             count[entry] -= number
     for count in counts:
         count[entry] += now["everyone"]
-    if past:
-        enrolled_since = (
-            Member.objects.using(db)
-            .filter(enrolled_at__gte=min(end_at for _, end_at in past))
-            .aggregate(**{f"n{n}": Count("pk", filter=Q(enrolled_at__gte=end_at)) for n, end_at in past})
-        )
-        for n, _end_at in past:
-            counts[n][entry] -= enrolled_since[f"n{n}"]
-            for (from_tier, to_tier), numbers in changes.pairs.items():
-                counts[n][to_tier] -= numbers[f"since{n}"]
-                counts[n][from_tier] += numbers[f"since{n}"]
+    for n, _end_at in past:
+        counts[n][entry] -= now[f"n{n}"]
+        for (from_tier, to_tier), numbers in changes.pairs.items():
+            counts[n][to_tier] -= numbers[f"since{n}"]
+            counts[n][from_tier] += numbers[f"since{n}"]
     # The merged members enrolled before each moment, with their tier then.
     merged = list(
         Member.objects.using(db)
@@ -804,10 +835,15 @@ def _in_period(data: _Additive, start: datetime.date, end: datetime.date) -> tup
             sales[column] += value
         for figure, value in data.points.get(day, {}).items():
             points[figure] += value
-        for key, (issued, used) in data.vouchers.get(day, {}).items():
+        if data.periods is None:
+            for key, (issued, used) in data.vouchers.get(day, {}).items():
+                vouchers[key][0] += issued
+                vouchers[key][1] += used
+        enrolments += data.enrolments.get(day, 0)
+    if data.periods is not None:
+        for key, (issued, used) in data.vouchers.get((start, end), {}).items():
             vouchers[key][0] += issued
             vouchers[key][1] += used
-        enrolments += data.enrolments.get(day, 0)
     return sales, points, vouchers, enrolments
 
 
@@ -891,7 +927,7 @@ def figures_and_previous(
     db = reports_db()
     stores = scope.stores(db)
     periods = _periods(start, end, 2 if previous else 1)
-    data = _additive(periods[1 if previous else 0][0], end, stores, db)
+    data = _additive(periods[1 if previous else 0][0], end, stores, db, periods[: 2 if previous else 1])
     ranges = []
     for n in range(len(periods) - 1):
         ranges += [periods[n], periods[n + 1], (periods[n + 1][0], periods[n][1])]
