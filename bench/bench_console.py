@@ -4,7 +4,9 @@ type, a member page, and the POS lookup and sale, on PostgreSQL.
 Data (bench/dataset.py `load_chain`, set-based): 1,000,000 members, 2,000,000 sales over two
 years at 40 stores, about 2,450,000 ledger entries and 2,400,000 point lots (an opening bonus per
 member, an earn per member sale), 700,000 tier statuses, 250,000 vouchers, then `VACUUM ANALYZE`
-(`BENCH_CONSOLE_MEMBERS` / `BENCH_CONSOLE_SALES` / `BENCH_CONSOLE_VOUCHERS` to change).
+(`BENCH_CONSOLE_MEMBERS` / `BENCH_CONSOLE_SALES` / `BENCH_CONSOLE_VOUCHERS` to change;
+`BENCH_CONSOLE_LEDGER_EXTRA=N` adds N staff adjustments to the ledger, e.g. 5,000,000 sales and
+4,400,000 extra entries for the issue's 10,000,000-entry size).
 Loading takes 10-20 minutes on a busy machine, so `BENCH_CONSOLE_DB=NAME` keeps the database
 NAME between runs: created, migrated and loaded the first time, only migrated (the branch's new
 migrations, e.g. the search columns, backfill the loaded rows) afterwards; drop it by hand.
@@ -38,6 +40,8 @@ MEMBERS = int(os.environ.get("BENCH_CONSOLE_MEMBERS", "1000000"))
 SALES = int(os.environ.get("BENCH_CONSOLE_SALES", "2000000"))
 VOUCHERS = int(os.environ.get("BENCH_CONSOLE_VOUCHERS", "250000"))
 SALES_N = int(os.environ.get("BENCH_CONSOLE_SALES_N", "60"))
+# Ledger entries beyond what the sales make (staff adjustments), for the 10,000,000-entry size.
+LEDGER_EXTRA = int(os.environ.get("BENCH_CONSOLE_LEDGER_EXTRA", "0"))
 KEEP_DB = os.environ.get("BENCH_CONSOLE_DB", "")
 
 PAGES = """
@@ -216,7 +220,9 @@ def load_only() -> str:
         env = bench_env(url)
         manage(env, "migrate", "--noinput", "-v0")
         if must_load:
-            loaded = load_chain(url, env, members=MEMBERS, sales=SALES, vouchers=VOUCHERS, earn_lots=True)
+            loaded = load_chain(
+                url, env, members=MEMBERS, sales=SALES, vouchers=VOUCHERS, earn_lots=True, ledger_extra=LEDGER_EXTRA
+            )
             return ", ".join(f"{step} {seconds:.1f} s" for step, seconds in loaded.items())
         return "already loaded"
 
@@ -230,7 +236,9 @@ def run() -> str:
         migrate_seconds = time.perf_counter() - started
         manage(env, "collectstatic", "--noinput", "-v0")  # the production admin needs the manifest
         if must_load:
-            loaded = load_chain(url, env, members=MEMBERS, sales=SALES, vouchers=VOUCHERS, earn_lots=True)
+            loaded = load_chain(
+                url, env, members=MEMBERS, sales=SALES, vouchers=VOUCHERS, earn_lots=True, ledger_extra=LEDGER_EXTRA
+            )
             loaded_note = ", ".join(f"{step} {seconds:.1f} s" for step, seconds in loaded.items())
         sizes = _sizes(url)
         pages = _result(manage(env, "shell", "-c", PAGES, capture=True))

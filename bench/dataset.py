@@ -151,6 +151,23 @@ STEPS = [
         """,
     ),
     (
+        # More ledger entries than the sales make (`ledger_extra`, default none): staff adjustments
+        # of ±5 points spread over the members and the period, for the console's 10,000,000-entry
+        # size (issue 18). The balances below add them up like any other entry.
+        "extra ledger",
+        """
+        WITH m AS (SELECT min(id) AS first, count(*) AS n FROM members_member),
+             g AS (SELECT i, %(start)s + ((i - 1)::float8 / greatest(%(ledger_extra)s, 1)) * %(span)s AS at
+                   FROM generate_series(1::bigint, %(ledger_extra)s) AS i)
+        INSERT INTO members_ledgerentry (
+            kind, points, balance_after, points_not_recovered, occurred_at, created_at, cause_kind,
+            cause_reference, reference, reason, member_id)
+        SELECT 'adjust', CASE WHEN g.i %% 2 = 0 THEN 5 ELSE -5 END, 0, 0, g.at, g.at, 'adjustment', '',
+               'bench:adj:' || g.i, 'bench', m.first + (g.i * 7919) %% m.n
+        FROM g CROSS JOIN m
+        """,
+    ),
+    (
         "balances",
         """
         UPDATE members_member m SET points_balance = e.total
@@ -208,6 +225,7 @@ def load_chain(
     extra_stores: int = 36,
     vouchers: int = 200_000,
     earn_lots: bool = False,
+    ledger_extra: int = 0,
 ) -> dict[str, float]:
     """Load the history into the migrated database at `url` (`env`: the bench environment for
     manage.py). Returns the seconds each step took."""
@@ -219,6 +237,7 @@ def load_chain(
         "extra_stores": extra_stores,
         "vouchers": vouchers,
         "earn_lots": earn_lots,
+        "ledger_extra": ledger_extra,
         # The period ends at the start of today (UTC+7): everything loaded happened before today.
         "start": f"{days} days",
         "span": f"{days} days",

@@ -539,10 +539,17 @@ def active_members_in(
         if run == (a, b):
             continue
         lo, hi = day_start(a), day_start(b + datetime.timedelta(days=1))
-        sales = _member_sales(lo, hi, stores, db)
-        if run is not None:  # the days of the run were counted from the structure: the days around it
+        if run is None:
+            sales = _member_sales(lo, hi, stores, db)
+        else:  # the days of the run were counted from the structure: the days around it
             run_lo, run_hi = day_start(run[0]), day_start(run[1] + datetime.timedelta(days=1))
-            sales = sales.filter(Q(occurred_at__lt=run_lo) | Q(occurred_at__gte=run_hi))
+            # Each side as its own time range (not the whole range less the run), so that the
+            # sales' time indexes read only those days: often just today's.
+            around = [(x, y) for x, y in ((lo, run_lo), (run_hi, hi)) if x < y]
+            window = Q()
+            for x, y in around:
+                window |= Q(occurred_at__gte=x, occurred_at__lt=y)
+            sales = _in_stores(Sale.objects.using(db).filter(IS_ORDER, member__isnull=False).filter(window), stores)
             counted = _in_stores(
                 MemberDay.objects.using(db).filter(member_id=OuterRef("member_id"), day__gte=run[0], day__lte=run[1]),
                 stores,
