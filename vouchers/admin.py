@@ -44,7 +44,9 @@ def _voucher_count(**filters) -> Coalesce:
         Voucher.objects.filter(reward_id=OuterRef("pk"), **filters)
         .order_by()
         .values("reward_id")
-        .annotate(total=Count("pk"))
+        # COUNT(*), not COUNT(id): the id is not in the partial index of used vouchers, so
+        # counting it read every used voucher's row (0.37 s for 100,000 of them, issue 18).
+        .annotate(total=Count("*"))
         .values("total")
     )
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
@@ -185,7 +187,7 @@ def _used_codes_count() -> Coalesce:
         BatchCode.objects.filter(batch_id=OuterRef("pk"), used_at__isnull=False)
         .order_by()
         .values("batch_id")
-        .annotate(total=Count("pk"))
+        .annotate(total=Count("*"))  # from the index alone (COUNT(id) reads each row)
         .values("total")
     )
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
