@@ -102,9 +102,15 @@ def spend(member: Member, amount: int, reference: str, days_ago: int = 0, hour: 
 
 def local_at(days_ago: int, hour: int = 12) -> datetime.datetime:
     """Noon (by default) in the programme's zone, `days_ago` days before today; for today, a
-    minute ago at the latest (services refuse times in the future)."""
-    moment = start_of_day(local_today() - datetime.timedelta(days=days_ago)) + datetime.timedelta(hours=hour)
-    return min(moment, timezone.now() - datetime.timedelta(minutes=1))
+    minute ago at the latest (services refuse times in the future), and never before today's
+    midnight: in the first minute of a day, "a minute ago" is yesterday (the 23:55 clock run of
+    CI crosses midnight), so it is halfway between midnight and now instead."""
+    now = timezone.now()
+    day = start_of_day(local_today() - datetime.timedelta(days=days_ago))
+    latest = now - datetime.timedelta(minutes=1)
+    if days_ago == 0 and latest < day:
+        latest = day + (now - day) / 2
+    return min(day + datetime.timedelta(hours=hour), latest)
 
 
 def vnd(value: int | str) -> Decimal:
