@@ -37,11 +37,12 @@ from vouchers.services import reward_save, voucher_issue
 
 pytestmark = pytest.mark.django_db
 
-TODAY = audience_today()
+# Collected once; the years only need to be past ones ("today" is taken when a test runs).
+THIS_YEAR = audience_today().year
 # Past days in March, so that "a future day" never refuses them whatever the date of the run.
-MARCH_1 = datetime.date(TODAY.year - 2, 3, 1)
-MARCH_2 = datetime.date(TODAY.year - 2, 3, 2)
-NEXT_YEAR_MARCH_1 = datetime.date(TODAY.year - 1, 3, 1)
+MARCH_1 = datetime.date(THIS_YEAR - 2, 3, 1)
+MARCH_2 = datetime.date(THIS_YEAR - 2, 3, 2)
+NEXT_YEAR_MARCH_1 = datetime.date(THIS_YEAR - 1, 3, 1)
 
 
 def make_campaign(*, activate: bool = True, **fields) -> Campaign:
@@ -249,7 +250,7 @@ def test_an_inactive_campaign_is_refused_and_nothing_is_written(bday20, march_se
 
 def test_a_future_day_is_refused(birthday_campaign):
     with pytest.raises(ValidationFailed):
-        campaign_run(campaign=birthday_campaign, as_of=TODAY + datetime.timedelta(days=1))
+        campaign_run(campaign=birthday_campaign, as_of=audience_today() + datetime.timedelta(days=1))
     assert not CampaignRun.objects.exists()
 
 
@@ -394,8 +395,8 @@ def test_a_campaign_without_a_message_has_nothing_to_test(march_segment):
 
 def test_admin_previews_the_audience_before_activating(client, superuser, bday20, birthday_templates):
     segment = Segment.objects.create(name="Sinh nhật tháng này", birthday_month="current")
-    enrol(name="Đỗ Thị Tháng Này", birthday=datetime.date(1990, TODAY.month, 1))
-    enrol(name="Đỗ Văn Tháng Khác", birthday=datetime.date(1990, TODAY.month % 12 + 1, 1))
+    enrol(name="Đỗ Thị Tháng Này", birthday=datetime.date(1990, audience_today().month, 1))
+    enrol(name="Đỗ Văn Tháng Khác", birthday=datetime.date(1990, audience_today().month % 12 + 1, 1))
     campaign = make_campaign(code="BDAY", segment=segment, reward=bday20, notification_event="birthday", activate=False)
     client.force_login(superuser)
     change = client.get(reverse("admin:campaigns_campaign_change", args=[campaign.pk])).content.decode()

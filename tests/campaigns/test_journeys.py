@@ -30,7 +30,6 @@ from vouchers.services import reward_save
 pytestmark = pytest.mark.django_db
 
 Journey = Campaign.Journey
-TODAY = audience_today()
 D = datetime.date
 
 
@@ -40,7 +39,7 @@ def at_noon(day: datetime.date) -> datetime.datetime:
 
 def days_ago(n: int) -> datetime.datetime:
     """Noon, n (>= 1) days before today: always in the past, whatever the hour of the run."""
-    return at_noon(TODAY - datetime.timedelta(days=n))
+    return at_noon(audience_today() - datetime.timedelta(days=n))
 
 
 def buy(member, when: datetime.datetime, points: int = 10) -> None:
@@ -105,13 +104,13 @@ def test_welcome_reaches_the_members_enrolled_in_the_last_days_once_ever(welcome
         cron_day_of_month="*",
     )
 
-    run = campaign_run(campaign=campaign, as_of=TODAY)
+    run = campaign_run(campaign=campaign, as_of=audience_today())
 
     assert (run.status, run.audience_count, run.members_reached, run.messages_queued) == ("done", 2, 2, 2)
     texts = set(Message.objects.filter(event=Event.CAMPAIGN).values_list("member_id", "body"))
     assert {m for m, _ in texts} == {new.pk, yesterday.pk}
     assert all("CHAOBAN" in body for _, body in texts)
-    again = campaign_run(campaign=campaign, as_of=TODAY)
+    again = campaign_run(campaign=campaign, as_of=audience_today())
     assert (again.members_reached, again.messages_queued) == (0, 0)
     assert Message.objects.filter(event=Event.CAMPAIGN).count() == 2
 
@@ -126,7 +125,7 @@ def test_first_visit_reaches_only_a_first_purchase_in_the_window():
     old_first = enrol()
     buy(old_first, days_ago(10))
 
-    assert ids(journey_members(journey=Journey.FIRST_VISIT, days=3, as_of=TODAY)) == {first.pk}
+    assert ids(journey_members(journey=Journey.FIRST_VISIT, days=3, as_of=audience_today())) == {first.pk}
 
 
 def test_win_back_gives_the_voucher_once_a_year_to_who_stopped_coming(cash50k):
@@ -145,12 +144,12 @@ def test_win_back_gives_the_voucher_once_a_year_to_who_stopped_coming(cash50k):
         schedule=Campaign.Schedule.RECURRING,
     )
 
-    run = campaign_run(campaign=campaign, as_of=TODAY)
+    run = campaign_run(campaign=campaign, as_of=audience_today())
 
     assert (run.members_reached, run.vouchers_issued) == (1, 1)
     assert list(Voucher.objects.filter(reward=cash50k).values_list("member_id", flat=True)) == [lapsed.pk]
-    assert campaign_run(campaign=campaign, as_of=TODAY).vouchers_issued == 0
-    assert CampaignDelivery.objects.get(campaign=campaign).period_key == f"{TODAY.year:04d}"
+    assert campaign_run(campaign=campaign, as_of=audience_today()).vouchers_issued == 0
+    assert CampaignDelivery.objects.get(campaign=campaign).period_key == f"{audience_today().year:04d}"
 
 
 def test_win_back_counts_the_last_n_days_including_today():
@@ -158,7 +157,7 @@ def test_win_back_counts_the_last_n_days_including_today():
     buy(edge, days_ago(59))  # 60 days up to today include this one
     out = enrol()
     buy(out, days_ago(60))
-    assert ids(journey_members(journey=Journey.WIN_BACK, days=60, as_of=TODAY)) == {out.pk}
+    assert ids(journey_members(journey=Journey.WIN_BACK, days=60, as_of=audience_today())) == {out.pk}
 
 
 def test_anniversary_is_the_local_day_of_enrolment_in_an_earlier_year():
@@ -197,7 +196,7 @@ def test_a_group_narrows_a_journey(cash50k):
     group_add_members(group=group, members=[inside], source="other")
     campaign = journey(code="WB-HN", journey=Journey.WIN_BACK, journey_days=60, group=group, reward=cash50k)
 
-    run = campaign_run(campaign=campaign, as_of=TODAY)
+    run = campaign_run(campaign=campaign, as_of=audience_today())
 
     assert run.members_reached == 1
     assert set(CampaignDelivery.objects.values_list("member_id", flat=True)) == {inside.pk}
@@ -226,19 +225,19 @@ def test_a_scheduled_run_outside_the_date_schedule_does_nothing(cash50k):
     member = enrol()
     buy(member, days_ago(90))
     # A schedule of the 3 days that end yesterday, counted from a one-off holiday.
-    holiday = Holiday.objects.create(code="MOC", name="Mốc", kind=Holiday.Kind.ONE_OFF, date=TODAY)
+    holiday = Holiday.objects.create(code="MOC", name="Mốc", kind=Holiday.Kind.ONE_OFF, date=audience_today())
     schedule = date_schedule_save(
         schedule=DateSchedule(code="BA-NGAY", name="Ba ngày", holiday=holiday, offset_days=-3, length_days=3)
     )
-    assert schedule_range(schedule, TODAY.year)[1] == TODAY - datetime.timedelta(days=1)
+    assert schedule_range(schedule, audience_today().year)[1] == audience_today() - datetime.timedelta(days=1)
     campaign = journey(
         code="WB-LICH", journey=Journey.WIN_BACK, journey_days=60, reward=cash50k, date_schedule=schedule
     )
 
-    assert run_campaign(campaign.pk, as_of=TODAY.isoformat()) == {"run": None}
+    assert run_campaign(campaign.pk, as_of=audience_today().isoformat()) == {"run": None}
     assert not CampaignRun.objects.exists()
-    inside = run_campaign(campaign.pk, as_of=(TODAY - datetime.timedelta(days=1)).isoformat())
+    inside = run_campaign(campaign.pk, as_of=(audience_today() - datetime.timedelta(days=1)).isoformat())
     assert inside["members_reached"] == 1
     # By hand, the schedule does not stop a run: staff chose to run it.
-    by_hand = run_campaign(campaign.pk, as_of=TODAY.isoformat(), trigger=CampaignRun.Trigger.MANUAL)
+    by_hand = run_campaign(campaign.pk, as_of=audience_today().isoformat(), trigger=CampaignRun.Trigger.MANUAL)
     assert by_hand["run"] is not None

@@ -156,9 +156,7 @@ def test_the_page_has_no_inline_script_and_loads_chart_js_from_our_static_files(
     assert "/static/reports/vendor/chart.umd.min.js" in page and "/static/reports/dashboard.js" in page
     # Nothing is loaded from another host: every script and stylesheet is served from our own
     # static files. (Not a substring search for "cdn": a random CSRF token can hold those letters.)
-    assets = re.findall(r'<script[^>]*\bsrc="([^"]+)"', page) + re.findall(
-        r'<link[^>]*\bhref="([^"]+)"', page
-    )
+    assets = re.findall(r'<script[^>]*\bsrc="([^"]+)"', page) + re.findall(r'<link[^>]*\bhref="([^"]+)"', page)
     assert assets
     for url in assets:
         assert url.startswith("/") and not url.startswith("//"), url
